@@ -48,7 +48,9 @@ if (electron) {
 } else {
   const server = join(root, 'out/main/server.js')
   if (!existsSync(server)) {
-    console.log('Electron cannot start on this machine (its binary could not be downloaded), and no browser host is built.')
+    console.log(
+      'Electron cannot start on this machine (its binary could not be downloaded), and no browser host is built.',
+    )
     process.exit(0)
   }
   console.log(

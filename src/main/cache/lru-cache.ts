@@ -7,25 +7,9 @@ import type {
   RemovalReason,
 } from '../../shared/cache-types'
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ITEMS } from '../../shared/cache-types'
+import { EntryTable, NONE } from './entry-table'
 import { abortReason, CacheArgumentError } from './errors'
 import { turnClock } from './turn-clock'
-
-/**
- * One cached value with its bookkeeping. Entries form a doubly linked list through
- * `newer`/`older`, most recently used at the head, so every operation is O(1).
- */
-interface Node<V> {
-  readonly key: string
-  value: V
-  bytes: number
-  readonly createdAt: number
-  lastAccessAt: number
-  hits: number
-  readonly generationMs: number
-  readonly meta: EntryMeta
-  newer: Node<V> | undefined
-  older: Node<V> | undefined
-}
 
 export type EvictHook<V> = (key: string, entry: CacheEntryInfo & { value: V }, reason: RemovalReason) => void
 
@@ -128,12 +112,8 @@ function checkDuration(ms: unknown): number {
  * two awaits because every mutation below is synchronous.
  */
 export class LruCache<V> {
-  private readonly index = new Map<string, Node<V>>()
+  private readonly table = new EntryTable<V>()
   private readonly flights = new Map<string, Flight<V>>()
-  /** Most recently used. */
-  private head: Node<V> | undefined
-  /** Least recently used: the eviction victim. */
-  private tail: Node<V> | undefined
   private bytes = 0
   private limits: CacheLimits
   private readonly sizeOf: (value: V) => number
@@ -165,7 +145,7 @@ export class LruCache<V> {
   }
 
   get size(): number {
-    return this.index.size
+    return this.table.size
   }
 
   get currentBytes(): number {
@@ -175,31 +155,32 @@ export class LruCache<V> {
   /** Returns the value and marks it most recently used; counts a hit or a miss. */
   get(key: string): V | undefined {
     checkKey(key)
-    const node = this.index.get(key)
-    if (node === undefined) {
+    const slot = this.table.slotOf(key)
+    if (slot === NONE) {
       this.misses++
       return undefined
     }
-    this.recordHit(node)
-    return node.value
+    this.recordHit(slot)
+    return this.table.value(slot)
   }
 
   /** Returns the value without touching recency or statistics. */
   peek(key: string): V | undefined {
     checkKey(key)
-    return this.index.get(key)?.value
+    const slot = this.table.slotOf(key)
+    return slot === NONE ? undefined : this.table.value(slot)
   }
 
   has(key: string): boolean {
     checkKey(key)
-    return this.index.has(key)
+    return this.table.slotOf(key) !== NONE
   }
 
   /** The bookkeeping of one entry, without touching recency or statistics. */
   info(key: string): CacheEntryInfo | undefined {
     checkKey(key)
-    const node = this.index.get(key)
-    return node && toInfo(node)
+    const slot = this.table.slotOf(key)
+    return slot === NONE ? undefined : this.table.info(slot)
   }
 
   /**
@@ -213,48 +194,32 @@ export class LruCache<V> {
     const generationMs = checkDuration(options.generationMs)
     const bytes = this.measure(value) + metaBytes(meta)
 
-    const previous = this.index.get(key)
-    if (previous !== undefined) this.remove(previous, 'replaced')
+    const previous = this.table.slotOf(key)
+    if (previous !== NONE) this.remove(previous, 'replaced')
     if (bytes > this.limits.maxBytes) {
       this.rejected++
       return false
     }
-    const time = this.now()
-    const node: Node<V> = {
-      key,
-      value,
-      bytes,
-      createdAt: time,
-      lastAccessAt: time,
-      hits: 0,
-      generationMs,
-      meta,
-      newer: undefined,
-      older: undefined,
-    }
-    this.index.set(key, node)
+    this.table.insert(key, value, bytes, meta, generationMs, this.now())
     this.bytes += bytes
-    this.linkAtHead(node)
     this.enforceLimits()
     return true
   }
 
   delete(key: string): boolean {
     checkKey(key)
-    const node = this.index.get(key)
-    if (node === undefined) return false
-    this.remove(node, 'deleted')
+    const slot = this.table.slotOf(key)
+    if (slot === NONE) return false
+    this.remove(slot, 'deleted')
     return true
   }
 
   /** Drops every entry. Computations under way go on and store their result when done. */
   clear(): void {
-    const nodes = this.onEvict ? this.nodesFromNewest() : []
-    this.index.clear()
-    this.head = undefined
-    this.tail = undefined
+    const removed = this.onEvict ? this.table.slotsFromNewest().map((slot) => this.removal(slot)) : []
+    this.table.clear()
     this.bytes = 0
-    for (const node of nodes) this.notify(node, 'cleared')
+    for (const entry of removed) this.onEvict?.(entry.key, entry, 'cleared')
   }
 
   getLimits(): CacheLimits {
@@ -272,12 +237,12 @@ export class LruCache<V> {
 
   /** Keys from most to least recently used (a snapshot: safe to delete while walking it). */
   keys(): string[] {
-    return this.nodesFromNewest().map((node) => node.key)
+    return this.table.slotsFromNewest().map((slot) => this.table.key(slot))
   }
 
   /** Entry bookkeeping from most to least recently used (a snapshot). */
   entries(): CacheEntryInfo[] {
-    return this.nodesFromNewest().map(toInfo)
+    return this.table.slotsFromNewest().map((slot) => this.table.info(slot))
   }
 
   stats(): CacheStats {
@@ -296,7 +261,7 @@ export class LruCache<V> {
       totalLoadMs: this.totalLoadMs,
       savedMs: this.savedMs,
       inFlight: this.flights.size,
-      currentItems: this.index.size,
+      currentItems: this.table.size,
       currentBytes: this.bytes,
       maxItems: this.limits.maxItems,
       maxBytes: this.limits.maxBytes,
@@ -343,10 +308,11 @@ export class LruCache<V> {
     const { signal } = options
     if (signal?.aborted) return Promise.reject(abortReason(signal))
 
-    const node = this.index.get(key)
-    if (node !== undefined) {
-      this.recordHit(node)
-      return Promise.resolve({ value: node.value, outcome: 'hit', generationMs: node.generationMs })
+    const slot = this.table.slotOf(key)
+    if (slot !== NONE) {
+      this.recordHit(slot)
+      const { table } = this
+      return Promise.resolve({ value: table.value(slot), outcome: 'hit', generationMs: table.generationMs(slot) })
     }
     let flight = this.flights.get(key)
     let outcome: CacheOutcome
@@ -449,80 +415,41 @@ export class LruCache<V> {
     return bytes
   }
 
-  private recordHit(node: Node<V>): void {
+  private recordHit(slot: number): void {
     this.hits++
-    this.savedMs += node.generationMs
-    node.hits++
-    node.lastAccessAt = this.now()
-    if (node !== this.head) {
-      this.unlink(node)
-      this.linkAtHead(node)
-    }
+    this.savedMs += this.table.generationMs(slot)
+    this.table.touch(slot, this.now())
   }
 
   /**
-   * The eviction seam: the one place that picks a victim. LRU takes the tail; a cost- or
-   * frequency-aware policy would replace this method and the recency bookkeeping above.
+   * The eviction seam: the one place that picks a victim. LRU takes the least recently used
+   * slot; a cost- or frequency-aware policy (GDSF, W-TinyLFU) would replace this method.
    */
-  private victim(): Node<V> | undefined {
-    return this.tail
+  private victim(): number {
+    return this.table.tail
   }
 
   private enforceLimits(): void {
     const { maxItems, maxBytes } = this.limits
-    while (this.index.size > maxItems || this.bytes > maxBytes) {
-      const node = this.victim()
-      if (node === undefined) return
-      const reason: RemovalReason = this.index.size > maxItems ? 'maxItems' : 'maxBytes'
+    while (this.table.size > maxItems || this.bytes > maxBytes) {
+      const slot = this.victim()
+      if (slot === NONE) return
+      const reason: RemovalReason = this.table.size > maxItems ? 'maxItems' : 'maxBytes'
       this.evictions++
-      this.evictedBytes += node.bytes
-      this.remove(node, reason)
+      this.evictedBytes += this.table.bytes(slot)
+      this.remove(slot, reason)
     }
   }
 
-  private remove(node: Node<V>, reason: RemovalReason): void {
-    this.index.delete(node.key)
-    this.bytes -= node.bytes
-    this.unlink(node)
-    this.notify(node, reason)
+  private remove(slot: number, reason: RemovalReason): void {
+    const entry = this.onEvict ? this.removal(slot) : undefined
+    this.bytes -= this.table.bytes(slot)
+    this.table.remove(slot)
+    if (entry) this.onEvict?.(entry.key, entry, reason)
   }
 
-  private notify(node: Node<V>, reason: RemovalReason): void {
-    if (this.onEvict) this.onEvict(node.key, { ...toInfo(node), value: node.value }, reason)
-  }
-
-  private linkAtHead(node: Node<V>): void {
-    node.newer = undefined
-    node.older = this.head
-    if (this.head) this.head.newer = node
-    else this.tail = node
-    this.head = node
-  }
-
-  private unlink(node: Node<V>): void {
-    if (node.newer) node.newer.older = node.older
-    else this.head = node.older
-    if (node.older) node.older.newer = node.newer
-    else this.tail = node.newer
-    node.newer = undefined
-    node.older = undefined
-  }
-
-  private nodesFromNewest(): Node<V>[] {
-    const nodes: Node<V>[] = []
-    for (let node = this.head; node !== undefined; node = node.older) nodes.push(node)
-    return nodes
-  }
-}
-
-function toInfo<V>(node: Node<V>): CacheEntryInfo {
-  return {
-    key: node.key,
-    bytes: node.bytes,
-    createdAt: node.createdAt,
-    lastAccessAt: node.lastAccessAt,
-    hits: node.hits,
-    generationMs: node.generationMs,
-    meta: node.meta,
+  /** What the onEvict hook receives: the entry's bookkeeping and its value. */
+  private removal(slot: number): CacheEntryInfo & { value: V } {
+    return { ...this.table.info(slot), value: this.table.value(slot) }
   }
 }
