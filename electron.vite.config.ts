@@ -10,6 +10,7 @@ export default defineConfig({
         // (worker script, sharp, assets) that Electron runs.
         input: {
           index: resolve('src/main/index.ts'),
+          'builtin-worker': resolve('src/main/generation/builtin/worker.ts'),
         },
       },
     },

@@ -1,9 +1,11 @@
 import { runCacheBench } from './cache'
+import { runGeneratorBench } from './generator'
 import { type BenchReport, writeReport } from './lib'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<BenchReport>> = {
   cache: runCacheBench,
+  generator: runGeneratorBench,
 }
 
 const wanted = process.argv.slice(2)

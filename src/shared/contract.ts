@@ -1,0 +1,119 @@
+import type { CacheEntryInfo, CacheLimits, CacheOutcome, CacheStats } from './cache-types'
+
+/**
+ * The one contract between the renderer and the main process (over IPC or HTTP).
+ * Runtime schemas for every payload are in schemas.ts.
+ */
+
+export const QUALITIES = ['draft', 'standard', 'high'] as const
+export type Quality = (typeof QUALITIES)[number]
+
+export interface GenerateRequest {
+  /** The uploaded file's bytes: PNG, JPEG or WebP. */
+  image: Uint8Array
+  prompt: string
+  quality: Quality
+  seed: number
+  /** A backend id from `backends()`; the default backend when absent. */
+  backend?: string
+  /** Chosen by the caller so progress events and cancel can name this request. */
+  requestId?: string
+}
+
+export interface GenerateResult {
+  requestId: string
+  /** SHA-256 of the canonical request (64 hex). */
+  key: string
+  cache: CacheOutcome
+  /** Size of the GLB. */
+  bytes: number
+  /** How long the model originally took to generate. */
+  generationMs: number
+  /** How long this request took to serve, end to end in the main process. */
+  servedMs: number
+  backend: string
+  /** Where the GLB can be loaded from (meshcache:// in Electron, /models/ over HTTP). */
+  modelUrl: string
+}
+
+export const STAGES = [
+  'queued',
+  'decoding',
+  'segmenting',
+  'inflating',
+  'meshing',
+  'encoding',
+  'uploading',
+  'generating',
+  'done',
+] as const
+export type Stage = (typeof STAGES)[number]
+
+export interface ProgressEvent {
+  requestId: string
+  stage: Stage
+  /** 0..1 across the whole job. */
+  fraction: number
+  /** Jobs ahead in the backend's queue, while queued. */
+  position?: number
+}
+
+export interface CacheChangedEvent {
+  reason: 'stored' | 'accessed' | 'evicted' | 'deleted' | 'cleared' | 'limits' | 'replaced'
+}
+
+export type SortField = 'lastAccessAt' | 'createdAt' | 'bytes' | 'hits' | 'generationMs' | 'prompt'
+
+export interface EntriesQuery {
+  offset?: number
+  limit?: number
+  sort?: SortField
+  order?: 'asc' | 'desc'
+}
+
+export interface EntriesPage {
+  total: number
+  offset: number
+  items: CacheEntryInfo[]
+}
+
+export interface BackendInfo {
+  id: string
+  name: string
+  version: string
+  gpu: boolean
+  available: boolean
+  /** Why it is unavailable, in words for the user. */
+  detail?: string
+  isDefault: boolean
+}
+
+export interface WarmResult {
+  /** Keys of the requests queued for background generation (already cached ones included). */
+  keys: string[]
+}
+
+export type CacheConfig = CacheLimits
+
+export interface ClearResult {
+  removed: number
+}
+
+/** What the renderer can ask of the main process. Every method rejects with an ErrorPayload-shaped error. */
+export interface Api {
+  generate(request: GenerateRequest): Promise<GenerateResult>
+  cancel(requestId: string): Promise<boolean>
+  stats(): Promise<CacheStats>
+  entries(query?: EntriesQuery): Promise<EntriesPage>
+  deleteEntry(key: string): Promise<boolean>
+  clear(): Promise<ClearResult>
+  getConfig(): Promise<CacheConfig>
+  setConfig(config: Partial<CacheConfig>): Promise<CacheConfig>
+  warm(requests: GenerateRequest[]): Promise<WarmResult>
+  backends(): Promise<BackendInfo[]>
+  /** Writes the GLB where the user chooses (Electron: a save dialog; browser: a download). */
+  saveModel(key: string, suggestedName: string): Promise<boolean>
+  modelUrl(key: string): string
+  onProgress(listener: (event: ProgressEvent) => void): () => void
+  onCacheChanged(listener: (event: CacheChangedEvent) => void): () => void
+}

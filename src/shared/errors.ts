@@ -1,0 +1,56 @@
+/**
+ * Every failure the user can see has a code (for programs) and a message (for people).
+ * Errors cross IPC and HTTP as `{ code, message }`.
+ */
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  'EMPTY_FILE',
+  'FILE_TOO_LARGE',
+  'UNSUPPORTED_FORMAT',
+  'CORRUPT_IMAGE',
+  'IMAGE_TOO_LARGE',
+  'NO_OBJECT',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_FAILED',
+  'TIMEOUT',
+  'CANCELLED',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'FORBIDDEN',
+  'INTERNAL',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export interface ErrorPayload {
+  code: ErrorCode
+  message: string
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+
+  toJSON(): ErrorPayload {
+    return { code: this.code, message: this.message }
+  }
+}
+
+export function isErrorPayload(value: unknown): value is ErrorPayload {
+  if (typeof value !== 'object' || value === null) return false
+  const { code, message } = value as Record<string, unknown>
+  return typeof message === 'string' && (ERROR_CODES as readonly unknown[]).includes(code)
+}
+
+/** Turns anything thrown into a payload that is safe to show: unknown errors keep no internals. */
+export function toErrorPayload(error: unknown): ErrorPayload {
+  if (error instanceof AppError) return error.toJSON()
+  if (error instanceof Error && error.name === 'AbortError') return { code: 'CANCELLED', message: 'Cancelled.' }
+  if (isErrorPayload(error)) return { code: error.code, message: error.message }
+  return { code: 'INTERNAL', message: 'Something went wrong inside MeshCache. Please try again.' }
+}

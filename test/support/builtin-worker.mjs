@@ -1,0 +1,6 @@
+// Test-only worker entry: registers tsx so the worker can run the TypeScript source directly.
+// The app itself runs the bundled out/main/builtin-worker.js.
+import { register } from 'tsx/esm/api'
+
+register()
+await import('../../src/main/generation/builtin/worker.ts')

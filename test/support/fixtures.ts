@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { crc32, deflateSync } from 'node:zlib'
+import sharp from 'sharp'
+
+const here = dirname(fileURLToPath(import.meta.url))
+/** The shared fixture images (see ../shared/fixtures/images/SOURCES.md). */
+export const FIXTURE_DIR = process.env.MESHCACHE_FIXTURES ?? join(here, '../../../shared/fixtures/images')
+
+export const FIXTURE_NAMES = readdirSync(FIXTURE_DIR)
+  .filter((name) => name.endsWith('.png'))
+  .sort()
+
+export function fixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(FIXTURE_DIR, name.endsWith('.png') ? name : `${name}.png`)))
+}
+
+export const BUILTIN_WORKER = join(here, 'builtin-worker.mjs')
+
+export async function solidPng(
+  width: number,
+  height: number,
+  rgba: [number, number, number, number],
+): Promise<Uint8Array> {
+  const [r, g, b, a] = rgba
+  return new Uint8Array(
+    await sharp({ create: { width, height, channels: 4, background: { r, g, b, alpha: a / 255 } } })
+      .png()
+      .toBuffer(),
+  )
+}
+
+/** A small opaque picture: a dark disk on a light background. */
+export async function diskPng(size = 64): Promise<Uint8Array> {
+  const r = size * 0.35
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="100%" height="100%" fill="#e0e0e0"/><circle cx="${size / 2}" cy="${size / 2}" r="${r}" fill="#203080"/></svg>`
+  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer())
+}
+
+/** A PNG whose header claims 100 000 × 100 000 pixels: a decompression bomb. */
+export function bombPng(): Uint8Array {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([length, body, crc])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(100_000, 0)
+  header.writeUInt32BE(100_000, 4)
+  header[8] = 8
+  header[9] = 6
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', header),
+      chunk('IDAT', deflateSync(Buffer.alloc(1000))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  )
+}
