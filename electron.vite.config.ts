@@ -11,6 +11,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           'builtin-worker': resolve('src/main/generation/builtin/worker.ts'),
+          server: resolve('src/server/main.ts'),
         },
       },
     },

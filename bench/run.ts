@@ -1,11 +1,13 @@
 import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
+import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<BenchReport>> = {
   cache: runCacheBench,
   generator: runGeneratorBench,
+  hit: runHitBench,
 }
 
 const wanted = process.argv.slice(2)

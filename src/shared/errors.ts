@@ -47,9 +47,25 @@ export function isErrorPayload(value: unknown): value is ErrorPayload {
   return typeof message === 'string' && (ERROR_CODES as readonly unknown[]).includes(code)
 }
 
+/**
+ * Electron's contextBridge keeps only an Error's message, so the preload carries the code
+ * inside it as "[CODE] message"; `toErrorPayload` reads it back.
+ */
+export function encodeErrorMessage(payload: ErrorPayload): string {
+  return `[${payload.code}] ${payload.message}`
+}
+
+function decodeErrorMessage(message: string): ErrorPayload | undefined {
+  const match = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message)
+  const payload = match && { code: match[1], message: match[2] }
+  return isErrorPayload(payload) ? payload : undefined
+}
+
 /** Turns anything thrown into a payload that is safe to show: unknown errors keep no internals. */
 export function toErrorPayload(error: unknown): ErrorPayload {
   if (error instanceof AppError) return error.toJSON()
+  const encoded = error instanceof Error ? decodeErrorMessage(error.message) : undefined
+  if (encoded) return encoded
   if (error instanceof Error && error.name === 'AbortError') return { code: 'CANCELLED', message: 'Cancelled.' }
   if (isErrorPayload(error)) return { code: error.code, message: error.message }
   return { code: 'INTERNAL', message: 'Something went wrong inside MeshCache. Please try again.' }

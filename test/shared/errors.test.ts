@@ -30,3 +30,12 @@ describe('error payloads', () => {
     expect(isErrorPayload(null)).toBe(false)
   })
 })
+
+describe('errors through the preload bridge', () => {
+  it('round-trips code and message through an Error message', async () => {
+    const { encodeErrorMessage } = await import('../../src/shared/errors')
+    const payload = { code: 'NO_OBJECT' as const, message: 'No object was found.\nTry another picture.' }
+    expect(toErrorPayload(new Error(encodeErrorMessage(payload)))).toEqual(payload)
+    expect(toErrorPayload(new Error('[NOT_A_CODE] hi')).code).toBe('INTERNAL')
+  })
+})

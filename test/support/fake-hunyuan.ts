@@ -35,8 +35,8 @@ export async function tinyGlb(): Promise<Uint8Array> {
   return new NodeIO().writeBinary(doc)
 }
 
-export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok'): Promise<FakeHunyuan> {
-  const glb = Buffer.from(await tinyGlb())
+export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?: Uint8Array): Promise<FakeHunyuan> {
+  const glb = Buffer.from(served ?? (await tinyGlb()))
   const jobs = new Map<string, { polls: number; failed: boolean }>()
   const state = { behaviour, delayMs: 0, pollsUntilDone: 1, received: [] as Record<string, unknown>[] }
   const fail = (res: ServerResponse): void => {
