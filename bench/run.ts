@@ -2,6 +2,7 @@ import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
+import { updateReadme } from './readme'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<BenchReport>> = {
@@ -23,4 +24,10 @@ for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
   const report = await bench()
   console.log(report.table)
   writeReport(report)
+}
+
+// A full run refreshes the README's tables; a partial one only its own result files.
+if (wanted.length === 0) {
+  updateReadme()
+  console.log('\nREADME.md benchmark section updated.')
 }

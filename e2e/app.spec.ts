@@ -1,0 +1,151 @@
+import { cacheStats, expect, generate, modelCoverage, statValue, test, textFile } from './fixtures'
+
+test.describe('MeshCache', () => {
+  test('generates a model from a picture and shows it in the preview', async ({ app }, testInfo) => {
+    expect(await generate(app, 'triposr-teapot', { prompt: 'a red teapot', quality: 'draft' })).toBe('miss')
+    await expect(app.getByTestId('result')).toContainText('Generated')
+    await expect.poll(() => modelCoverage(app), { message: 'the model is drawn' }).toBeGreaterThan(0.05)
+    await app.screenshot({ path: testInfo.outputPath('generated.png') })
+    await testInfo.attach('generated', { path: testInfo.outputPath('generated.png'), contentType: 'image/png' })
+    await expect(app.getByRole('button', { name: 'Wireframe' })).toBeEnabled()
+    await app.getByRole('button', { name: 'Wireframe' }).click()
+    await expect(app.getByRole('button', { name: 'Wireframe' })).toHaveAttribute('aria-pressed', 'true')
+    await app.getByRole('button', { name: 'Reset view' }).click()
+    await expect.poll(() => modelCoverage(app)).toBeGreaterThan(0.01)
+  })
+
+  test('the same request again is a cache hit', async ({ app, request }) => {
+    const before = await cacheStats(request)
+    expect(await generate(app, 'triposr-chair', { prompt: 'chair', quality: 'draft', seed: 5 })).toBe('miss')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'hit')
+    await expect(app.getByTestId('result')).toContainText('Cache hit')
+    await expect(app.getByTestId('result')).toContainText('of generation')
+    const after = await cacheStats(request)
+    expect(after.hits - before.hits).toBe(1)
+    expect(after.loads - before.loads).toBe(1)
+    await expect(app.getByTestId('stat-hit-rate')).toContainText(`${after.hits} hits`)
+  })
+
+  test('a double click on Generate runs one generation', async ({ app, request }) => {
+    const before = await cacheStats(request)
+    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/triposr-robot.png')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).dblclick()
+    await expect(app.getByTestId('result')).toBeVisible()
+    const after = await cacheStats(request)
+    // The counters run for the host's whole life; this test adds exactly one generation.
+    expect(after.loads - before.loads).toBe(1)
+    expect(after.misses - before.misses).toBe(1)
+    expect(after.coalesced - before.coalesced).toBe(0)
+    expect(after.currentItems).toBe(1)
+  })
+
+  test('entries open in the preview; delete and clear update stats and table', async ({ app }) => {
+    await generate(app, 'triposr-flamingo', { prompt: 'flamingo', quality: 'draft' })
+    await generate(app, 'triposr-hamburger', { prompt: 'hamburger', quality: 'draft' })
+    const rows = app.getByTestId('entries').locator('tbody tr')
+    await expect(rows).toHaveCount(2)
+    await expect.poll(() => statValue(app, 'items')).toBe('2')
+
+    const flamingoRow = rows.filter({ hasText: 'flamingo' })
+    const flamingoKey = await flamingoRow.getAttribute('data-key')
+    await app.getByRole('button', { name: 'Open flamingo' }).click()
+    await expect(app.getByTestId('viewport')).toHaveAttribute('data-model-key', flamingoKey ?? 'missing')
+    await expect.poll(() => modelCoverage(app)).toBeGreaterThan(0.02)
+
+    await app.getByRole('button', { name: 'Delete flamingo' }).click()
+    await expect(rows).toHaveCount(1)
+    await expect.poll(() => statValue(app, 'items')).toBe('1')
+
+    await app.getByRole('button', { name: 'Clear cache…' }).click()
+    await app.getByRole('button', { name: 'Keep them' }).click()
+    await expect(rows).toHaveCount(1)
+    await app.getByRole('button', { name: 'Clear cache…' }).click()
+    await app.getByRole('button', { name: 'Clear everything' }).click()
+    await expect(app.getByTestId('entries-empty')).toBeVisible()
+    await expect.poll(() => statValue(app, 'items')).toBe('0')
+    await expect.poll(() => statValue(app, 'memory')).toBe('0 B')
+  })
+
+  test('sorting the entries table by a column', async ({ app }) => {
+    await generate(app, 'trellis-pyramid', { prompt: 'b pyramid', quality: 'draft' })
+    await generate(app, 'trellis-character', { prompt: 'a character', quality: 'draft' })
+    const prompts = app.getByTestId('entries').locator('tbody tr td.prompt-cell')
+    await app.getByRole('button', { name: 'Prompt' }).click()
+    await expect(prompts.first()).toContainText('b pyramid')
+    await app.getByRole('button', { name: 'Prompt' }).click()
+    await expect(prompts.first()).toContainText('a character')
+  })
+
+  test('lowering the memory limit evicts, and the cards and chart follow', async ({ app }, testInfo) => {
+    for (const seed of [1, 2, 3]) await generate(app, 'triposr-teapot', { quality: 'standard', seed })
+    await expect.poll(() => statValue(app, 'items')).toBe('3')
+    const chart = app.getByTestId('history-chart')
+    const memoryBefore = Number(await chart.getAttribute('data-last-memory-mb'))
+    expect(memoryBefore).toBeGreaterThan(2)
+
+    await app.getByLabel('Max memory (MB)').fill('1')
+    await app.getByRole('button', { name: 'Save limits' }).click()
+    await expect.poll(() => statValue(app, 'evictions')).not.toBe('0')
+    await expect.poll(async () => Number(await statValue(app, 'items'))).toBeLessThanOrEqual(1)
+    await expect.poll(async () => Number(await chart.getAttribute('data-last-memory-mb'))).toBeLessThan(1.01)
+    await app.screenshot({ path: testInfo.outputPath('after-eviction.png') })
+
+    await app.getByLabel('Max memory (MB)').fill('0')
+    await app.getByRole('button', { name: 'Save limits' }).click()
+    await expect(app.getByText('Enter a whole number of megabytes from 1 to 65,536.')).toBeVisible()
+    await app.getByLabel('Max models').fill('lots')
+    await app.getByRole('button', { name: 'Save limits' }).click()
+    await expect(app.getByText('Enter a whole number of models from 1 to 1,000,000.')).toBeVisible()
+  })
+
+  test('a bad file shows an error next to the picker, and the app stays usable', async ({ app }) => {
+    await app
+      .getByTestId('image-input')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') })
+    await expect(app.getByText('This file is not a PNG, JPEG or WebP image.')).toBeVisible()
+
+    // Claims to be a PNG, is not: the main process finds out and says so.
+    await app.getByTestId('image-input').setInputFiles(textFile())
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(app.getByRole('alert').filter({ hasText: 'not a PNG, JPEG or WebP' })).toBeVisible()
+
+    expect(await generate(app, 'triposr-robot', { quality: 'draft', seed: 9 })).toBe('miss')
+    await expect(app.getByRole('alert').filter({ hasText: 'not a PNG' })).toHaveCount(0)
+  })
+
+  test('cancel stops a running generation and caches nothing', async ({ app, request }) => {
+    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/trellis-lantern.png')
+    await app.getByLabel('Quality').selectOption('high')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await app.getByRole('button', { name: 'Cancel' }).click()
+    await expect(app.getByTestId('generate-error')).toHaveText('Generation cancelled.')
+    await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
+    await expect.poll(async () => await cacheStats(request)).toMatchObject({ currentItems: 0, inFlight: 0 })
+  })
+
+  test('works by keyboard alone', async ({ app }) => {
+    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/triposr-chair.png')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByLabel('Seed').focus()
+    await app.keyboard.press('Tab') // Random
+    await expect(app.getByRole('button', { name: 'Random' })).toBeFocused()
+    await app.keyboard.press('Tab') // Generate
+    await expect(app.getByRole('button', { name: 'Generate' })).toBeFocused()
+    await app.keyboard.press('Enter')
+    await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'miss')
+  })
+
+  test('lays out at 1920×1080 with everything in view', async ({ app }, testInfo) => {
+    await app.setViewportSize({ width: 1920, height: 1080 })
+    await generate(app, 'trellis-lantern', { prompt: 'lantern', quality: 'standard' })
+    await expect.poll(() => modelCoverage(app)).toBeGreaterThan(0.02)
+    for (const name of ['New model', 'Preview', 'Cache']) {
+      await expect(app.getByRole('heading', { name, exact: true })).toBeInViewport()
+    }
+    const overflow = await app.evaluate('document.documentElement.scrollWidth > window.innerWidth')
+    expect(overflow).toBe(false)
+    await app.screenshot({ path: testInfo.outputPath('main-1920.png') })
+  })
+})

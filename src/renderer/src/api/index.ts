@@ -1,0 +1,5 @@
+import type { Api } from '../../../shared/contract'
+import { createHttpApi } from './http-api'
+
+/** window.api in Electron (from the preload), the HTTP adapter in the browser host. */
+export const api: Api = window.api ?? createHttpApi()

@@ -1,0 +1,154 @@
+import { type FormEvent, useEffect, useId, useState } from 'react'
+import { describeError } from '../errors'
+import { useStore } from '../store'
+
+const MB = 1024 * 1024
+
+/** Limits form: whole numbers, at least 1 model and 1 MB; errors next to the field. */
+export function LimitsForm(): React.JSX.Element {
+  const config = useStore((s) => s.config)
+  const setLimits = useStore((s) => s.setLimits)
+  const [items, setItems] = useState('')
+  const [megabytes, setMegabytes] = useState('')
+  const [errors, setErrors] = useState<{ items?: string; megabytes?: string; form?: string }>({})
+  const itemsId = useId()
+  const mbId = useId()
+
+  useEffect(() => {
+    if (config) {
+      setItems(String(config.maxItems))
+      setMegabytes(String(Math.round(config.maxBytes / MB)))
+    }
+  }, [config])
+
+  const onSubmit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault()
+    const next: typeof errors = {}
+    const maxItems = Number(items)
+    const maxMb = Number(megabytes)
+    if (!/^\d+$/.test(items.trim()) || maxItems < 1 || maxItems > 1_000_000) {
+      next.items = 'Enter a whole number of models from 1 to 1,000,000.'
+    }
+    if (!/^\d+$/.test(megabytes.trim()) || maxMb < 1 || maxMb > 65_536) {
+      next.megabytes = 'Enter a whole number of megabytes from 1 to 65,536.'
+    }
+    setErrors(next)
+    if (next.items || next.megabytes) return
+    try {
+      await setLimits({ maxItems, maxBytes: maxMb * MB })
+    } catch (error) {
+      setErrors({ form: describeError(error).message })
+    }
+  }
+
+  return (
+    <form className="limits" onSubmit={(e) => void onSubmit(e)} aria-label="Cache limits" noValidate>
+      <div className="field">
+        <label htmlFor={itemsId} className="field-label">
+          Max models
+        </label>
+        <input
+          id={itemsId}
+          inputMode="numeric"
+          value={items}
+          aria-invalid={errors.items ? true : undefined}
+          aria-describedby={errors.items ? `${itemsId}-error` : undefined}
+          onChange={(e) => setItems(e.target.value)}
+        />
+        {errors.items && (
+          <p id={`${itemsId}-error`} className="error" role="alert">
+            {errors.items}
+          </p>
+        )}
+      </div>
+      <div className="field">
+        <label htmlFor={mbId} className="field-label">
+          Max memory (MB)
+        </label>
+        <input
+          id={mbId}
+          inputMode="numeric"
+          value={megabytes}
+          aria-invalid={errors.megabytes ? true : undefined}
+          aria-describedby={errors.megabytes ? `${mbId}-error` : undefined}
+          onChange={(e) => setMegabytes(e.target.value)}
+        />
+        {errors.megabytes && (
+          <p id={`${mbId}-error`} className="error" role="alert">
+            {errors.megabytes}
+          </p>
+        )}
+      </div>
+      <button type="submit" className="secondary">
+        Save limits
+      </button>
+      {errors.form && (
+        <p className="error" role="alert">
+          {errors.form}
+        </p>
+      )}
+    </form>
+  )
+}
+
+/** Clear asks once more before it drops everything. */
+export function ClearControl(): React.JSX.Element {
+  const clear = useStore((s) => s.clear)
+  const count = useStore((s) => s.stats?.currentItems ?? 0)
+  const [confirming, setConfirming] = useState(false)
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={count === 0}>
+        Clear cache…
+      </button>
+    )
+  }
+  return (
+    <fieldset className="confirm">
+      <legend>
+        Remove all {count} model{count === 1 ? '' : 's'} from the cache?
+      </legend>
+      <button
+        type="button"
+        className="danger"
+        // biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for
+        autoFocus
+        onClick={() => {
+          setConfirming(false)
+          void clear()
+        }}
+      >
+        Clear everything
+      </button>
+      <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+        Keep them
+      </button>
+    </fieldset>
+  )
+}
+
+/** Pre-generates chosen pictures in the background with the form's prompt, quality and seed. */
+export function WarmControl(): React.JSX.Element {
+  const warm = useStore((s) => s.warm)
+  const inputId = useId()
+  return (
+    <div className="warm">
+      <label htmlFor={inputId} className="button secondary">
+        Warm with images…
+      </label>
+      <input
+        id={inputId}
+        className="visually-hidden-input"
+        type="file"
+        multiple
+        accept="image/png,image/jpeg,image/webp"
+        data-testid="warm-input"
+        onChange={(e) => {
+          const files = Array.from(e.target.files ?? [])
+          e.target.value = ''
+          if (files.length > 0) void warm(files)
+        }}
+      />
+    </div>
+  )
+}

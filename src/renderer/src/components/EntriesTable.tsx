@@ -1,0 +1,98 @@
+import type { SortField } from '../../../shared/contract'
+import { formatAge, formatBytes, formatMs } from '../format'
+import { useStore } from '../store'
+
+const COLUMNS: { field: SortField; label: string }[] = [
+  { field: 'prompt', label: 'Prompt' },
+  { field: 'bytes', label: 'Size' },
+  { field: 'hits', label: 'Hits' },
+  { field: 'lastAccessAt', label: 'Last used' },
+  { field: 'generationMs', label: 'Generation' },
+]
+
+export function EntriesTable(): React.JSX.Element {
+  const entries = useStore((s) => s.entries)
+  const { sort, order, sortBy, open, deleteEntry } = useStore()
+  const openKey = useStore((s) => s.model?.key)
+  if (!entries) return <p className="muted">Loading entries…</p>
+  if (entries.total === 0)
+    return (
+      <p className="muted" data-testid="entries-empty">
+        The cache is empty.
+      </p>
+    )
+  return (
+    <div className="table-wrap">
+      <table className="entries" data-testid="entries">
+        <caption className="visually-hidden">Cached models</caption>
+        <thead>
+          <tr>
+            <th scope="col">Image</th>
+            {COLUMNS.map((c) => (
+              <th
+                key={c.field}
+                scope="col"
+                aria-sort={sort === c.field ? (order === 'asc' ? 'ascending' : 'descending') : undefined}
+              >
+                <button type="button" className="sort" onClick={() => void sortBy(c.field)}>
+                  {c.label}
+                  <span aria-hidden="true">{sort === c.field ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+                </button>
+              </th>
+            ))}
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.items.map((entry) => {
+            const prompt = String(entry.meta.prompt ?? '') || '(no prompt)'
+            const name = `${prompt.replace(/\W+/g, '-')}-${entry.key.slice(0, 8)}.glb`
+            return (
+              <tr key={entry.key} data-key={entry.key} className={openKey === entry.key ? 'open' : undefined}>
+                <td>
+                  {typeof entry.meta.thumbnail === 'string' ? (
+                    <img className="entry-thumb" src={entry.meta.thumbnail} alt="" width={40} height={40} />
+                  ) : null}
+                </td>
+                <td
+                  className="prompt-cell"
+                  title={`${prompt} · ${entry.meta.quality} · seed ${entry.meta.seed} · ${entry.key}`}
+                >
+                  {prompt}
+                  <span className="muted small">
+                    {' '}
+                    {String(entry.meta.quality ?? '')} · {entry.key.slice(0, 12)}
+                  </span>
+                </td>
+                <td>{formatBytes(entry.bytes)}</td>
+                <td>{entry.hits}</td>
+                <td>{formatAge(entry.lastAccessAt)}</td>
+                <td>{formatMs(entry.generationMs)}</td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => open(entry.key, name)}
+                    aria-label={`Open ${prompt}`}
+                  >
+                    Open
+                  </button>
+                  <button
+                    type="button"
+                    className="link danger"
+                    onClick={() => void deleteEntry(entry.key)}
+                    aria-label={`Delete ${prompt}`}
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            )
+          })}
+        </tbody>
+      </table>
+    </div>
+  )
+}

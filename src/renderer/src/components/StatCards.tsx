@@ -1,0 +1,46 @@
+import { formatBytes, formatMs, formatPercent } from '../format'
+import { useStore } from '../store'
+
+function Card({ label, value, detail, id }: { label: string; value: string; detail?: string; id: string }) {
+  return (
+    <div className="stat" data-testid={`stat-${id}`}>
+      <span className="stat-label">{label}</span>
+      <span className="stat-value">{value}</span>
+      {detail && <span className="stat-detail">{detail}</span>}
+    </div>
+  )
+}
+
+export function StatCards(): React.JSX.Element {
+  const stats = useStore((s) => s.stats)
+  if (!stats) return <p className="muted">Loading statistics…</p>
+  return (
+    <section className="stats" aria-label="Cache statistics">
+      <Card
+        id="hit-rate"
+        label="Hit rate"
+        value={formatPercent(stats.hitRate)}
+        detail={`${stats.hits} hits · ${stats.misses} misses · ${stats.coalesced} joined`}
+      />
+      <Card id="items" label="Models" value={String(stats.currentItems)} detail={`limit ${stats.maxItems}`} />
+      <Card
+        id="memory"
+        label="Memory"
+        value={formatBytes(stats.currentBytes)}
+        detail={`of ${formatBytes(stats.maxBytes)} (${formatPercent(stats.memoryUtilization)})`}
+      />
+      <Card
+        id="evictions"
+        label="Evictions"
+        value={String(stats.evictions)}
+        detail={`${formatBytes(stats.evictedBytes)} freed`}
+      />
+      <Card
+        id="saved"
+        label="Time saved"
+        value={formatMs(stats.savedMs)}
+        detail={`${stats.loads} generated · ${stats.loadFailures} failed`}
+      />
+    </section>
+  )
+}

@@ -1,0 +1,266 @@
+import { create } from 'zustand'
+import type { CacheStats } from '../../shared/cache-types'
+import type {
+  BackendInfo,
+  CacheConfig,
+  EntriesPage,
+  GenerateResult,
+  ProgressEvent,
+  Quality,
+  SortField,
+} from '../../shared/contract'
+import type { ErrorPayload } from '../../shared/errors'
+import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
+import { api } from './api'
+import { describeError, isImageError } from './errors'
+
+export interface PickedImage {
+  name: string
+  bytes: Uint8Array
+  /** An object URL for the thumbnail. */
+  previewUrl: string
+}
+
+export interface HistoryPoint {
+  time: number
+  hitRate: number
+  memoryMb: number
+}
+
+export interface ModelView {
+  key: string
+  url: string
+  name: string
+}
+
+const HISTORY_POINTS = 120
+
+interface State {
+  image?: PickedImage
+  imageError?: string
+  prompt: string
+  quality: Quality
+  seed: number
+  /** What the seed field shows, which may be mid-edit and not yet a valid seed. */
+  seedText: string
+  seedError?: string
+  job?: { requestId: string; progress?: ProgressEvent }
+  result?: GenerateResult
+  generateError?: ErrorPayload
+  model?: ModelView
+
+  stats?: CacheStats
+  history: HistoryPoint[]
+  entries?: EntriesPage
+  sort: SortField
+  order: 'asc' | 'desc'
+  config?: CacheConfig
+  backends: BackendInfo[]
+  panelError?: string
+  notice?: string
+
+  pickFile(file: File | undefined): Promise<void>
+  setPrompt(prompt: string): void
+  setQuality(quality: Quality): void
+  setSeed(text: string): void
+  randomSeed(): void
+  generate(): Promise<void>
+  cancel(): Promise<void>
+  onProgress(event: ProgressEvent): void
+  refresh(): Promise<void>
+  sortBy(field: SortField): Promise<void>
+  open(key: string, name: string): void
+  deleteEntry(key: string): Promise<void>
+  clear(): Promise<number>
+  setLimits(config: Partial<CacheConfig>): Promise<void>
+  warm(files: File[]): Promise<void>
+  save(): Promise<void>
+}
+
+/** Checks a file before it is uploaded; the main process checks it again, properly. */
+export function checkFile(file: File): string | undefined {
+  if (file.size === 0) return 'The file is empty.'
+  if (file.size > MAX_UPLOAD_BYTES) return `The file is larger than ${MAX_UPLOAD_BYTES / 1024 ** 2} MB.`
+  if (!(ACCEPTED_IMAGE_TYPES as readonly string[]).includes(file.type)) {
+    return 'This file is not a PNG, JPEG or WebP image.'
+  }
+  return undefined
+}
+
+function newRequestId(): string {
+  return crypto.randomUUID()
+}
+
+function modelName(prompt: string, key: string): string {
+  const base = prompt.trim().replace(/\s+/g, '-').slice(0, 40)
+  return `${base || 'model'}-${key.slice(0, 8)}.glb`
+}
+
+export const useStore = create<State>()((set, get) => ({
+  prompt: '',
+  quality: 'standard',
+  seed: 1234,
+  seedText: '1234',
+  history: [],
+  sort: 'lastAccessAt',
+  order: 'desc',
+  backends: [],
+
+  async pickFile(file) {
+    const previous = get().image
+    if (!file) return
+    const problem = checkFile(file)
+    if (problem) {
+      set({ imageError: problem })
+      return
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer())
+    if (previous) URL.revokeObjectURL(previous.previewUrl)
+    set({
+      image: { name: file.name, bytes, previewUrl: URL.createObjectURL(file) },
+      imageError: undefined,
+      generateError: undefined,
+    })
+  },
+
+  setPrompt(prompt) {
+    set({ prompt: prompt.slice(0, MAX_PROMPT_CHARS) })
+  },
+
+  setQuality(quality) {
+    set({ quality })
+  },
+
+  setSeed(text) {
+    const seed = Number(text)
+    if (text.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+      set({ seedText: text, seedError: `Seed must be a whole number from 0 to ${MAX_SEED}.` })
+      return
+    }
+    set({ seed, seedText: text, seedError: undefined })
+  },
+
+  randomSeed() {
+    const seed = Math.floor(Math.random() * MAX_SEED)
+    set({ seed, seedText: String(seed), seedError: undefined })
+  },
+
+  async generate() {
+    const { image, prompt, quality, seed, job, seedError } = get()
+    // One generation per click: a second click while one runs does nothing.
+    if (job) return
+    if (!image) {
+      set({ imageError: 'Choose an image first.' })
+      return
+    }
+    if (seedError) return
+    const requestId = newRequestId()
+    set({ job: { requestId }, generateError: undefined, imageError: undefined })
+    try {
+      const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId })
+      set({ result, model: { key: result.key, url: result.modelUrl, name: modelName(prompt, result.key) } })
+    } catch (error) {
+      const payload = describeError(error)
+      if (isImageError(payload)) set({ imageError: payload.message })
+      else set({ generateError: payload })
+    } finally {
+      set({ job: undefined })
+      void get().refresh()
+    }
+  },
+
+  async cancel() {
+    const job = get().job
+    if (job) await api.cancel(job.requestId).catch(() => false)
+  },
+
+  onProgress(event) {
+    const job = get().job
+    if (job && job.requestId === event.requestId) set({ job: { ...job, progress: event } })
+  },
+
+  async refresh() {
+    try {
+      const { sort, order } = get()
+      const [stats, entries, config] = await Promise.all([
+        api.stats(),
+        api.entries({ sort, order, limit: 200 }),
+        api.getConfig(),
+      ])
+      const point = { time: Date.now(), hitRate: stats.hitRate * 100, memoryMb: stats.currentBytes / 1024 ** 2 }
+      set({ stats, entries, config, history: [...get().history, point].slice(-HISTORY_POINTS), panelError: undefined })
+    } catch (error) {
+      set({ panelError: describeError(error).message })
+    }
+  },
+
+  async sortBy(field) {
+    const { sort, order } = get()
+    set({ sort: field, order: sort === field && order === 'desc' ? 'asc' : 'desc' })
+    await get().refresh()
+  },
+
+  open(key, name) {
+    set({ model: { key, url: api.modelUrl(key), name } })
+  },
+
+  async deleteEntry(key) {
+    try {
+      await api.deleteEntry(key)
+      if (get().model?.key === key) set({ model: undefined })
+      set({ notice: 'Model removed from the cache.' })
+    } catch (error) {
+      set({ panelError: describeError(error).message })
+    }
+    await get().refresh()
+  },
+
+  async clear() {
+    try {
+      const { removed } = await api.clear()
+      set({ model: undefined, notice: `Cleared ${removed} model${removed === 1 ? '' : 's'} from the cache.` })
+      await get().refresh()
+      return removed
+    } catch (error) {
+      set({ panelError: describeError(error).message })
+      return 0
+    }
+  },
+
+  async setLimits(config) {
+    await api.setConfig(config)
+    set({ notice: 'Limits saved.' })
+    await get().refresh()
+  },
+
+  async warm(files) {
+    const { prompt, quality, seed } = get()
+    const problems = files.map((f) => [f.name, checkFile(f)] as const).filter(([, p]) => p)
+    if (problems.length > 0) {
+      set({ panelError: problems.map(([name, p]) => `${name}: ${p}`).join(' ') })
+      return
+    }
+    try {
+      const requests = await Promise.all(
+        files.map(async (f) => ({ image: new Uint8Array(await f.arrayBuffer()), prompt, quality, seed })),
+      )
+      const { keys } = await api.warm(requests)
+      set({
+        notice: `Warming ${keys.length} model${keys.length === 1 ? '' : 's'} in the background.`,
+        panelError: undefined,
+      })
+    } catch (error) {
+      set({ panelError: describeError(error).message })
+    }
+  },
+
+  async save() {
+    const model = get().model
+    if (!model) return
+    try {
+      await api.saveModel(model.key, model.name)
+    } catch (error) {
+      set({ generateError: describeError(error) })
+    }
+  },
+}))
