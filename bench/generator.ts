@@ -7,7 +7,7 @@ import { QUALITIES, type Quality } from '../src/shared/contract'
 import { builtFile, ROOT } from './built'
 import { type BenchReport, fmt, markdownTable, median, percentile } from './lib'
 
-const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, '../shared/fixtures/images')
+const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
 
 interface LoopDelay {
   p50: number

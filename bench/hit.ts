@@ -7,7 +7,7 @@ import { startFakeHunyuan } from '../test/support/fake-hunyuan'
 import { builtFile, ROOT } from './built'
 import { type BenchReport, fmt, markdownTable, percentile } from './lib'
 
-const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, '../shared/fixtures/images')
+const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
 const WARMUP = 10
 const HITS = 120
 /** Hunyuan3D-2's measured time per model in the original plan (its baseline). */

@@ -1,4 +1,4 @@
-import { cacheStats, expect, generate, modelCoverage, statValue, test, textFile } from './fixtures'
+import { cacheStats, expect, generate, image, modelCoverage, statValue, test, textFile } from './fixtures'
 
 test.describe('MeshCache', () => {
   test('generates a model from a picture and shows it in the preview', async ({ app }, testInfo) => {
@@ -29,7 +29,7 @@ test.describe('MeshCache', () => {
 
   test('a double click on Generate runs one generation', async ({ app, request }) => {
     const before = await cacheStats(request)
-    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/triposr-robot.png')
+    await app.getByTestId('image-input').setInputFiles(image('triposr-robot'))
     await app.getByLabel('Quality').selectOption('draft')
     await app.getByRole('button', { name: 'Generate' }).dblclick()
     await expect(app.getByTestId('result')).toBeVisible()
@@ -116,7 +116,7 @@ test.describe('MeshCache', () => {
   })
 
   test('cancel stops a running generation and caches nothing', async ({ app, request }) => {
-    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/trellis-lantern.png')
+    await app.getByTestId('image-input').setInputFiles(image('trellis-lantern'))
     await app.getByLabel('Quality').selectOption('high')
     await app.getByRole('button', { name: 'Generate' }).click()
     await app.getByRole('button', { name: 'Cancel' }).click()
@@ -126,7 +126,7 @@ test.describe('MeshCache', () => {
   })
 
   test('works by keyboard alone', async ({ app }) => {
-    await app.getByTestId('image-input').setInputFiles('../shared/fixtures/images/triposr-chair.png')
+    await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
     await app.getByLabel('Quality').selectOption('draft')
     await app.getByLabel('Seed').focus()
     await app.keyboard.press('Tab') // Random

@@ -4,7 +4,7 @@ import { type APIRequestContext, test as base, _electron as electron, expect, ty
 import sharp from 'sharp'
 import type { CacheStats } from '../src/shared/cache-types'
 
-export const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(import.meta.dirname, '../../shared/fixtures/images')
+export const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(import.meta.dirname, '../test/fixtures/images')
 export const image = (name: string): string => join(FIXTURES, `${name}.png`)
 
 interface Fixtures {

@@ -5,8 +5,8 @@ import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** The shared fixture images (see ../shared/fixtures/images/SOURCES.md). */
-export const FIXTURE_DIR = process.env.MESHCACHE_FIXTURES ?? join(here, '../../../shared/fixtures/images')
+/** Real test images, copied from the project's shared fixtures with their licences (test/fixtures/images/SOURCES.md). */
+export const FIXTURE_DIR = process.env.MESHCACHE_FIXTURES ?? join(here, '../fixtures/images')
 
 export const FIXTURE_NAMES = readdirSync(FIXTURE_DIR)
   .filter((name) => name.endsWith('.png'))
