@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineConfig, type Project } from '@playwright/test'
 
 export const E2E_PORT = Number(process.env.MESHCACHE_E2E_PORT ?? 5931)
+/** The host's disk tier for the UI tests: emptied when the host starts. */
+const E2E_DATA_DIR = join(tmpdir(), 'meshcache-e2e-data')
 
 /**
  * Browser: Debian's Chromium where it is installed (Playwright cannot download its own
@@ -63,9 +66,9 @@ export default defineConfig({
   use: { screenshot: 'only-on-failure', trace: 'retain-on-failure' },
   projects,
   webServer: {
-    command: 'node out/main/server.js',
+    command: `node -e "require('fs').rmSync(process.argv[1], { recursive: true, force: true })" ${E2E_DATA_DIR} && node out/main/server.js`,
     url: `http://127.0.0.1:${E2E_PORT}/api/backends`,
-    env: { MESHCACHE_PORT: String(E2E_PORT) },
+    env: { MESHCACHE_PORT: String(E2E_PORT), MESHCACHE_DATA_DIR: E2E_DATA_DIR },
     reuseExistingServer: false,
     timeout: 30_000,
     stdout: 'ignore',

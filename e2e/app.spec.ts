@@ -68,6 +68,20 @@ test.describe('MeshCache', () => {
     await expect.poll(() => statValue(app, 'memory')).toBe('0 B')
   })
 
+  test('clearing memory only keeps models on disk, and they come back as hits from disk', async ({ app }) => {
+    await generate(app, 'triposr-robot', { prompt: 'robot', quality: 'draft', seed: 21 })
+    await expect(app.getByTestId('stat-disk')).toContainText('1 models')
+    await app.getByRole('button', { name: 'Clear cache…' }).click()
+    await app.getByRole('button', { name: 'Memory only' }).click()
+    await expect.poll(() => statValue(app, 'items')).toBe('0')
+    const row = app.getByTestId('entries').locator('tbody tr')
+    await expect(row).toHaveCount(1)
+    await expect(row.locator('.tier')).toHaveText('disk')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(app.getByTestId('result')).toContainText('Cache hit (from disk)')
+    await expect(row.locator('.tier')).toHaveText('memory')
+  })
+
   test('sorting the entries table by a column', async ({ app }) => {
     await generate(app, 'trellis-pyramid', { prompt: 'b pyramid', quality: 'draft' })
     await generate(app, 'trellis-character', { prompt: 'a character', quality: 'draft' })

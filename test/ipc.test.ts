@@ -92,7 +92,7 @@ describe('IPC registration (fake ipcMain)', () => {
     expect(saveFile).toHaveBeenCalledOnce()
     const [bytes, name] = saveFile.mock.calls[0] as [Uint8Array, string]
     expect(name).toBe('_robot_ v1.glb')
-    expect(bytes.byteLength).toBe(service.model(key)?.byteLength)
+    expect(bytes.byteLength).toBe((await service.model(key))?.byteLength)
     service.clear()
     expect(await ipcMain.invoke(APP_URL, CHANNELS.saveModel, key, 'robot')).toMatchObject({
       ok: false,
@@ -135,7 +135,7 @@ describe('IPC registration (fake ipcMain)', () => {
     expect(await call(CHANNELS.backends)).toEqual([expect.objectContaining({ id: 'builtin', isDefault: true })])
     expect(await call(CHANNELS.cancel, 'nothing-running')).toBe(false)
     expect(await call(CHANNELS.deleteEntry, keys[0])).toBe(true)
-    expect(await call(CHANNELS.clear)).toEqual({ removed: 0 })
+    expect(await call(CHANNELS.clear)).toEqual({ removed: 0, removedFromDisk: 0 })
   })
 
   it('makes safe file names', () => {
@@ -149,13 +149,13 @@ describe('meshcache:// protocol handler', () => {
   it('serves model bytes by key and nothing else', async () => {
     const { service } = setup()
     const { key } = await service.generate(request)
-    const ok = handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'GET' })
+    const ok = await handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'GET' })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toBe('model/gltf-binary')
     const body = new Uint8Array(await ok.arrayBuffer())
     expect(Buffer.from(body.subarray(0, 4)).toString('latin1')).toBe('glTF')
-    expect(handleModelRequest(service, { url: `meshcache://model/${key}.glb`, method: 'GET' }).status).toBe(200)
-    const head = handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'HEAD' })
+    expect((await handleModelRequest(service, { url: `meshcache://model/${key}.glb`, method: 'GET' })).status).toBe(200)
+    const head = await handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(head.body).toBeNull()
     for (const url of [
@@ -166,8 +166,8 @@ describe('meshcache:// protocol handler', () => {
       `meshcache://model/${key.toUpperCase()}`,
       'not a url',
     ]) {
-      expect([400, 404]).toContain(handleModelRequest(service, { url, method: 'GET' }).status)
+      expect([400, 404]).toContain((await handleModelRequest(service, { url, method: 'GET' })).status)
     }
-    expect(handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'POST' }).status).toBe(405)
+    expect((await handleModelRequest(service, { url: `meshcache://model/${key}`, method: 'POST' })).status).toBe(405)
   })
 })

@@ -63,7 +63,7 @@ describe('browser host', () => {
     const miss = (await first.json()) as Record<string, unknown>
     expect(miss).toMatchObject({ cache: 'miss', backend: 'builtin' })
     expect(Object.keys(miss).sort()).toEqual(
-      ['backend', 'bytes', 'cache', 'generationMs', 'key', 'modelUrl', 'requestId', 'servedMs'].sort(),
+      ['backend', 'bytes', 'cache', 'generationMs', 'key', 'modelUrl', 'requestId', 'servedMs', 'tier'].sort(),
     )
     const hit = (await (await post(`${url}/api/generate-3d-cached`, body())).json()) as Record<string, unknown>
     expect(hit).toMatchObject({ cache: 'hit', key: miss.key, bytes: miss.bytes })
@@ -106,9 +106,13 @@ describe('browser host', () => {
       expect(typeof stats[field], field).toBe('number')
     }
     expect(stats.currentItems).toBe(1)
-    expect(await (await fetch(`${url}/api/cache/config`)).json()).toEqual({ maxItems: 1000, maxBytes: 512 * 1024 ** 2 })
+    expect(await (await fetch(`${url}/api/cache/config`)).json()).toEqual({
+      maxItems: 1000,
+      maxBytes: 512 * 1024 ** 2,
+      diskMaxBytes: null,
+    })
     const changed = await post(`${url}/api/cache/config`, JSON.stringify({ maxBytes: 64 * 1024 ** 2 }))
-    expect(await changed.json()).toEqual({ maxItems: 1000, maxBytes: 64 * 1024 ** 2 })
+    expect(await changed.json()).toEqual({ maxItems: 1000, maxBytes: 64 * 1024 ** 2, diskMaxBytes: null })
     const entries = (await (await fetch(`${url}/api/cache/entries?limit=10&sort=bytes&order=asc`)).json()) as {
       total: number
       items: { key: string }[]
@@ -117,7 +121,7 @@ describe('browser host', () => {
     expect(entries.items[0]?.key).toBe(key)
     expect((await fetch(`${url}/api/cache/entries/${key}`, { method: 'DELETE' })).status).toBe(200)
     expect((await fetch(`${url}/api/cache/entries/${key}`, { method: 'DELETE' })).status).toBe(404)
-    expect(await (await post(`${url}/api/cache/clear`, '{}')).json()).toEqual({ removed: 0 })
+    expect(await (await post(`${url}/api/cache/clear`, '{}')).json()).toEqual({ removed: 0, removedFromDisk: 0 })
     const backends = (await (await fetch(`${url}/api/backends`)).json()) as { id: string; isDefault: boolean }[]
     expect(backends).toEqual([expect.objectContaining({ id: 'builtin', isDefault: true, available: true })])
   })
@@ -129,7 +133,7 @@ describe('browser host', () => {
     const { keys } = (await response.json()) as { keys: string[] }
     expect(keys).toHaveLength(1)
     for (let i = 0; i < 200 && service.stats().currentItems === 0; i++) await new Promise((r) => setTimeout(r, 25))
-    expect(service.model(keys[0])).toBeDefined()
+    expect(await service.model(keys[0])).toBeDefined()
     expect((await post(`${url}/api/cache/warm`, JSON.stringify({ nope: 1 }))).status).toBe(400)
     expect((await post(`${url}/api/cache/warm`, JSON.stringify({ requests: 'x' }))).status).toBe(400)
   })
@@ -281,6 +285,13 @@ describe('host configuration', () => {
     })
     expect(() => readHostConfig({ MESHCACHE_PORT: 'eighty' })).toThrow(/port number/)
     expect(() => readHostConfig({ MESHCACHE_PORT: '70000' })).toThrow(/port number/)
+    expect(readHostConfig({ MESHCACHE_DATA_DIR: '/data/mc' }).dataDir).toBe('/data/mc')
+    expect(readHostConfig({ MESHCACHE_DATA_DIR: 'off', HOME: '/home/u' }).dataDir).toBeUndefined()
+    expect(readHostConfig({ HOME: '/home/u' }).dataDir).toBe('/home/u/.local/share/meshcache')
+    expect(readHostConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')
+    expect(readHostConfig({ APPDATA: 'C:/Users/u/AppData/Roaming' }).dataDir).toBe(
+      'C:/Users/u/AppData/Roaming/MeshCache',
+    )
     expect(isLoopback('127.0.0.2')).toBe(true)
     expect(isLoopback('192.168.1.2')).toBe(false)
   })

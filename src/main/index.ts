@@ -48,13 +48,24 @@ function createWindow(): BrowserWindow {
   return window
 }
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   // No camera, microphone, notifications or anything else: the app needs no permissions.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  const service = createAppService({
+  const service = await createAppService({
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
     hunyuanUrl: process.env.MESHCACHE_HUNYUAN_URL,
     modelUrl: electronModelUrl,
+    dataDir: app.getPath('userData'),
+  })
+  // Write the disk index before quitting, so the next start finds every model.
+  let flushed = false
+  app.on('before-quit', (event) => {
+    if (flushed) return
+    event.preventDefault()
+    void service.flush().finally(() => {
+      flushed = true
+      app.quit()
+    })
   })
   protocol.handle(MODEL_SCHEME, (request) => handleModelRequest(service, request))
   const window = createWindow()

@@ -36,7 +36,7 @@ const ARGUMENTS: Record<InvokeOperation, z.ZodType<unknown[]>> = {
   stats: none,
   entries: optionalOne,
   deleteEntry: one,
-  clear: none,
+  clear: optionalOne,
   getConfig: none,
   setConfig: one,
   warm: one,
@@ -68,13 +68,13 @@ export function registerIpc(deps: IpcDependencies): () => void {
     stats: () => service.stats(),
     entries: ([query]) => service.entries(query ?? {}),
     deleteEntry: ([key]) => service.deleteEntry(key),
-    clear: () => service.clear(),
+    clear: ([scope]) => service.clear(scope ?? 'all'),
     getConfig: () => service.getConfig(),
     setConfig: ([patch]) => service.setConfig(patch),
     warm: ([requests]) => service.warm(requests),
     backends: () => service.backends(),
     saveModel: async ([key, name]) => {
-      const bytes = service.model(key)
+      const bytes = await service.model(key)
       if (!bytes) throw new AppError('NOT_FOUND', 'That model is no longer in the cache.')
       return deps.saveFile(bytes, safeFileName(String(name)))
     },

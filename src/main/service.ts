@@ -2,20 +2,23 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import sharp from 'sharp'
 import type { z } from 'zod'
-import type { CacheEntryInfo, CacheLimits, CacheStats, EntryMeta, RemovalReason } from '../shared/cache-types'
+import type { CacheLimits, EntryMeta, RemovalReason } from '../shared/cache-types'
 import type {
   BackendInfo,
   CacheChangedEvent,
   CacheConfig,
   ClearResult,
   EntriesPage,
+  EntryInfo,
   GenerateResult,
   ProgressEvent,
+  ServiceStats,
   WarmResult,
 } from '../shared/contract'
 import { AppError } from '../shared/errors'
 import {
   cacheConfigPatchSchema,
+  clearScopeSchema,
   describeIssues,
   entriesQuerySchema,
   generateRequestSchema,
@@ -30,6 +33,7 @@ import { assertGlb } from './generation/glb-check'
 import { SHARP_INPUT } from './generation/image-input'
 import { JobQueue } from './generation/job-queue'
 import { normalizePrompt, PixelDigester, requestKey } from './generation/request-key'
+import type { DiskTier } from './storage/disk-tier'
 
 export interface ModelServiceOptions {
   /** In order of preference: the first available one is the default backend. */
@@ -39,6 +43,8 @@ export interface ModelServiceOptions {
   modelUrl: (key: string) => string
   /** How long a backend's availability answer is trusted. */
   availabilityTtlMs?: number
+  /** The persistent tier; memory only without it. Call `init()` before use. */
+  disk?: DiskTier
 }
 
 interface ServiceEvents {
@@ -77,6 +83,9 @@ export class ModelService {
   private readonly requests = new Map<string, AbortController>()
   private readonly availability = new Map<string, { at: number; description: GeneratorDescription }>()
   private pendingChange: CacheChangedEvent['reason'] | undefined
+  private readonly disk: DiskTier | undefined
+  /** Disk writes under way, so `flush()` can wait for them. */
+  private readonly diskWrites = new Set<Promise<unknown>>()
 
   constructor(private readonly options: ModelServiceOptions) {
     if (options.generators.length === 0) throw new Error('ModelService needs at least one generator')
@@ -86,6 +95,36 @@ export class ModelService {
       onEvict: (_key, _entry, reason) => this.changed(CHANGE_REASON[reason]),
     })
     for (const generator of this.generators) this.queues.set(generator.id, new JobQueue())
+    this.disk = options.disk
+  }
+
+  /**
+   * Opens the disk tier and warms the memory tier with its most recently used models, as
+   * many as fit the memory limits.
+   */
+  async init(): Promise<void> {
+    if (!this.disk) return
+    await this.disk.open()
+    const { maxItems, maxBytes } = this.cache.getLimits()
+    const chosen: { key: string; meta: EntryMeta; generationMs: number }[] = []
+    let bytes = 0
+    for (const record of this.disk.recent()) {
+      if (chosen.length >= maxItems || bytes + record.bytes > maxBytes) break
+      bytes += record.bytes
+      chosen.push(record)
+    }
+    // Least recent first, so the memory tier ends up in the same recency order as the disk.
+    for (const record of chosen.reverse()) {
+      const stored = await this.disk.read(record.key)
+      if (stored) this.cache.set(record.key, stored.bytes, { meta: record.meta, generationMs: record.generationMs })
+    }
+    this.changed('stored')
+  }
+
+  /** Waits for disk writes under way and writes the disk index (on quit, and in tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.diskWrites])
+    await this.disk?.flush()
   }
 
   async generate(payload: unknown, options: { signal?: AbortSignal } = {}): Promise<GenerateResult> {
@@ -111,15 +150,34 @@ export class ModelService {
       const fresh = !this.cache.has(key) && !this.cache.isComputing(key)
       const meta = fresh ? await this.metaOf(request, generator.id) : undefined
       const jobKey = key
-      const loaded = await this.cache.getOrCompute(jobKey, (signal) => this.runJob(jobKey, generator, input, signal), {
-        signal: controller.signal,
-        meta,
-      })
+      let fromDisk = false
+      const loaded = await this.cache.getOrCompute(
+        jobKey,
+        async (signal, control) => {
+          const stored = await this.disk?.read(jobKey)
+          if (stored) {
+            fromDisk = true
+            control.reportGenerationMs(stored.record.generationMs)
+            return stored.bytes
+          }
+          const started = performance.now()
+          const glb = await this.runJob(jobKey, generator, input, signal)
+          // The generation itself (not the disk lookup before it) is what a later hit saves.
+          const generationMs = performance.now() - started
+          control.reportGenerationMs(generationMs)
+          this.persist(jobKey, glb, generationMs, meta ?? {})
+          return glb
+        },
+        { signal: controller.signal, meta },
+      )
+      if (loaded.outcome === 'hit') this.disk?.touch(key)
       this.changed(loaded.outcome === 'miss' ? 'stored' : 'accessed')
+      const served = fromDisk && loaded.outcome === 'miss'
       return {
         requestId,
         key,
-        cache: loaded.outcome,
+        cache: served ? 'hit' : loaded.outcome,
+        tier: loaded.outcome === 'hit' ? 'memory' : served ? 'disk' : 'generator',
         bytes: loaded.value.byteLength,
         generationMs: Math.round(loaded.generationMs),
         servedMs: performance.now() - started,
@@ -145,22 +203,35 @@ export class ModelService {
     return true
   }
 
-  /** The GLB bytes of a stored model (no statistics counted: this is how a transport serves it). */
-  model(key: unknown): Uint8Array | undefined {
-    return this.cache.peek(parse(keySchema, key))
+  /** The GLB bytes of a stored model, from memory or else from disk (then kept in memory). */
+  async model(key: unknown): Promise<Uint8Array | undefined> {
+    const id = parse(keySchema, key)
+    const inMemory = this.cache.peek(id)
+    if (inMemory || !this.disk) return inMemory
+    const stored = await this.disk.read(id)
+    if (!stored) return undefined
+    this.cache.set(id, stored.bytes, { meta: stored.record.meta, generationMs: stored.record.generationMs })
+    this.changed('stored')
+    return stored.bytes
   }
 
-  stats(): CacheStats {
-    return this.cache.stats()
+  stats(): ServiceStats {
+    return { ...this.cache.stats(), disk: this.disk ? this.disk.stats() : null }
   }
 
+  /** Entries of both tiers: every memory entry, then those on disk only. */
   entries(query: unknown = {}): EntriesPage {
     const { offset, limit, sort, order } = parse(entriesQuerySchema, query ?? {})
     const sign = order === 'asc' ? 1 : -1
-    const value = (entry: CacheEntryInfo): string | number =>
+    const memory: EntryInfo[] = this.cache.entries().map((e) => ({ ...e, tier: 'memory' }))
+    const inMemory = new Set(memory.map((e) => e.key))
+    const diskOnly: EntryInfo[] = (this.disk?.entries() ?? [])
+      .filter((e) => !inMemory.has(e.key))
+      .map(({ file: _file, ...e }) => ({ ...e, tier: 'disk' }))
+    const value = (entry: EntryInfo): string | number =>
       sort === 'prompt' ? String(entry.meta.prompt ?? '') : entry[sort]
-    // cache.entries() is most-recent first; the stable sort keeps that order among equals.
-    const all = this.cache.entries().sort((a, b) => {
+    // Both lists are most-recent first; the stable sort keeps that order among equals.
+    const all = [...memory, ...diskOnly].sort((a, b) => {
       const x = value(a)
       const y = value(b)
       return x < y ? -sign : x > y ? sign : 0
@@ -168,25 +239,38 @@ export class ModelService {
     return { total: all.length, offset, items: all.slice(offset, offset + limit) }
   }
 
+  /** Removes a model from both tiers. */
   deleteEntry(key: unknown): boolean {
-    return this.cache.delete(parse(keySchema, key))
+    const id = parse(keySchema, key)
+    const fromMemory = this.cache.delete(id)
+    const fromDisk = this.disk?.delete(id) ?? false
+    if (fromDisk && !fromMemory) this.changed('deleted')
+    return fromMemory || fromDisk
   }
 
-  clear(): ClearResult {
+  /** 'memory' empties the memory tier only (models stay on disk); 'all' empties both. */
+  clear(scope: unknown = 'all'): ClearResult {
+    const which = parse(clearScopeSchema, scope ?? 'all')
     const removed = this.cache.size
     this.cache.clear()
-    if (removed === 0) this.changed('cleared')
-    return { removed }
+    const removedFromDisk = which === 'all' && this.disk ? this.disk.clear() : 0
+    this.changed('cleared')
+    return { removed, removedFromDisk }
   }
 
   getConfig(): CacheConfig {
-    return this.cache.getLimits()
+    return { ...this.cache.getLimits(), diskMaxBytes: this.disk ? this.disk.stats().maxBytes : null }
   }
 
   setConfig(patch: unknown): CacheConfig {
-    const limits = this.cache.setLimits(parse(cacheConfigPatchSchema, patch))
+    const { diskMaxBytes, ...limits } = parse(cacheConfigPatchSchema, patch)
+    if (diskMaxBytes !== undefined && !this.disk) {
+      throw new AppError('INVALID_REQUEST', 'There is no disk tier to limit: it is off or its folder is unusable.')
+    }
+    if (limits.maxItems !== undefined || limits.maxBytes !== undefined) this.cache.setLimits(limits)
+    if (diskMaxBytes !== undefined) this.disk?.setMaxBytes(diskMaxBytes)
     this.changed('limits')
-    return limits
+    return this.getConfig()
   }
 
   /**
@@ -219,6 +303,16 @@ export class ModelService {
         isDefault: generator.id === defaultId,
       })),
     )
+  }
+
+  /** Keeps a copy on disk in the background; a failure is reported in the disk statistics only. */
+  private persist(key: string, glb: Uint8Array, generationMs: number, meta: EntryMeta): void {
+    if (!this.disk) return
+    const write = this.disk.write(key, glb, { generationMs, meta }).finally(() => {
+      this.diskWrites.delete(write)
+      this.changed('stored')
+    })
+    this.diskWrites.add(write)
   }
 
   private async keyOf(request: ParsedGenerateRequest, generator: Generator): Promise<string> {

@@ -164,7 +164,10 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
   app.get('/api/cache/stats', limited, async () => service.stats())
   app.get('/api/cache/config', limited, async () => service.getConfig())
   app.post('/api/cache/config', limited, async (request) => service.setConfig(request.body))
-  app.post('/api/cache/clear', limited, async () => service.clear())
+  app.post('/api/cache/clear', limited, async (request) => {
+    const body = request.body as { scope?: unknown } | undefined
+    return service.clear(body?.scope ?? 'all')
+  })
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/cache/entries', limited, async (request) =>
     service.entries(entriesQuery(request.query)),
   )
@@ -192,7 +195,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
 
   app.get<{ Params: { file: string } }>('/models/:file', async (request, reply) => {
     const match = /^([0-9a-f]{64})\.glb$/.exec(request.params.file)
-    const bytes = match ? service.model(match[1]) : undefined
+    const bytes = match ? await service.model(match[1]) : undefined
     if (!bytes) return sendError(reply, { code: 'NOT_FOUND', message: 'No cached model has that key.' })
     return reply
       .header('content-type', 'model/gltf-binary')

@@ -1,6 +1,8 @@
 export interface HostConfig {
   host: string
   port: number
+  /** The disk tier's folder; undefined keeps models in memory only. */
+  dataDir?: string
   token?: string
   /** Host names accepted in the Host header (DNS-rebinding guard on loopback). */
   allowedHosts?: string[]
@@ -28,5 +30,25 @@ export function readHostConfig(env: Record<string, string | undefined>): HostCon
   if (!isLoopback(host) && !token) {
     throw new Error(`MESHCACHE_HOST=${host} is not a loopback address: set MESHCACHE_TOKEN too, so only you can use it`)
   }
-  return { host, port, token, allowedHosts: isLoopback(host) ? [...LOOPBACK_NAMES, host] : undefined }
+  return {
+    host,
+    port,
+    token,
+    dataDir: dataDirFrom(env),
+    allowedHosts: isLoopback(host) ? [...LOOPBACK_NAMES, host] : undefined,
+  }
+}
+
+/**
+ * MESHCACHE_DATA_DIR, else the platform's per-user data folder; "off" (or "none") keeps
+ * models in memory only.
+ */
+function dataDirFrom(env: Record<string, string | undefined>): string | undefined {
+  const chosen = env.MESHCACHE_DATA_DIR?.trim()
+  if (chosen === 'off' || chosen === 'none') return undefined
+  if (chosen) return chosen
+  const home = env.HOME ?? env.USERPROFILE
+  if (env.XDG_DATA_HOME) return `${env.XDG_DATA_HOME}/meshcache`
+  if (env.APPDATA) return `${env.APPDATA}/MeshCache`
+  return home ? `${home}/.local/share/meshcache` : undefined
 }

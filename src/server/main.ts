@@ -9,11 +9,14 @@ import { readHostConfig } from './config'
 
 async function main(): Promise<void> {
   const config = readHostConfig(process.env)
-  const service = createAppService({
+  const service = await createAppService({
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
     hunyuanUrl: process.env.MESHCACHE_HUNYUAN_URL,
     modelUrl: (key) => `/models/${key}.glb`,
+    dataDir: config.dataDir,
   })
+  const disk = service.stats().disk
+  if (disk && !disk.enabled) console.warn(`MeshCache: ${disk.lastError}`)
   const app = await buildHost({
     service,
     staticDir: join(import.meta.dirname, '../renderer'),
@@ -24,7 +27,10 @@ async function main(): Promise<void> {
   const url = address.replace('[::1]', 'localhost')
   console.log(`MeshCache is served at ${url}/${config.token ? '?token=<MESHCACHE_TOKEN>' : ''}`)
   const stop = (): void => {
-    void app.close().then(() => process.exit(0))
+    void app
+      .close()
+      .then(() => service.flush())
+      .then(() => process.exit(0))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

@@ -59,3 +59,27 @@ export interface CacheEntryInfo {
 
 export const DEFAULT_MAX_ITEMS = 1000
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+/** The persistent tier: models on disk that survive a restart. */
+export interface DiskStats {
+  /** False when the data folder cannot be used; models then live in memory only. */
+  enabled: boolean
+  hits: number
+  misses: number
+  writes: number
+  writeFailures: number
+  readFailures: number
+  /** Entries found missing or corrupt (hash mismatch) when the tier was opened. */
+  dropped: number
+  evictions: number
+  currentItems: number
+  currentBytes: number
+  maxBytes: number
+  /** The latest problem, in words for the user; null when all is well. */
+  lastError: string | null
+}
+
+/** Where a stored entry lives. */
+export type Tier = 'memory' | 'disk'
+
+export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3

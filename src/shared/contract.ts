@@ -1,4 +1,4 @@
-import type { CacheEntryInfo, CacheLimits, CacheOutcome, CacheStats } from './cache-types'
+import type { CacheEntryInfo, CacheLimits, CacheOutcome, CacheStats, DiskStats, Tier } from './cache-types'
 
 /**
  * The one contract between the renderer and the main process (over IPC or HTTP).
@@ -24,7 +24,10 @@ export interface GenerateResult {
   requestId: string
   /** SHA-256 of the canonical request (64 hex). */
   key: string
+  /** A model read back from the disk tier is a hit too (tier says which). */
   cache: CacheOutcome
+  /** Where a hit came from; 'generator' for a miss or a joined generation. */
+  tier: Tier | 'generator'
   /** Size of the GLB. */
   bytes: number
   /** How long the model originally took to generate. */
@@ -71,10 +74,20 @@ export interface EntriesQuery {
   order?: 'asc' | 'desc'
 }
 
+export interface EntryInfo extends CacheEntryInfo {
+  /** 'memory' entries have a disk copy too when the disk tier is on; 'disk' ones are on disk only. */
+  tier: Tier
+}
+
 export interface EntriesPage {
   total: number
   offset: number
-  items: CacheEntryInfo[]
+  items: EntryInfo[]
+}
+
+/** Statistics of the memory tier (the LRU cache) and, when it is on, of the disk tier. */
+export interface ServiceStats extends CacheStats {
+  disk: DiskStats | null
 }
 
 export interface BackendInfo {
@@ -93,22 +106,31 @@ export interface WarmResult {
   keys: string[]
 }
 
-export type CacheConfig = CacheLimits
+export interface CacheConfig extends CacheLimits {
+  /** The disk tier's byte limit; null when the disk tier is off. */
+  diskMaxBytes: number | null
+}
+
+export type CacheConfigPatch = Partial<CacheLimits> & { diskMaxBytes?: number }
+
+/** 'memory' drops the memory tier only (models stay on disk); 'all' drops both. */
+export type ClearScope = 'memory' | 'all'
 
 export interface ClearResult {
   removed: number
+  removedFromDisk: number
 }
 
 /** What the renderer can ask of the main process. Every method rejects with an ErrorPayload-shaped error. */
 export interface Api {
   generate(request: GenerateRequest): Promise<GenerateResult>
   cancel(requestId: string): Promise<boolean>
-  stats(): Promise<CacheStats>
+  stats(): Promise<ServiceStats>
   entries(query?: EntriesQuery): Promise<EntriesPage>
   deleteEntry(key: string): Promise<boolean>
-  clear(): Promise<ClearResult>
+  clear(scope?: ClearScope): Promise<ClearResult>
   getConfig(): Promise<CacheConfig>
-  setConfig(config: Partial<CacheConfig>): Promise<CacheConfig>
+  setConfig(config: CacheConfigPatch): Promise<CacheConfig>
   warm(requests: GenerateRequest[]): Promise<WarmResult>
   backends(): Promise<BackendInfo[]>
   /** Writes the GLB where the user chooses (Electron: a save dialog; browser: a download). */

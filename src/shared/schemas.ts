@@ -52,11 +52,18 @@ export const cacheConfigPatchSchema = z
       .int('maxBytes must be a whole number of bytes')
       .min(1024 * 1024, 'maxBytes must be at least 1 MB')
       .max(64 * 1024 ** 3, 'maxBytes must be at most 64 GB'),
+    diskMaxBytes: z
+      .number()
+      .int('diskMaxBytes must be a whole number of bytes')
+      .min(16 * 1024 * 1024, 'diskMaxBytes must be at least 16 MB')
+      .max(16 * 1024 ** 4, 'diskMaxBytes must be at most 16 TB'),
   })
   .partial()
-  .refine((patch) => patch.maxItems !== undefined || patch.maxBytes !== undefined, {
-    message: 'give maxItems, maxBytes or both',
+  .refine((patch) => Object.values(patch).some((v) => v !== undefined), {
+    message: 'give maxItems, maxBytes, diskMaxBytes or a combination',
   })
+
+export const clearScopeSchema = z.enum(['memory', 'all'], { error: "scope must be 'memory' or 'all'" }).default('all')
 
 export const entriesQuerySchema = z.strictObject({
   offset: z.number().int().min(0).default(0),

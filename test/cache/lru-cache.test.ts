@@ -385,3 +385,20 @@ describe('LruCache: metadata weight', () => {
     expect(cache.info('b')?.bytes).toBe(5)
   })
 })
+
+describe('LruCache: reported generation time', () => {
+  it('stores the time a computation reports (a value read back from disk), and bills the measured time', async () => {
+    let time = 0
+    const cache = new LruCache<Uint8Array>({ monotonicNow: () => time })
+    const loaded = await cache.getOrCompute('k', async (_signal, control) => {
+      time += 5
+      control.reportGenerationMs(120_000)
+      return bytes(1)
+    })
+    expect(loaded.generationMs).toBe(120_000)
+    expect(cache.info('k')?.generationMs).toBe(120_000)
+    expect(cache.stats().totalLoadMs).toBe(5)
+    await cache.getOrCompute('k', async () => bytes(1))
+    expect(cache.stats().savedMs).toBe(120_000)
+  })
+})

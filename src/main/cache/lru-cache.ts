@@ -44,6 +44,14 @@ export interface ComputeOptions {
   meta?: EntryMeta
 }
 
+/** Given to a computation: lets it say how long the value originally took (e.g. one read back from disk). */
+export interface ComputeControl {
+  /** Stored as the entry's generationMs instead of the measured time (which still counts in totalLoadMs). */
+  reportGenerationMs(ms: number): void
+}
+
+export type Compute<V> = (signal: AbortSignal, control: ComputeControl) => Promise<V>
+
 export interface Loaded<V> {
   value: V
   outcome: CacheOutcome
@@ -297,11 +305,7 @@ export class LruCache<V> {
    * every caller. Each caller may abort through its own signal; the computation's signal
    * aborts only when no caller is left, and its result is then discarded.
    */
-  getOrCompute(
-    key: string,
-    compute: (signal: AbortSignal) => Promise<V>,
-    options: ComputeOptions = {},
-  ): Promise<Loaded<V>> {
+  getOrCompute(key: string, compute: Compute<V>, options: ComputeOptions = {}): Promise<Loaded<V>> {
     checkKey(key)
     if (typeof compute !== 'function') throw new CacheArgumentError('compute must be a function')
     const meta = checkMeta(options.meta)
@@ -327,11 +331,17 @@ export class LruCache<V> {
     return this.wait(key, flight, outcome, signal)
   }
 
-  private startFlight(key: string, compute: (signal: AbortSignal) => Promise<V>, meta: EntryMeta): Flight<V> {
+  private startFlight(key: string, compute: Compute<V>, meta: EntryMeta): Flight<V> {
     const controller = new AbortController()
     const started = this.monotonicNow()
+    let reported: number | undefined
+    const control: ComputeControl = {
+      reportGenerationMs: (ms) => {
+        reported = checkDuration(ms)
+      },
+    }
     const promise = Promise.resolve()
-      .then(() => compute(controller.signal))
+      .then(() => compute(controller.signal, control))
       .then(
         (value) => {
           this.endFlight(key, flight)
@@ -339,7 +349,8 @@ export class LruCache<V> {
             this.cancelled++
             throw abortReason(controller.signal)
           }
-          const generationMs = Math.max(0, this.monotonicNow() - started)
+          const measuredMs = Math.max(0, this.monotonicNow() - started)
+          const generationMs = reported ?? measuredMs
           try {
             this.set(key, value, { meta, generationMs })
           } catch (error) {
@@ -348,7 +359,7 @@ export class LruCache<V> {
             throw error
           }
           this.loads++
-          this.totalLoadMs += generationMs
+          this.totalLoadMs += measuredMs
           return { value, generationMs }
         },
         (error: unknown) => {

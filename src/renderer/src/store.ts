@@ -1,12 +1,14 @@
 import { create } from 'zustand'
-import type { CacheStats } from '../../shared/cache-types'
 import type {
   BackendInfo,
   CacheConfig,
+  CacheConfigPatch,
+  ClearScope,
   EntriesPage,
   GenerateResult,
   ProgressEvent,
   Quality,
+  ServiceStats,
   SortField,
 } from '../../shared/contract'
 import type { ErrorPayload } from '../../shared/errors'
@@ -49,7 +51,7 @@ interface State {
   generateError?: ErrorPayload
   model?: ModelView
 
-  stats?: CacheStats
+  stats?: ServiceStats
   history: HistoryPoint[]
   entries?: EntriesPage
   sort: SortField
@@ -71,8 +73,8 @@ interface State {
   sortBy(field: SortField): Promise<void>
   open(key: string, name: string): void
   deleteEntry(key: string): Promise<void>
-  clear(): Promise<number>
-  setLimits(config: Partial<CacheConfig>): Promise<void>
+  clear(scope: ClearScope): Promise<number>
+  setLimits(config: CacheConfigPatch): Promise<void>
   warm(files: File[]): Promise<void>
   save(): Promise<void>
 }
@@ -215,10 +217,15 @@ export const useStore = create<State>()((set, get) => ({
     await get().refresh()
   },
 
-  async clear() {
+  async clear(scope) {
     try {
-      const { removed } = await api.clear()
-      set({ model: undefined, notice: `Cleared ${removed} model${removed === 1 ? '' : 's'} from the cache.` })
+      const { removed, removedFromDisk } = await api.clear(scope)
+      const plural = (n: number): string => `${n} model${n === 1 ? '' : 's'}`
+      const notice =
+        scope === 'memory'
+          ? `Cleared ${plural(removed)} from memory; copies on disk stay.`
+          : `Cleared ${plural(removed)} from memory and ${plural(removedFromDisk)} from disk.`
+      set({ model: scope === 'all' ? undefined : get().model, notice })
       await get().refresh()
       return removed
     } catch (error) {

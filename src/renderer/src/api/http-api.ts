@@ -1,4 +1,3 @@
-import type { CacheStats } from '../../../shared/cache-types'
 import type {
   Api,
   BackendInfo,
@@ -9,6 +8,7 @@ import type {
   GenerateRequest,
   GenerateResult,
   ProgressEvent,
+  ServiceStats,
   WarmResult,
 } from '../../../shared/contract'
 import { AppError, isErrorPayload } from '../../../shared/errors'
@@ -81,7 +81,7 @@ export function createHttpApi(): Api {
     cancel: async (requestId) =>
       (await call<{ cancelled: boolean }>('POST', `/api/requests/${encodeURIComponent(requestId)}/cancel`, {}))
         .cancelled,
-    stats: () => call<CacheStats>('GET', '/api/cache/stats'),
+    stats: () => call<ServiceStats>('GET', '/api/cache/stats'),
     entries: (query = {}) => {
       const params = new URLSearchParams()
       for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
@@ -96,7 +96,7 @@ export function createHttpApi(): Api {
         throw error
       }
     },
-    clear: () => call<ClearResult>('POST', '/api/cache/clear', {}),
+    clear: (scope = 'all') => call<ClearResult>('POST', '/api/cache/clear', { scope }),
     getConfig: () => call<CacheConfig>('GET', '/api/cache/config'),
     setConfig: (config) => call<CacheConfig>('POST', '/api/cache/config', config),
     warm: (requests) => call<WarmResult>('POST', '/api/cache/warm', { requests: requests.map(encodeRequest) }),

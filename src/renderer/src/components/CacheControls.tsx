@@ -3,6 +3,7 @@ import { describeError } from '../errors'
 import { useStore } from '../store'
 
 const MB = 1024 * 1024
+const GB = 1024 * MB
 
 /** Limits form: whole numbers, at least 1 model and 1 MB; errors next to the field. */
 export function LimitsForm(): React.JSX.Element {
@@ -10,14 +11,17 @@ export function LimitsForm(): React.JSX.Element {
   const setLimits = useStore((s) => s.setLimits)
   const [items, setItems] = useState('')
   const [megabytes, setMegabytes] = useState('')
-  const [errors, setErrors] = useState<{ items?: string; megabytes?: string; form?: string }>({})
+  const [diskGb, setDiskGb] = useState('')
+  const [errors, setErrors] = useState<{ items?: string; megabytes?: string; disk?: string; form?: string }>({})
   const itemsId = useId()
   const mbId = useId()
+  const diskId = useId()
 
   useEffect(() => {
     if (config) {
       setItems(String(config.maxItems))
       setMegabytes(String(Math.round(config.maxBytes / MB)))
+      setDiskGb(config.diskMaxBytes === null ? '' : String(Number((config.diskMaxBytes / GB).toFixed(2))))
     }
   }, [config])
 
@@ -32,10 +36,19 @@ export function LimitsForm(): React.JSX.Element {
     if (!/^\d+$/.test(megabytes.trim()) || maxMb < 1 || maxMb > 65_536) {
       next.megabytes = 'Enter a whole number of megabytes from 1 to 65,536.'
     }
+    const hasDisk = config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined
+    const maxGb = Number(diskGb)
+    if (hasDisk && (!/^\d+(\.\d+)?$/.test(diskGb.trim()) || maxGb < 0.02 || maxGb > 16_384)) {
+      next.disk = 'Enter a number of gigabytes from 0.02 to 16,384.'
+    }
     setErrors(next)
-    if (next.items || next.megabytes) return
+    if (next.items || next.megabytes || next.disk) return
     try {
-      await setLimits({ maxItems, maxBytes: maxMb * MB })
+      await setLimits({
+        maxItems,
+        maxBytes: maxMb * MB,
+        ...(hasDisk ? { diskMaxBytes: Math.round(maxGb * GB) } : {}),
+      })
     } catch (error) {
       setErrors({ form: describeError(error).message })
     }
@@ -79,6 +92,26 @@ export function LimitsForm(): React.JSX.Element {
           </p>
         )}
       </div>
+      {config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined && (
+        <div className="field">
+          <label htmlFor={diskId} className="field-label">
+            Max disk (GB)
+          </label>
+          <input
+            id={diskId}
+            inputMode="decimal"
+            value={diskGb}
+            aria-invalid={errors.disk ? true : undefined}
+            aria-describedby={errors.disk ? `${diskId}-error` : undefined}
+            onChange={(e) => setDiskGb(e.target.value)}
+          />
+          {errors.disk && (
+            <p id={`${diskId}-error`} className="error" role="alert">
+              {errors.disk}
+            </p>
+          )}
+        </div>
+      )}
       <button type="submit" className="secondary">
         Save limits
       </button>
@@ -95,10 +128,11 @@ export function LimitsForm(): React.JSX.Element {
 export function ClearControl(): React.JSX.Element {
   const clear = useStore((s) => s.clear)
   const count = useStore((s) => s.stats?.currentItems ?? 0)
+  const onDisk = useStore((s) => (s.stats?.disk?.enabled ? s.stats.disk.currentItems : null))
   const [confirming, setConfirming] = useState(false)
   if (!confirming) {
     return (
-      <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={count === 0}>
+      <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={count === 0 && !onDisk}>
         Clear cache…
       </button>
     )
@@ -106,16 +140,28 @@ export function ClearControl(): React.JSX.Element {
   return (
     <fieldset className="confirm">
       <legend>
-        Remove all {count} model{count === 1 ? '' : 's'} from the cache?
+        Clear the cache ({count} model{count === 1 ? '' : 's'} in memory{onDisk === null ? '' : `, ${onDisk} on disk`})?
       </legend>
+      {onDisk !== null && (
+        <button
+          type="button"
+          className="secondary"
+          // biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for
+          autoFocus
+          onClick={() => {
+            setConfirming(false)
+            void clear('memory')
+          }}
+        >
+          Memory only
+        </button>
+      )}
       <button
         type="button"
         className="danger"
-        // biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for
-        autoFocus
         onClick={() => {
           setConfirming(false)
-          void clear()
+          void clear('all')
         }}
       >
         Clear everything

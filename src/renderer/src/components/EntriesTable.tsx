@@ -66,7 +66,12 @@ export function EntriesTable(): React.JSX.Element {
                     {String(entry.meta.quality ?? '')} · {entry.key.slice(0, 12)}
                   </span>
                 </td>
-                <td>{formatBytes(entry.bytes)}</td>
+                <td>
+                  {formatBytes(entry.bytes)}{' '}
+                  <span className="tier" title={entry.tier === 'memory' ? 'In memory (and on disk)' : 'On disk only'}>
+                    {entry.tier}
+                  </span>
+                </td>
                 <td>{entry.hits}</td>
                 <td>{formatAge(entry.lastAccessAt)}</td>
                 <td>{formatMs(entry.generationMs)}</td>

@@ -55,7 +55,11 @@ function ResultView(): React.JSX.Element | null {
     )
   }
   if (!result) return null
-  const label = { hit: 'Cache hit', miss: 'Generated', coalesced: 'Joined a running generation' }[result.cache]
+  const label = {
+    hit: result.tier === 'disk' ? 'Cache hit (from disk)' : 'Cache hit',
+    miss: 'Generated',
+    coalesced: 'Joined a running generation',
+  }[result.cache]
   return (
     <div className={`result result-${result.cache}`} data-testid="result" data-cache={result.cache}>
       <strong>{label}</strong>

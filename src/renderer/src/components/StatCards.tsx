@@ -39,8 +39,25 @@ export function StatCards(): React.JSX.Element {
         id="saved"
         label="Time saved"
         value={formatMs(stats.savedMs)}
-        detail={`${stats.loads} generated · ${stats.loadFailures} failed`}
+        detail={`${stats.loads} loaded · ${stats.loadFailures} failed`}
       />
+      {stats.disk && (
+        <Card
+          id="disk"
+          label="On disk"
+          value={stats.disk.enabled ? formatBytes(stats.disk.currentBytes) : 'Off'}
+          detail={
+            stats.disk.enabled
+              ? `${stats.disk.currentItems} models · of ${formatBytes(stats.disk.maxBytes)} · ${stats.disk.hits} disk hits`
+              : 'memory only'
+          }
+        />
+      )}
+      {stats.disk?.lastError && (
+        <p className="error stats-wide" role="alert">
+          {stats.disk.lastError}
+        </p>
+      )}
     </section>
   )
 }
