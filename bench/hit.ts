@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import { Document, NodeIO } from '@gltf-transform/core'
 import { startFakeHunyuan } from '../test/support/fake-hunyuan'
-import { builtFile, ROOT } from './built'
+import { ROOT } from './built'
+import { getJson, postJson, requestModel, startHost } from './host-client'
 import { type BenchReport, fmt, markdownTable, percentile } from './lib'
 
 const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
@@ -26,26 +25,9 @@ async function syntheticGlb(bytes: number): Promise<Uint8Array> {
   return new NodeIO().writeBinary(doc)
 }
 
-/** Starts the built browser host as its own process and returns its URL. */
-async function startHost(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [builtFile('main/server.js')], {
-    env: { ...process.env, MESHCACHE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /served at (http:\/\/\S+?)\/?(\s|$)/.exec(out)
-      if (match) resolve(match[1] as string)
-    })
-    child.on('exit', (code) => reject(new Error(`the host exited (${code}) before listening`)))
-  })
-  return { url, child }
-}
-
 interface HitResult {
   model: string
+  tier: 'memory' | 'disk'
   glbBytes: number
   firstMs: number
   generationMs: number
@@ -55,69 +37,39 @@ interface HitResult {
   hits: number
 }
 
-/** node:http with keep-alive: the leanest Node client (undici's fetch adds its own overhead). */
-const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+interface Stats {
+  disk: { currentItems: number } | null
+}
 
 /**
- * One exchange. The model's bytes are counted as they arrive rather than joined into one
- * buffer: the figure is time to the last byte, and a 10 MB concat per request would bill
- * the client's own garbage collection to the cache.
+ * Memory: the same request again and again. Disk: two requests in turn with room for one
+ * model in memory, so every request evicts the other and is served from the disk tier.
  */
-function send(
-  url: string,
-  method: string,
-  body?: string,
-  keep = true,
-): Promise<{ status: number; body: Buffer; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        let bytes = 0
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.byteLength
-          if (keep) chunks.push(chunk)
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), bytes }))
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-/** One request as a client sees it: POST, then the model's bytes to the last one. */
-async function requestModel(
-  url: string,
-  body: string,
-): Promise<{ ms: number; cache: string; bytes: number; generationMs: number }> {
-  const started = performance.now()
-  const response = await send(`${url}/api/generate-3d-cached`, 'POST', body)
-  const result = JSON.parse(response.body.toString('utf8')) as { cache: string; modelUrl: string; generationMs: number }
-  if (response.status !== 200) throw new Error(`generate failed: ${response.body.toString('utf8')}`)
-  const model = await send(`${url}${result.modelUrl}`, 'GET', undefined, false)
-  if (model.status !== 200) throw new Error(`model download failed with HTTP ${model.status}`)
-  return { ms: performance.now() - started, cache: result.cache, bytes: model.bytes, generationMs: result.generationMs }
-}
-
-async function measure(url: string, model: string, body: string): Promise<HitResult> {
-  const first = await requestModel(url, body)
-  if (first.cache !== 'miss') throw new Error(`expected a miss first, got ${first.cache}`)
+async function measure(url: string, model: string, tier: 'memory' | 'disk', bodies: string[]): Promise<HitResult> {
+  const firsts = []
+  for (const body of bodies) {
+    const first = await requestModel(url, body)
+    if (first.cache !== 'miss') throw new Error(`expected a miss first, got ${first.cache}`)
+    firsts.push(first)
+  }
+  if (tier === 'disk') {
+    for (let i = 0; i < 400 && ((await getJson<Stats>(`${url}/api/cache/stats`)).disk?.currentItems ?? 0) < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    await postJson(`${url}/api/cache/config`, { maxItems: 1 })
+  }
   const times: number[] = []
   for (let i = 0; i < WARMUP + HITS; i++) {
-    const hit = await requestModel(url, body)
-    if (hit.cache !== 'hit') throw new Error(`expected a hit, got ${hit.cache}`)
+    const hit = await requestModel(url, bodies[i % bodies.length] as string)
+    if (hit.cache !== 'hit' || hit.tier !== tier)
+      throw new Error(`expected a ${tier} hit, got ${hit.cache}/${hit.tier}`)
     if (i >= WARMUP) times.push(hit.ms)
   }
+  if (tier === 'disk') await postJson(`${url}/api/cache/config`, { maxItems: 1000 })
+  const first = firsts[0] as (typeof firsts)[number]
   return {
     model,
+    tier,
     glbBytes: first.bytes,
     firstMs: first.ms,
     generationMs: first.generationMs,
@@ -136,26 +88,23 @@ export async function runHitBench(): Promise<BenchReport> {
   try {
     const lantern = readFileSync(join(FIXTURES, 'trellis-lantern.png')).toString('base64')
     const chair = readFileSync(join(FIXTURES, 'triposr-chair.png')).toString('base64')
+    const hunyuan = (seed: number): string =>
+      JSON.stringify({ image: chair, prompt: 'chair', quality: 'standard', seed, backend: 'hunyuan3d-2' })
+    const big = '10 MB GLB from the Hunyuan3D-2 backend (protocol fake; no GPU here)'
     results.push(
-      await measure(
-        host.url,
-        'builtin generator, quality high (trellis-lantern)',
+      await measure(host.url, 'builtin generator, quality high (trellis-lantern)', 'memory', [
         JSON.stringify({ image: lantern, prompt: 'lantern', quality: 'high', seed: 1, backend: 'builtin' }),
-      ),
+      ]),
     )
-    results.push(
-      await measure(
-        host.url,
-        '10 MB GLB from the Hunyuan3D-2 backend (protocol fake; no GPU here)',
-        JSON.stringify({ image: chair, prompt: 'chair', quality: 'standard', seed: 1, backend: 'hunyuan3d-2' }),
-      ),
-    )
+    results.push(await measure(host.url, big, 'memory', [hunyuan(1)]))
+    results.push(await measure(host.url, big, 'disk', [hunyuan(2), hunyuan(3)]))
   } finally {
     host.child.kill()
     await fake.close()
   }
   const rows = results.map((r) => [
     r.model,
+    r.tier,
     `${fmt(r.glbBytes / 1e6, 1)} MB`,
     fmt(r.firstMs),
     fmt(r.hitP50Ms, 1),
@@ -166,6 +115,7 @@ export async function runHitBench(): Promise<BenchReport> {
   const table = markdownTable(
     [
       'model',
+      'served from',
       'size',
       'first request ms (generation)',
       `hit p50 ms (n=${HITS})`,

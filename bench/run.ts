@@ -3,12 +3,14 @@ import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
 import { updateReadme } from './readme'
+import { runWorkloadBench } from './workload'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<BenchReport>> = {
   cache: runCacheBench,
   generator: runGeneratorBench,
   hit: runHitBench,
+  workload: runWorkloadBench,
 }
 
 const wanted = process.argv.slice(2)

@@ -11,11 +11,15 @@ export interface BuiltinGeneratorOptions {
 }
 
 /**
- * The embedded default backend: silhouette inflation on the CPU, one worker thread per job
- * so the main thread never blocks. Cancelling terminates the worker: the work stops at once.
+ * The embedded default backend: silhouette inflation on the CPU in a worker thread, so the
+ * main thread never blocks. One worker is kept warm between jobs (loading sharp and
+ * glTF-Transform costs more than a draft model); cancelling terminates the worker running the
+ * job, which stops the work at once, and the next job starts a fresh one.
  */
 export class BuiltinGenerator implements Generator {
   readonly id = 'builtin'
+  private readonly idle: Worker[] = []
+  private nextJob = 1
 
   constructor(private readonly options: BuiltinGeneratorOptions) {}
 
@@ -30,32 +34,68 @@ export class BuiltinGenerator implements Generator {
 
   generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
     if (signal.aborted) return Promise.reject(new AppError('CANCELLED', 'Generation was cancelled.'))
-    const job: WorkerJob = { image: input.image, quality: input.quality }
-    const worker = new Worker(this.options.workerPath, { workerData: job })
+    const worker = this.idle.pop() ?? this.spawn()
+    worker.ref()
+    const job: WorkerJob = { id: this.nextJob++, image: input.image, quality: input.quality }
     return new Promise<GeneratedModel>((resolve, reject) => {
       let settled = false
-      const finish = (action: () => void): void => {
+      const finish = (action: () => void, reusable: boolean): void => {
         if (settled) return
         settled = true
         signal.removeEventListener('abort', onAbort)
+        worker.off('message', onMessage)
+        worker.off('error', onError)
+        worker.off('exit', onExit)
         action()
-        void worker.terminate()
+        if (reusable) this.release(worker)
+        else void worker.terminate()
       }
-      const onAbort = (): void => finish(() => reject(new AppError('CANCELLED', 'Generation was cancelled.')))
-      signal.addEventListener('abort', onAbort, { once: true })
-      worker.on('message', (message: WorkerMessage) => {
+      const onAbort = (): void => finish(() => reject(new AppError('CANCELLED', 'Generation was cancelled.')), false)
+      const onMessage = (message: WorkerMessage): void => {
+        if (message.id !== job.id) return
         if (message.type === 'progress') onProgress?.({ stage: message.stage, fraction: message.fraction })
         else if (message.type === 'done') {
           const { glb, vertices, triangles } = message
-          finish(() => resolve({ glb, vertices, triangles }))
-        } else finish(() => reject(new AppError(message.code, message.message)))
-      })
-      worker.on('error', () =>
-        finish(() => reject(new AppError('BACKEND_FAILED', 'The builtin generator stopped unexpectedly.'))),
-      )
-      worker.on('exit', (code) =>
-        finish(() => reject(new AppError('BACKEND_FAILED', `The builtin generator exited early (code ${code}).`))),
-      )
+          finish(() => resolve({ glb, vertices, triangles }), true)
+        } else finish(() => reject(new AppError(message.code, message.message)), true)
+      }
+      const onError = (): void =>
+        finish(() => reject(new AppError('BACKEND_FAILED', 'The builtin generator stopped unexpectedly.')), false)
+      const onExit = (code: number): void =>
+        finish(
+          () => reject(new AppError('BACKEND_FAILED', `The builtin generator exited early (code ${code}).`)),
+          false,
+        )
+      signal.addEventListener('abort', onAbort, { once: true })
+      worker.on('message', onMessage)
+      worker.on('error', onError)
+      worker.on('exit', onExit)
+      worker.postMessage(job)
     })
+  }
+
+  /** Stops the idle workers (on quit, and in tests). */
+  async close(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((worker) => worker.terminate()))
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.options.workerPath)
+    // An idle worker that dies is simply forgotten; the next job starts another.
+    worker.on('exit', () => {
+      const index = this.idle.indexOf(worker)
+      if (index >= 0) this.idle.splice(index, 1)
+    })
+    return worker
+  }
+
+  private release(worker: Worker): void {
+    if (this.idle.length > 0) {
+      void worker.terminate()
+      return
+    }
+    // A waiting worker must not keep the process alive.
+    worker.unref()
+    this.idle.push(worker)
   }
 }
