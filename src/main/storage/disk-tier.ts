@@ -6,16 +6,9 @@ import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
 import { LruCache } from '../cache'
 
 /** What the disk tier knows of one model; the bytes live in `<file>.glb`. */
-export interface DiskRecord {
-  key: string
+export interface DiskRecord extends CacheEntryInfo {
   /** SHA-256 of the GLB: its file name (content-addressed) and its checksum. */
   file: string
-  bytes: number
-  createdAt: number
-  lastAccessAt: number
-  hits: number
-  generationMs: number
-  meta: EntryMeta
 }
 
 /** The file operations the tier uses, so tests can inject a full disk or a failing rename. */
@@ -213,17 +206,9 @@ export class DiskTier {
     return this.index.keys().flatMap((key) => this.index.peek(key) ?? [])
   }
 
-  entries(): (CacheEntryInfo & { file: string })[] {
-    return this.recent().map((r) => ({
-      key: r.key,
-      bytes: r.bytes,
-      createdAt: r.createdAt,
-      lastAccessAt: r.lastAccessAt,
-      hits: r.hits,
-      generationMs: r.generationMs,
-      meta: r.meta,
-      file: r.file,
-    }))
+  /** Copies of the records, most recent first. */
+  entries(): DiskRecord[] {
+    return this.recent().map((r) => ({ ...r }))
   }
 
   stats(): DiskStats {

@@ -1,7 +1,7 @@
-import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
+import type { ErrorPayload } from '../../shared/errors'
 
-/** Errors that are about the picture itself: shown next to the image picker. */
-const IMAGE_ERRORS = new Set([
+/** Errors that are about the picture itself: shown next to the image picker, not under Generate. */
+const IMAGE_ERRORS = new Set<ErrorPayload['code']>([
   'EMPTY_FILE',
   'FILE_TOO_LARGE',
   'UNSUPPORTED_FORMAT',
@@ -12,13 +12,4 @@ const IMAGE_ERRORS = new Set([
 
 export function isImageError(error: ErrorPayload): boolean {
   return IMAGE_ERRORS.has(error.code)
-}
-
-/** Any thrown value as something to show a person. */
-export function describeError(error: unknown): ErrorPayload {
-  const payload = toErrorPayload(error)
-  if (payload.code === 'BACKEND_UNAVAILABLE' && !payload.message) {
-    return { ...payload, message: 'The generator is unreachable.' }
-  }
-  return payload
 }

@@ -11,10 +11,10 @@ import type {
   ServiceStats,
   SortField,
 } from '../../shared/contract'
-import type { ErrorPayload } from '../../shared/errors'
+import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
 import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
 import { api } from './api'
-import { describeError, isImageError } from './errors'
+import { isImageError } from './errors'
 
 export interface PickedImage {
   name: string
@@ -162,7 +162,7 @@ export const useStore = create<State>()((set, get) => ({
       const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId })
       set({ result, model: { key: result.key, url: result.modelUrl, name: modelName(prompt, result.key) } })
     } catch (error) {
-      const payload = describeError(error)
+      const payload = toErrorPayload(error)
       if (isImageError(payload)) set({ imageError: payload.message })
       else set({ generateError: payload })
     } finally {
@@ -192,7 +192,7 @@ export const useStore = create<State>()((set, get) => ({
       const point = { time: Date.now(), hitRate: stats.hitRate * 100, memoryMb: stats.currentBytes / 1024 ** 2 }
       set({ stats, entries, config, history: [...get().history, point].slice(-HISTORY_POINTS), panelError: undefined })
     } catch (error) {
-      set({ panelError: describeError(error).message })
+      set({ panelError: toErrorPayload(error).message })
     }
   },
 
@@ -212,7 +212,7 @@ export const useStore = create<State>()((set, get) => ({
       if (get().model?.key === key) set({ model: undefined })
       set({ notice: 'Model removed from the cache.' })
     } catch (error) {
-      set({ panelError: describeError(error).message })
+      set({ panelError: toErrorPayload(error).message })
     }
     await get().refresh()
   },
@@ -229,7 +229,7 @@ export const useStore = create<State>()((set, get) => ({
       await get().refresh()
       return removed
     } catch (error) {
-      set({ panelError: describeError(error).message })
+      set({ panelError: toErrorPayload(error).message })
       return 0
     }
   },
@@ -257,7 +257,7 @@ export const useStore = create<State>()((set, get) => ({
         panelError: undefined,
       })
     } catch (error) {
-      set({ panelError: describeError(error).message })
+      set({ panelError: toErrorPayload(error).message })
     }
   },
 
@@ -267,7 +267,7 @@ export const useStore = create<State>()((set, get) => ({
     try {
       await api.saveModel(model.key, model.name)
     } catch (error) {
-      set({ generateError: describeError(error) })
+      set({ generateError: toErrorPayload(error) })
     }
   },
 }))

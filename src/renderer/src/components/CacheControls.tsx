@@ -1,9 +1,40 @@
 import { type FormEvent, useEffect, useId, useState } from 'react'
-import { describeError } from '../errors'
+import { toErrorPayload } from '../../../shared/errors'
 import { useStore } from '../store'
 
 const MB = 1024 * 1024
 const GB = 1024 * MB
+
+/** One labelled number field with its validation message beside it. */
+function LimitField(props: {
+  label: string
+  value: string
+  error?: string
+  decimal?: boolean
+  onChange: (value: string) => void
+}): React.JSX.Element {
+  const id = useId()
+  return (
+    <div className="field">
+      <label htmlFor={id} className="field-label">
+        {props.label}
+      </label>
+      <input
+        id={id}
+        inputMode={props.decimal ? 'decimal' : 'numeric'}
+        value={props.value}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={props.error ? `${id}-error` : undefined}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+      {props.error && (
+        <p id={`${id}-error`} className="error" role="alert">
+          {props.error}
+        </p>
+      )}
+    </div>
+  )
+}
 
 /** Limits form: whole numbers, at least 1 model and 1 MB; errors next to the field. */
 export function LimitsForm(): React.JSX.Element {
@@ -13,9 +44,6 @@ export function LimitsForm(): React.JSX.Element {
   const [megabytes, setMegabytes] = useState('')
   const [diskGb, setDiskGb] = useState('')
   const [errors, setErrors] = useState<{ items?: string; megabytes?: string; disk?: string; form?: string }>({})
-  const itemsId = useId()
-  const mbId = useId()
-  const diskId = useId()
 
   useEffect(() => {
     if (config) {
@@ -50,67 +78,16 @@ export function LimitsForm(): React.JSX.Element {
         ...(hasDisk ? { diskMaxBytes: Math.round(maxGb * GB) } : {}),
       })
     } catch (error) {
-      setErrors({ form: describeError(error).message })
+      setErrors({ form: toErrorPayload(error).message })
     }
   }
 
   return (
     <form className="limits" onSubmit={(e) => void onSubmit(e)} aria-label="Cache limits" noValidate>
-      <div className="field">
-        <label htmlFor={itemsId} className="field-label">
-          Max models
-        </label>
-        <input
-          id={itemsId}
-          inputMode="numeric"
-          value={items}
-          aria-invalid={errors.items ? true : undefined}
-          aria-describedby={errors.items ? `${itemsId}-error` : undefined}
-          onChange={(e) => setItems(e.target.value)}
-        />
-        {errors.items && (
-          <p id={`${itemsId}-error`} className="error" role="alert">
-            {errors.items}
-          </p>
-        )}
-      </div>
-      <div className="field">
-        <label htmlFor={mbId} className="field-label">
-          Max memory (MB)
-        </label>
-        <input
-          id={mbId}
-          inputMode="numeric"
-          value={megabytes}
-          aria-invalid={errors.megabytes ? true : undefined}
-          aria-describedby={errors.megabytes ? `${mbId}-error` : undefined}
-          onChange={(e) => setMegabytes(e.target.value)}
-        />
-        {errors.megabytes && (
-          <p id={`${mbId}-error`} className="error" role="alert">
-            {errors.megabytes}
-          </p>
-        )}
-      </div>
+      <LimitField label="Max models" value={items} error={errors.items} onChange={setItems} />
+      <LimitField label="Max memory (MB)" value={megabytes} error={errors.megabytes} onChange={setMegabytes} />
       {config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined && (
-        <div className="field">
-          <label htmlFor={diskId} className="field-label">
-            Max disk (GB)
-          </label>
-          <input
-            id={diskId}
-            inputMode="decimal"
-            value={diskGb}
-            aria-invalid={errors.disk ? true : undefined}
-            aria-describedby={errors.disk ? `${diskId}-error` : undefined}
-            onChange={(e) => setDiskGb(e.target.value)}
-          />
-          {errors.disk && (
-            <p id={`${diskId}-error`} className="error" role="alert">
-              {errors.disk}
-            </p>
-          )}
-        </div>
+        <LimitField label="Max disk (GB)" value={diskGb} error={errors.disk} onChange={setDiskGb} decimal />
       )}
       <button type="submit" className="secondary">
         Save limits
