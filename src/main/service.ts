@@ -147,8 +147,6 @@ export class ModelService {
         quality: request.quality,
         seed: request.seed,
       }
-      const fresh = !this.cache.has(key) && !this.cache.isComputing(key)
-      const meta = fresh ? await this.metaOf(request, generator.id) : undefined
       const jobKey = key
       let fromDisk = false
       const loaded = await this.cache.getOrCompute(
@@ -158,17 +156,21 @@ export class ModelService {
           if (stored) {
             fromDisk = true
             control.reportGenerationMs(stored.record.generationMs)
+            control.reportMeta(stored.record.meta)
             return stored.bytes
           }
+          // The thumbnail is made beside the generation, and only when there is one.
+          const meta = this.metaOf(request, generator.id)
           const started = performance.now()
           const glb = await this.runJob(jobKey, generator, input, signal)
           // The generation itself (not the disk lookup before it) is what a later hit saves.
           const generationMs = performance.now() - started
           control.reportGenerationMs(generationMs)
-          this.persist(jobKey, glb, generationMs, meta ?? {})
+          control.reportMeta(await meta)
+          this.persist(jobKey, glb, generationMs, await meta)
           return glb
         },
-        { signal: controller.signal, meta },
+        { signal: controller.signal },
       )
       if (loaded.outcome === 'hit') this.disk?.touch(key)
       this.changed(loaded.outcome === 'miss' ? 'stored' : 'accessed')
@@ -329,17 +331,17 @@ export class ModelService {
   }
 
   private async metaOf(request: ParsedGenerateRequest, backend: string): Promise<EntryMeta> {
-    const thumbnail = await sharp(request.image, SHARP_INPUT)
-      .autoOrient()
-      .resize(64, 64, { fit: 'inside' })
-      .webp({ quality: 70 })
-      .toBuffer()
-    return {
-      prompt: normalizePrompt(request.prompt),
-      quality: request.quality,
-      seed: request.seed,
-      backend,
-      thumbnail: `data:image/webp;base64,${thumbnail.toString('base64')}`,
+    const meta = { prompt: normalizePrompt(request.prompt), quality: request.quality, seed: request.seed, backend }
+    try {
+      const thumbnail = await sharp(request.image, SHARP_INPUT)
+        .autoOrient()
+        .resize(64, 64, { fit: 'inside' })
+        .webp({ quality: 70 })
+        .toBuffer()
+      return { ...meta, thumbnail: `data:image/webp;base64,${thumbnail.toString('base64')}` }
+    } catch {
+      // The picture was already validated; a thumbnail is a nicety, never a reason to fail.
+      return meta
     }
   }
 

@@ -401,4 +401,24 @@ describe('LruCache: reported generation time', () => {
     await cache.getOrCompute('k', async () => bytes(1))
     expect(cache.stats().savedMs).toBe(120_000)
   })
+
+  it('stores metadata a computation reports instead of the one given up front', async () => {
+    const cache = new LruCache<Uint8Array>()
+    await cache.getOrCompute(
+      'k',
+      async (_signal, control) => {
+        control.reportMeta({ prompt: 'from disk' })
+        return bytes(1)
+      },
+      { meta: { prompt: 'up front' } },
+    )
+    expect(cache.info('k')?.meta).toEqual({ prompt: 'from disk' })
+    await expect(
+      cache.getOrCompute('j', async (_signal, control) => {
+        control.reportMeta({ bad: { nested: true } } as unknown as Record<string, string>)
+        return bytes(1)
+      }),
+    ).rejects.toThrow(/metadata field/)
+    expect(cache.has('j')).toBe(false)
+  })
 })

@@ -48,6 +48,8 @@ export interface ComputeOptions {
 export interface ComputeControl {
   /** Stored as the entry's generationMs instead of the measured time (which still counts in totalLoadMs). */
   reportGenerationMs(ms: number): void
+  /** Metadata known only once the value is (e.g. read back with it); replaces `options.meta`. */
+  reportMeta(meta: EntryMeta): void
 }
 
 export type Compute<V> = (signal: AbortSignal, control: ComputeControl) => Promise<V>
@@ -335,9 +337,13 @@ export class LruCache<V> {
     const controller = new AbortController()
     const started = this.monotonicNow()
     let reported: number | undefined
+    let reportedMeta: EntryMeta | undefined
     const control: ComputeControl = {
       reportGenerationMs: (ms) => {
         reported = checkDuration(ms)
+      },
+      reportMeta: (value) => {
+        reportedMeta = checkMeta(value)
       },
     }
     const promise = Promise.resolve()
@@ -352,7 +358,7 @@ export class LruCache<V> {
           const measuredMs = Math.max(0, this.monotonicNow() - started)
           const generationMs = reported ?? measuredMs
           try {
-            this.set(key, value, { meta, generationMs })
+            this.set(key, value, { meta: reportedMeta ?? meta, generationMs })
           } catch (error) {
             // A value the cache cannot measure (not bytes) fails the load for every caller.
             this.loadFailures++

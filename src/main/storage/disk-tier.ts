@@ -24,6 +24,8 @@ export interface DiskTierOptions {
 }
 
 const INDEX = 'index.json'
+/** Recency-only index updates wait this many times longer than content changes. */
+const RECENCY_SAVE_FACTOR = 25
 const TMP_PREFIX = '.tmp-'
 const MODEL_FILE = /^([0-9a-f]{64})\.glb$/
 
@@ -58,6 +60,7 @@ export class DiskTier {
   private readonly index: LruCache<DiskRecord>
   private readonly pendingDeletes = new Set<string>()
   private saveTimer: ReturnType<typeof setTimeout> | undefined
+  private saveDue = 0
   private saving: Promise<void> = Promise.resolve()
   private usable = false
   private counts = { hits: 0, misses: 0, writes: 0, writeFailures: 0, readFailures: 0, dropped: 0, evictions: 0 }
@@ -180,7 +183,7 @@ export class DiskTier {
     if (!record) return
     record.hits++
     record.lastAccessAt = this.now()
-    this.scheduleSave()
+    this.scheduleSave('recency')
   }
 
   delete(key: string): boolean {
@@ -280,12 +283,21 @@ export class DiskTier {
     this.pendingDeletes.add(file)
   }
 
-  private scheduleSave(): void {
-    if (this.saveTimer || !this.usable) return
+  /**
+   * Gathers index changes into one atomic write. A change of contents is saved soon; a mere
+   * use (recency, hit count) can wait longer, so a burst of hits does not fsync the index.
+   */
+  private scheduleSave(kind: 'contents' | 'recency' = 'contents'): void {
+    if (!this.usable) return
+    const delay = kind === 'contents' ? this.saveDelayMs : this.saveDelayMs * RECENCY_SAVE_FACTOR
+    const due = Date.now() + delay
+    if (this.saveTimer && this.saveDue <= due) return
+    clearTimeout(this.saveTimer)
+    this.saveDue = due
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined
       void this.saveNow()
-    }, this.saveDelayMs)
+    }, delay)
     this.saveTimer.unref?.()
   }
 
