@@ -16,7 +16,7 @@ interface Adapter {
 const CAPACITY = 10_000
 const KEY_SPACE = 100_000
 const OPS = 500_000
-const ROUNDS = 9
+const ROUNDS = 15
 
 function key(i: number): string {
   return createHash('sha256').update(String(i)).digest('hex')

@@ -8,7 +8,7 @@ import { type BenchReport, fmt, markdownTable, percentile } from './lib'
 
 const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
 const WARMUP = 10
-const HITS = 120
+const HITS = 300
 /** Hunyuan3D-2's measured time per model in the original plan (its baseline). */
 export const HUNYUAN_SECONDS = 124.6
 

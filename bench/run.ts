@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
@@ -19,17 +20,25 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from: ${Object.keys(benches).join(', ')}`)
   process.exit(2)
 }
-for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
-  const bench = benches[name]
-  if (!bench) continue
+const names = wanted.length > 0 ? wanted : Object.keys(benches)
+
+if (names.length === 1) {
+  const name = names[0] as string
   console.log(`\n## ${name}\n`)
-  const report = await bench()
+  const report = await (benches[name] as () => Promise<BenchReport>)()
   console.log(report.table)
   writeReport(report)
-}
-
-// A full run refreshes the README's tables; a partial one only its own result files.
-if (wanted.length === 0) {
-  updateReadme()
-  console.log('\nREADME.md benchmark section updated.')
+} else {
+  // Each benchmark in a fresh process: one's heap and JIT state must not bill the next.
+  for (const name of names) {
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, name], {
+      stdio: 'inherit',
+    })
+    if (child.status !== 0) process.exit(child.status ?? 1)
+  }
+  // A full run refreshes the README's tables; a partial one only its own result files.
+  if (wanted.length === 0) {
+    updateReadme()
+    console.log('\nREADME.md benchmark section updated.')
+  }
 }
