@@ -2,6 +2,7 @@ import { cacheStats, expect, generate, image, modelCoverage, statValue, test, te
 
 test.describe('MeshCache', () => {
   test('generates a model from a picture and shows it in the preview', async ({ app }, testInfo) => {
+    await expect(app.getByTestId('backend-status')).toContainText('Builtin silhouette inflation (CPU)')
     expect(await generate(app, 'triposr-teapot', { prompt: 'a red teapot', quality: 'draft' })).toBe('miss')
     await expect(app.getByTestId('result')).toContainText('Generated')
     await expect.poll(() => modelCoverage(app), { message: 'the model is drawn' }).toBeGreaterThan(0.05)
@@ -70,7 +71,7 @@ test.describe('MeshCache', () => {
 
   test('clearing memory only keeps models on disk, and they come back as hits from disk', async ({ app }) => {
     await generate(app, 'triposr-robot', { prompt: 'robot', quality: 'draft', seed: 21 })
-    await expect(app.getByTestId('stat-disk')).toContainText('1 models')
+    await expect(app.getByTestId('stat-disk')).toContainText('1 model ·')
     await app.getByRole('button', { name: 'Clear cache…' }).click()
     await app.getByRole('button', { name: 'Memory only' }).click()
     await expect.poll(() => statValue(app, 'items')).toBe('0')

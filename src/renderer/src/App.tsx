@@ -6,11 +6,34 @@ import { ModelPreview } from './components/ModelPreview'
 import { useStore } from './store'
 
 const POLL_MS = 5_000
+/** Backend availability is probed over the network: ask less often. */
+const BACKEND_POLL_MS = 30_000
+
+/** Which generator new models come from, and whether a configured GPU server is reachable. */
+function BackendStatus(): React.JSX.Element | null {
+  const backends = useStore((s) => s.backends)
+  const active = backends.find((b) => b.isDefault)
+  if (!active) return null
+  const down = backends.filter((b) => !b.available)
+  return (
+    <p className="backend-status" data-testid="backend-status">
+      Generator: <strong>{active.name}</strong>
+      {down.map((b) => (
+        <span key={b.id} className="muted">
+          {' '}
+          · {b.detail ?? `${b.name} is unavailable`}
+        </span>
+      ))}
+    </p>
+  )
+}
 
 export function App(): React.JSX.Element {
   useEffect(() => {
-    const { refresh, onProgress } = useStore.getState()
+    const { refresh, refreshBackends, onProgress } = useStore.getState()
     void refresh()
+    void refreshBackends()
+    const backendPoll = setInterval(() => void refreshBackends(), BACKEND_POLL_MS)
     let pending: ReturnType<typeof setTimeout> | undefined
     // Many changes can land at once (a clear, a warm batch): refresh once they settle.
     const offChanged = api.onCacheChanged(() => {
@@ -23,6 +46,7 @@ export function App(): React.JSX.Element {
       offChanged()
       offProgress()
       clearInterval(poll)
+      clearInterval(backendPoll)
       clearTimeout(pending)
     }
   }, [])
@@ -32,6 +56,7 @@ export function App(): React.JSX.Element {
       <header className="app-header">
         <h1>MeshCache</h1>
         <p className="muted">Image to 3D, with every finished model kept for instant reuse.</p>
+        <BackendStatus />
       </header>
       <main className="layout">
         <div className="column">

@@ -70,6 +70,7 @@ interface State {
   cancel(): Promise<void>
   onProgress(event: ProgressEvent): void
   refresh(): Promise<void>
+  refreshBackends(): Promise<void>
   sortBy(field: SortField): Promise<void>
   open(key: string, name: string): void
   deleteEntry(key: string): Promise<void>
@@ -193,6 +194,14 @@ export const useStore = create<State>()((set, get) => ({
       set({ stats, entries, config, history: [...get().history, point].slice(-HISTORY_POINTS), panelError: undefined })
     } catch (error) {
       set({ panelError: toErrorPayload(error).message })
+    }
+  },
+
+  async refreshBackends() {
+    try {
+      set({ backends: await api.backends() })
+    } catch {
+      // The header simply keeps showing the last answer.
     }
   },
 

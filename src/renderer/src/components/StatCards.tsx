@@ -48,7 +48,7 @@ export function StatCards(): React.JSX.Element {
           value={stats.disk.enabled ? formatBytes(stats.disk.currentBytes) : 'Off'}
           detail={
             stats.disk.enabled
-              ? `${stats.disk.currentItems} models · of ${formatBytes(stats.disk.maxBytes)} · ${stats.disk.hits} disk hits`
+              ? `${stats.disk.currentItems} model${stats.disk.currentItems === 1 ? '' : 's'} · of ${formatBytes(stats.disk.maxBytes)} · ${stats.disk.hits} disk hit${stats.disk.hits === 1 ? '' : 's'}`
               : 'memory only'
           }
         />
