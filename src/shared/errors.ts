@@ -1,15 +1,20 @@
-/**
- * Every failure the user can see has a code (for programs) and a message (for people).
- * Errors cross IPC and HTTP as `{ code, message }`.
- */
-export const ERROR_CODES = [
-  'INVALID_REQUEST',
+/** Failures caused by the picture itself: the renderer shows them next to the image picker. */
+export const IMAGE_ERROR_CODES = [
   'EMPTY_FILE',
   'FILE_TOO_LARGE',
   'UNSUPPORTED_FORMAT',
   'CORRUPT_IMAGE',
   'IMAGE_TOO_LARGE',
   'NO_OBJECT',
+] as const
+
+/**
+ * Every failure the user can see has a code (for programs) and a message (for people).
+ * Errors cross IPC and HTTP as `{ code, message }`.
+ */
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  ...IMAGE_ERROR_CODES,
   'BACKEND_UNAVAILABLE',
   'BACKEND_FAILED',
   'TIMEOUT',

@@ -107,7 +107,7 @@ export class DiskTier {
         if (ok) this.index.set(record.key, record)
         else this.counts.dropped++
       }
-      const referenced = new Set(this.index.entries().map((e) => this.index.peek(e.key)?.file))
+      const referenced = new Set(this.recent().map((r) => r.file))
       for (const file of present) {
         if (!referenced.has(file)) await this.fs.rm(this.path(file), { force: true })
       }
@@ -153,8 +153,8 @@ export class DiskTier {
     try {
       if (bytes.byteLength > this.index.getLimits().maxBytes) return false
       const target = this.path(file)
-      const known = this.index.entries().some((e) => this.index.peek(e.key)?.file === file)
-      if (!known) await this.writeAtomically(target, bytes)
+      // Identical models share one file: write it only when no other key has it already.
+      if (!this.recent().some((r) => r.file === file)) await this.writeAtomically(target, bytes)
       this.pendingDeletes.delete(file)
       this.index.set(key, {
         key,

@@ -1,15 +1,8 @@
-import type { ErrorPayload } from '../../shared/errors'
+import { type ErrorPayload, IMAGE_ERROR_CODES } from '../../shared/errors'
 
-/** Errors that are about the picture itself: shown next to the image picker, not under Generate. */
-const IMAGE_ERRORS = new Set<ErrorPayload['code']>([
-  'EMPTY_FILE',
-  'FILE_TOO_LARGE',
-  'UNSUPPORTED_FORMAT',
-  'CORRUPT_IMAGE',
-  'IMAGE_TOO_LARGE',
-  'NO_OBJECT',
-])
+const IMAGE_ERRORS = new Set<string>(IMAGE_ERROR_CODES)
 
+/** Errors about the picture itself are shown next to the image picker, not under Generate. */
 export function isImageError(error: ErrorPayload): boolean {
   return IMAGE_ERRORS.has(error.code)
 }
