@@ -115,7 +115,7 @@ export class ModelService {
     }
     // Least recent first, so the memory tier ends up in the same recency order as the disk.
     for (const record of chosen.reverse()) {
-      const stored = await this.disk.read(record.key)
+      const stored = await this.disk.read(record.key, { use: false })
       if (stored) this.cache.set(record.key, stored.bytes, { meta: record.meta, generationMs: record.generationMs })
     }
     this.changed('stored')
@@ -161,10 +161,10 @@ export class ModelService {
           }
           // The thumbnail is made beside the generation, and only when there is one.
           const meta = this.metaOf(request, generator.id)
-          const started = performance.now()
+          const generationStarted = performance.now()
           const glb = await this.runJob(jobKey, generator, input, signal)
           // The generation itself (not the disk lookup before it) is what a later hit saves.
-          const generationMs = performance.now() - started
+          const generationMs = performance.now() - generationStarted
           control.reportGenerationMs(generationMs)
           control.reportMeta(await meta)
           this.persist(jobKey, glb, generationMs, await meta)

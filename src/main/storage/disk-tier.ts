@@ -123,18 +123,23 @@ export class DiskTier {
     return this.index.has(key)
   }
 
-  /** Reads a model back, checking its length and hash; a bad file is dropped, never returned. */
-  async read(key: string): Promise<{ bytes: Uint8Array; record: DiskRecord } | undefined> {
+  /**
+   * Reads a model back, checking its length and hash; a bad file is dropped, never returned.
+   * `use: false` (warming memory at start) neither counts nor changes recency.
+   */
+  async read(key: string, { use = true } = {}): Promise<{ bytes: Uint8Array; record: DiskRecord } | undefined> {
     const record = this.index.peek(key)
     if (!record || !this.usable) {
-      this.counts.misses++
+      if (use) this.counts.misses++
       return undefined
     }
     try {
       const bytes = new Uint8Array(await this.fs.readFile(this.path(record.file)))
       if (bytes.byteLength !== record.bytes || sha256(bytes) !== record.file) throw new Error('checksum mismatch')
-      this.counts.hits++
-      this.touch(key)
+      if (use) {
+        this.counts.hits++
+        this.touch(key)
+      }
       return { bytes, record }
     } catch {
       this.counts.readFailures++
