@@ -1,3 +1,4 @@
+import sharp from 'sharp'
 import { cacheStats, expect, generate, image, modelCoverage, statValue, test, textFile } from './fixtures'
 
 test.describe('MeshCache', () => {
@@ -131,7 +132,11 @@ test.describe('MeshCache', () => {
   })
 
   test('cancel stops a running generation and caches nothing', async ({ app, request }) => {
-    await app.getByTestId('image-input').setInputFiles(image('trellis-lantern'))
+    // A 3000×3000 picture at high quality: long enough to cancel on any machine.
+    const large = await sharp(image('trellis-lantern')).resize(3000, 3000).png().toBuffer()
+    await app
+      .getByTestId('image-input')
+      .setInputFiles({ name: 'lantern-large.png', mimeType: 'image/png', buffer: large })
     await app.getByLabel('Quality').selectOption('high')
     await app.getByRole('button', { name: 'Generate' }).click()
     await app.getByRole('button', { name: 'Cancel' }).click()
