@@ -94,7 +94,7 @@ test.describe('MeshCache', () => {
     await expect(prompts.first()).toContainText('a character')
   })
 
-  test('lowering the memory limit evicts, and the cards and chart follow', async ({ app }, testInfo) => {
+  test('lowering the memory limit evicts, and the cards and chart follow', async ({ app, request }, testInfo) => {
     for (const seed of [1, 2, 3]) await generate(app, 'triposr-teapot', { quality: 'standard', seed })
     await expect.poll(() => statValue(app, 'items')).toBe('3')
     const chart = app.getByTestId('history-chart')
@@ -102,6 +102,10 @@ test.describe('MeshCache', () => {
     expect(memoryBefore).toBeGreaterThan(2)
 
     await app.getByLabel('Max memory (MB)').fill('1')
+    // A refresh while the user edits (here another client changes a limit) keeps what they typed.
+    await request.post('/api/cache/config', { data: { maxItems: 999 } })
+    await expect(app.getByTestId('stat-items')).toContainText('limit 999')
+    await expect(app.getByLabel('Max memory (MB)')).toHaveValue('1')
     await app.getByRole('button', { name: 'Save limits' }).click()
     await expect.poll(() => statValue(app, 'evictions')).not.toBe('0')
     await expect.poll(async () => Number(await statValue(app, 'items'))).toBeLessThanOrEqual(1)

@@ -44,14 +44,25 @@ export function LimitsForm(): React.JSX.Element {
   const [megabytes, setMegabytes] = useState('')
   const [diskGb, setDiskGb] = useState('')
   const [errors, setErrors] = useState<{ items?: string; megabytes?: string; disk?: string; form?: string }>({})
+  // While the user edits, the periodic refresh must not overwrite what they typed.
+  const [editing, setEditing] = useState(false)
+  const savedItems = config?.maxItems
+  const savedBytes = config?.maxBytes
+  const savedDiskBytes = config?.diskMaxBytes
 
   useEffect(() => {
-    if (config) {
-      setItems(String(config.maxItems))
-      setMegabytes(String(Math.round(config.maxBytes / MB)))
-      setDiskGb(config.diskMaxBytes === null ? '' : String(Number((config.diskMaxBytes / GB).toFixed(2))))
+    if (editing || savedItems === undefined || savedBytes === undefined) return
+    setItems(String(savedItems))
+    setMegabytes(String(Math.round(savedBytes / MB)))
+    setDiskGb(savedDiskBytes == null ? '' : String(Number((savedDiskBytes / GB).toFixed(2))))
+  }, [editing, savedItems, savedBytes, savedDiskBytes])
+
+  const edit =
+    (setter: (value: string) => void) =>
+    (value: string): void => {
+      setEditing(true)
+      setter(value)
     }
-  }, [config])
 
   const onSubmit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
@@ -77,6 +88,7 @@ export function LimitsForm(): React.JSX.Element {
         maxBytes: maxMb * MB,
         ...(hasDisk ? { diskMaxBytes: Math.round(maxGb * GB) } : {}),
       })
+      setEditing(false)
     } catch (error) {
       setErrors({ form: toErrorPayload(error).message })
     }
@@ -84,10 +96,10 @@ export function LimitsForm(): React.JSX.Element {
 
   return (
     <form className="limits" onSubmit={(e) => void onSubmit(e)} aria-label="Cache limits" noValidate>
-      <LimitField label="Max models" value={items} error={errors.items} onChange={setItems} />
-      <LimitField label="Max memory (MB)" value={megabytes} error={errors.megabytes} onChange={setMegabytes} />
+      <LimitField label="Max models" value={items} error={errors.items} onChange={edit(setItems)} />
+      <LimitField label="Max memory (MB)" value={megabytes} error={errors.megabytes} onChange={edit(setMegabytes)} />
       {config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined && (
-        <LimitField label="Max disk (GB)" value={diskGb} error={errors.disk} onChange={setDiskGb} decimal />
+        <LimitField label="Max disk (GB)" value={diskGb} error={errors.disk} onChange={edit(setDiskGb)} decimal />
       )}
       <button type="submit" className="secondary">
         Save limits
