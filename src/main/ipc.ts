@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { CHANNELS, EVENTS, type InvokeOperation, type IpcResult } from '../shared/channels'
 import type { CacheChangedEvent, ProgressEvent } from '../shared/contract'
 import { AppError, toErrorPayload } from '../shared/errors'
-import { keySchema } from '../shared/schemas'
+import { saveModelSchema } from '../shared/schemas'
 import type { ModelService } from './service'
 
 /** The part of Electron's IpcMainInvokeEvent these handlers read. */
@@ -41,7 +41,7 @@ const ARGUMENTS: Record<InvokeOperation, z.ZodType<unknown[]>> = {
   setConfig: one,
   warm: one,
   backends: none,
-  saveModel: z.tuple([keySchema, z.string().min(1).max(200)]),
+  saveModel: saveModelSchema,
 }
 
 /** A file name the user's system will accept: no separators, no control characters. */

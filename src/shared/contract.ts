@@ -139,3 +139,18 @@ export interface Api {
   onProgress(listener: (event: ProgressEvent) => void): () => void
   onCacheChanged(listener: (event: CacheChangedEvent) => void): () => void
 }
+
+/** First 12 hex characters of a model key: for display only, never for lookups. */
+export function shortKey(key: string): string {
+  return key.slice(0, 12)
+}
+
+/** The file name a model is saved under: its prompt and the start of its key. */
+export function modelFileName(prompt: string, key: string): string {
+  const base = prompt
+    .trim()
+    .replace(/\W+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+  return `${base || 'model'}-${key.slice(0, 8)}.glb`
+}

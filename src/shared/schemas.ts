@@ -82,4 +82,3 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 export type ParsedGenerateRequest = z.output<typeof generateRequestSchema>
-export type ParsedEntriesQuery = z.output<typeof entriesQuerySchema>

@@ -1,6 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { normalizePrompt, PixelDigester, requestKey, shortKey } from '../../src/main/generation/request-key'
+import { normalizePrompt, PixelDigester, requestKey } from '../../src/main/generation/request-key'
+import { shortKey } from '../../src/shared/contract'
 import { fixture } from '../support/fixtures'
 
 const base = {

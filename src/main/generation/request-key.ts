@@ -39,11 +39,6 @@ export function requestKey(parts: KeyParts): string {
   return sha256(canonicalJson({ v: 1, ...parts, prompt: normalizePrompt(parts.prompt) }))
 }
 
-/** First 12 hex characters: for display only, never for lookups. */
-export function shortKey(key: string): string {
-  return key.slice(0, 12)
-}
-
 /**
  * Digests an image by its decoded pixels (EXIF-rotated 8-bit RGBA plus its size), so the same
  * picture saved as PNG or as lossless WebP is the same request. Remembers the digest by the

@@ -12,7 +12,7 @@ export interface DiskRecord extends CacheEntryInfo {
 }
 
 /** The file operations the tier uses, so tests can inject a full disk or a failing rename. */
-export type DiskFs = Pick<typeof nodeFs, 'mkdir' | 'readFile' | 'readdir' | 'rm' | 'rename' | 'open' | 'writeFile'>
+export type DiskFs = Pick<typeof nodeFs, 'mkdir' | 'readFile' | 'readdir' | 'rm' | 'rename' | 'open'>
 
 export interface DiskTierOptions {
   dir: string
@@ -117,10 +117,6 @@ export class DiskTier {
       this.usable = false
       this.lastError = explainFailure(error)
     }
-  }
-
-  has(key: string): boolean {
-    return this.index.has(key)
   }
 
   /**

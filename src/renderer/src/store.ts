@@ -11,6 +11,7 @@ import type {
   ServiceStats,
   SortField,
 } from '../../shared/contract'
+import { modelFileName } from '../../shared/contract'
 import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
 import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
 import { api } from './api'
@@ -94,11 +95,6 @@ function newRequestId(): string {
   return crypto.randomUUID()
 }
 
-function modelName(prompt: string, key: string): string {
-  const base = prompt.trim().replace(/\s+/g, '-').slice(0, 40)
-  return `${base || 'model'}-${key.slice(0, 8)}.glb`
-}
-
 export const useStore = create<State>()((set, get) => ({
   prompt: '',
   quality: 'standard',
@@ -161,7 +157,7 @@ export const useStore = create<State>()((set, get) => ({
     set({ job: { requestId }, generateError: undefined, imageError: undefined })
     try {
       const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId })
-      set({ result, model: { key: result.key, url: result.modelUrl, name: modelName(prompt, result.key) } })
+      set({ result, model: { key: result.key, url: result.modelUrl, name: modelFileName(prompt, result.key) } })
     } catch (error) {
       const payload = toErrorPayload(error)
       if (isImageError(payload)) set({ imageError: payload.message })

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useId, useState } from 'react'
 import { toErrorPayload } from '../../../shared/errors'
+import { ACCEPTED_IMAGE_TYPES } from '../../../shared/limits'
 import { useStore } from '../store'
 
 const MB = 1024 * 1024
@@ -176,7 +177,7 @@ export function WarmControl(): React.JSX.Element {
         className="visually-hidden-input"
         type="file"
         multiple
-        accept="image/png,image/jpeg,image/webp"
+        accept={ACCEPTED_IMAGE_TYPES.join(',')}
         data-testid="warm-input"
         onChange={(e) => {
           const files = Array.from(e.target.files ?? [])

@@ -1,4 +1,4 @@
-import type { SortField } from '../../../shared/contract'
+import { modelFileName, type SortField, shortKey } from '../../../shared/contract'
 import { formatAge, formatBytes, formatMs } from '../format'
 import { useStore } from '../store'
 
@@ -48,7 +48,7 @@ export function EntriesTable(): React.JSX.Element {
         <tbody>
           {entries.items.map((entry) => {
             const prompt = String(entry.meta.prompt ?? '') || '(no prompt)'
-            const name = `${prompt.replace(/\W+/g, '-')}-${entry.key.slice(0, 8)}.glb`
+            const name = modelFileName(String(entry.meta.prompt ?? ''), entry.key)
             return (
               <tr key={entry.key} data-key={entry.key} className={openKey === entry.key ? 'open' : undefined}>
                 <td>
@@ -63,7 +63,7 @@ export function EntriesTable(): React.JSX.Element {
                   {prompt}
                   <span className="muted small">
                     {' '}
-                    {String(entry.meta.quality ?? '')} · {entry.key.slice(0, 12)}
+                    {String(entry.meta.quality ?? '')} · {shortKey(entry.key)}
                   </span>
                 </td>
                 <td>
