@@ -136,6 +136,12 @@ describe('browser host', () => {
     expect(await service.model(keys[0])).toBeDefined()
     expect((await post(`${url}/api/cache/warm`, JSON.stringify({ nope: 1 }))).status).toBe(400)
     expect((await post(`${url}/api/cache/warm`, JSON.stringify({ requests: 'x' }))).status).toBe(400)
+    const tooMany = await post(
+      `${url}/api/cache/warm`,
+      JSON.stringify(Array.from({ length: 33 }, () => JSON.parse(body()))),
+    )
+    expect(tooMany.status).toBe(400)
+    expect(((await tooMany.json()) as { message: string }).message).toMatch(/at most 32/)
   })
 
   it('refuses bad payloads with 400 and a message, changing nothing', async () => {

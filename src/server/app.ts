@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ModelService } from '../main/service'
 import type { GenerateResult } from '../shared/contract'
 import { AppError, type ErrorPayload, toErrorPayload } from '../shared/errors'
-import { MAX_UPLOAD_BYTES, MAX_WARM_REQUESTS } from '../shared/limits'
+import { MAX_UPLOAD_BYTES } from '../shared/limits'
 import { HTTP_STATUS } from './http-errors'
 
 export interface HostOptions {
@@ -178,18 +178,10 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
     return { deleted: true }
   })
   app.post('/api/cache/warm', { ...limited, bodyLimit: WARM_BODY_LIMIT }, async (request, reply) => {
-    const body = request.body
-    if (!Array.isArray(body) && !(typeof body === 'object' && body !== null && 'requests' in body)) {
-      return sendError(reply, { code: 'INVALID_REQUEST', message: 'send {"requests": [...]} with up to 32 requests' })
-    }
-    const list = Array.isArray(body) ? body : (body as { requests: unknown }).requests
-    if (!Array.isArray(list) || list.length > MAX_WARM_REQUESTS) {
-      return sendError(reply, {
-        code: 'INVALID_REQUEST',
-        message: `requests must be a list of at most ${MAX_WARM_REQUESTS}`,
-      })
-    }
-    return reply.code(202).send(await service.warm(list.map(decodeImageField)))
+    // `{ "requests": [...] }` or a bare list; the service's shared schema checks the rest.
+    const body = request.body as { requests?: unknown } | unknown[] | null
+    const list = Array.isArray(body) ? body : body?.requests
+    return reply.code(202).send(await service.warm(Array.isArray(list) ? list.map(decodeImageField) : list))
   })
   app.get('/api/backends', async () => service.backends())
 
