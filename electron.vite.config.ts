@@ -10,7 +10,7 @@ export default defineConfig({
         // (worker script, sharp, assets) that Electron runs.
         input: {
           index: resolve('src/main/index.ts'),
-          'builtin-worker': resolve('src/main/generation/builtin/worker.ts'),
+          'builtin-worker': resolve('src/core/generation/builtin/worker.ts'),
           server: resolve('src/server/main.ts'),
         },
       },
@@ -18,6 +18,8 @@ export default defineConfig({
   },
   preload: {
     build: {
+      // A sandboxed preload can require only 'electron': everything else is bundled into it.
+      externalizeDeps: false,
       rollupOptions: {
         // Sandboxed preloads must be CommonJS.
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
@@ -26,5 +28,6 @@ export default defineConfig({
   },
   renderer: {
     plugins: [react()],
+    build: { minify: true },
   },
 })

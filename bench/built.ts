@@ -1,23 +1,10 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { buildIfStale, ROOT } from '../scripts/build-if-stale.mjs'
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+export { ROOT }
 
-/** Path of a file in out/, building the app first when it is missing. */
+/** Path of a file in out/, building the app first when the sources changed. */
 export function builtFile(relative: string): string {
-  const path = join(ROOT, 'out', relative)
-  if (!existsSync(path)) {
-    const result = spawnSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
-      {
-        cwd: ROOT,
-        stdio: 'inherit',
-      },
-    )
-    if (result.status !== 0 || !existsSync(path)) throw new Error(`building the app did not produce ${relative}`)
-  }
-  return path
+  buildIfStale()
+  return join(ROOT, 'out', relative)
 }

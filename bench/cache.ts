@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { LruCache } from '../src/main/cache'
+import { LruCache } from '../src/core/cache'
 import { type BenchReport, fmt, gc, markdownTable, median, zipfStream } from './lib'
 
 /**

@@ -4,6 +4,7 @@ import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
 import { updateReadme } from './readme'
+import { runSimilarBench } from './similar'
 import { runWorkloadBench } from './workload'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   generator: runGeneratorBench,
   hit: runHitBench,
   workload: runWorkloadBench,
+  similar: runSimilarBench,
 }
 
 const wanted = process.argv.slice(2)

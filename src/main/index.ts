@@ -1,15 +1,18 @@
 /**
- * The Electron shell, kept thin: window, IPC registration, the model protocol. Everything
- * else is plain Node (ModelService and below) and is tested without Electron.
+ * The Electron shell, kept thin: window, IPC registration, the resource protocol, app
+ * lifecycle. Everything else is plain Node (src/core) and is tested without Electron; this
+ * file itself runs in tests under a stand-in `electron` module (e2e/electron-sim).
  */
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron'
-import { electronModelUrl, MODEL_SCHEME } from '../shared/channels'
-import { createAppService } from './create-service'
+import { readConfig } from '../core/config'
+import { whenReady } from '../core/dispatch'
+import { createAppService } from '../core/service/create-service'
+import { electronAddresses, MODEL_SCHEME } from '../shared/addresses'
 import { forwardEvents, registerIpc } from './ipc'
-import { handleModelRequest } from './protocol'
+import { handleResourceRequest } from './protocol'
+import { saveModelHandler } from './save-model'
 
 protocol.registerSchemesAsPrivileged([
   { scheme: MODEL_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
@@ -48,44 +51,51 @@ function createWindow(): BrowserWindow {
   return window
 }
 
-void app.whenReady().then(async () => {
+void app.whenReady().then(() => {
   // No camera, microphone, notifications or anything else: the app needs no permissions.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  const service = await createAppService({
+  let config: ReturnType<typeof readConfig>
+  try {
+    config = readConfig(process.env)
+  } catch (error) {
+    dialog.showErrorBox('MeshCache could not start', error instanceof Error ? error.message : String(error))
+    app.quit()
+    return
+  }
+  const ready = createAppService({
+    config: { ...config, dataDir: app.getPath('userData') },
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
-    hunyuanUrl: process.env.MESHCACHE_HUNYUAN_URL,
-    modelUrl: electronModelUrl,
-    dataDir: app.getPath('userData'),
+    addresses: electronAddresses,
   })
-  // Write the disk index before quitting, so the next start finds every model.
-  let flushed = false
-  app.on('before-quit', (event) => {
-    if (flushed) return
-    event.preventDefault()
-    void service.flush().finally(() => {
-      flushed = true
-      app.quit()
-    })
-  })
-  protocol.handle(MODEL_SCHEME, (request) => handleModelRequest(service, request))
   const window = createWindow()
-  registerIpc({
-    ipcMain,
-    service,
-    isTrustedUrl,
-    saveFile: async (bytes, suggestedName) => {
-      const choice = await dialog.showSaveDialog(window, {
-        title: 'Save model',
-        defaultPath: suggestedName,
-        filters: [{ name: 'glTF binary', extensions: ['glb'] }],
-      })
-      if (choice.canceled || !choice.filePath) return false
-      await writeFile(choice.filePath, bytes)
-      return true
+  const saveModel = saveModelHandler(
+    async (key) => (await ready).model(key),
+    (options) => dialog.showSaveDialog(window, options),
+  )
+  registerIpc(ipcMain, { ...whenReady(ready), saveModel }, isTrustedUrl)
+  protocol.handle(MODEL_SCHEME, async (request) => handleResourceRequest(await ready, request))
+  void ready.then(
+    (service) =>
+      forwardEvents(service.events, (channel, payload) => {
+        if (!window.isDestroyed()) window.webContents.send(channel, payload)
+      }),
+    (error: unknown) => {
+      dialog.showErrorBox('MeshCache could not start', error instanceof Error ? error.message : String(error))
+      app.quit()
     },
-  })
-  forwardEvents(service, (channel, payload) => {
-    if (!window.isDestroyed()) window.webContents.send(channel, payload)
+  )
+  // Save every index before quitting, so the next start finds every model where it was.
+  let closed = false
+  app.on('before-quit', (event) => {
+    if (closed) return
+    event.preventDefault()
+    void ready
+      .then((service) => service.close())
+      .catch(() => undefined)
+      .finally(() => {
+        closed = true
+        app.quit()
+      })
   })
 })
 

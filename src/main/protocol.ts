@@ -1,14 +1,20 @@
-import { MODEL_SCHEME } from '../shared/channels'
-import type { ModelService } from './service'
+import { parseResourcePath } from '../shared/addresses'
 
-const MODEL_PATH = /^\/([0-9a-f]{64})(?:\.glb)?$/
+/** Where the protocol finds what it serves (the service). */
+export interface ResourceSource {
+  model(key: string): Promise<Uint8Array | undefined>
+  thumbnail(key: string): Promise<Uint8Array | undefined>
+}
+
+const CONTENT_TYPE = { model: 'model/gltf-binary', thumbnail: 'image/webp' } as const
 
 /**
- * Serves `meshcache://model/<key>` straight from the cache, so model bytes never travel
- * through IPC. The key must be 64 hex characters; no file path is ever built from the URL.
+ * Serves `meshcache://app/models/<key>.glb` and `.../thumbnails/<key>.webp` straight from the
+ * tiers, so model bytes never travel through IPC. Only exact resource paths with a 64-hex
+ * key are answered; no file path is ever built from the URL.
  */
-export async function handleModelRequest(
-  service: Pick<ModelService, 'model'>,
+export async function handleResourceRequest(
+  source: ResourceSource,
   request: { url: string; method: string },
 ): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return new Response('method not allowed', { status: 405 })
@@ -18,15 +24,18 @@ export async function handleModelRequest(
   } catch {
     return new Response('bad url', { status: 400 })
   }
-  const match = url.protocol === `${MODEL_SCHEME}:` && url.host === 'model' ? MODEL_PATH.exec(url.pathname) : null
-  const bytes = match ? await service.model(match[1]) : undefined
-  if (!bytes) return new Response('no such model', { status: 404 })
-  return new Response(request.method === 'HEAD' ? null : new Uint8Array(bytes), {
-    headers: {
-      'content-type': 'model/gltf-binary',
-      'content-length': String(bytes.byteLength),
-      'cache-control': 'private, max-age=31536000, immutable',
-      'access-control-allow-origin': '*',
+  const resource = url.host === 'app' ? parseResourcePath(url.pathname) : undefined
+  const bytes = resource ? await source[resource.kind](resource.key) : undefined
+  if (!resource || !bytes) return new Response('not found', { status: 404 })
+  return new Response(
+    request.method === 'HEAD' ? null : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    {
+      headers: {
+        'content-type': CONTENT_TYPE[resource.kind],
+        'content-length': String(bytes.byteLength),
+        'cache-control': 'private, max-age=31536000, immutable',
+        'access-control-allow-origin': '*',
+      },
     },
-  })
+  )
 }

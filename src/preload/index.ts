@@ -1,42 +1,37 @@
 /**
- * The preload: exposes exactly the contract's operations and event subscriptions as
- * `window.api`, nothing else. Failures arrive as plain `{ code, message }` data and are
- * rethrown here with the code carried in the message (contextBridge keeps only messages).
+ * The preload: exposes exactly the operation table's calls and events as `window.api`,
+ * derived from the table (no per-operation code here). Failures arrive as plain
+ * `{ code, message }` data and are rethrown with the code carried in the message, because
+ * contextBridge keeps only an Error's message.
  */
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron'
-import { CHANNELS, EVENTS, electronModelUrl, type InvokeOperation, type IpcResult } from '../shared/channels'
-import type { Api } from '../shared/contract'
+import { electronAddresses } from '../shared/addresses'
 import { type ErrorPayload, encodeErrorMessage } from '../shared/errors'
+import { type Api, type EventName, eventChannel, ipcChannel, OPERATION_NAMES } from '../shared/operations'
 
-async function invoke<T>(op: InvokeOperation, ...args: unknown[]): Promise<T> {
-  const result = (await ipcRenderer.invoke(CHANNELS[op], ...args)) as IpcResult<T>
-  if (!result.ok) throw new Error(encodeErrorMessage(result.error as ErrorPayload))
-  return result.value
-}
+type IpcResult = { ok: true; value: unknown } | { ok: false; error: ErrorPayload }
 
-function subscribe<T>(channel: string, listener: (payload: T) => void): () => void {
-  const handler = (_event: IpcRendererEvent, payload: T): void => listener(payload)
-  ipcRenderer.on(channel, handler)
-  return () => {
-    ipcRenderer.removeListener(channel, handler)
-  }
-}
+const calls = Object.fromEntries(
+  OPERATION_NAMES.map((name) => [
+    name,
+    async (input?: unknown): Promise<unknown> => {
+      const result = (await ipcRenderer.invoke(ipcChannel(name), input)) as IpcResult
+      if (!result.ok) throw new Error(encodeErrorMessage(result.error))
+      return result.value
+    },
+  ]),
+)
 
-const api: Api = {
-  generate: (request) => invoke('generate', request),
-  cancel: (requestId) => invoke('cancel', requestId),
-  stats: () => invoke('stats'),
-  entries: (query) => invoke('entries', query),
-  deleteEntry: (key) => invoke('deleteEntry', key),
-  clear: () => invoke('clear'),
-  getConfig: () => invoke('getConfig'),
-  setConfig: (config) => invoke('setConfig', config),
-  warm: (requests) => invoke('warm', requests),
-  backends: () => invoke('backends'),
-  saveModel: (key, suggestedName) => invoke('saveModel', key, suggestedName),
-  modelUrl: electronModelUrl,
-  onProgress: (listener) => subscribe(EVENTS.progress, listener),
-  onCacheChanged: (listener) => subscribe(EVENTS.cacheChanged, listener),
-}
+const api = {
+  ...calls,
+  modelUrl: (key: string) => electronAddresses('model', key),
+  subscribe: (event: EventName, listener: (payload: unknown) => void) => {
+    const handler = (_event: IpcRendererEvent, payload: unknown): void => listener(payload)
+    ipcRenderer.on(eventChannel(event), handler)
+    return () => {
+      ipcRenderer.removeListener(eventChannel(event), handler)
+    }
+  },
+} as Api
 
 contextBridge.exposeInMainWorld('api', api)

@@ -1,35 +1,40 @@
 /**
- * Entry of the browser host (`npm run serve`): the same ModelService as the Electron app,
- * over HTTP, serving the built renderer. Built beside the Electron main entry in out/main.
+ * Entry of the browser host (`npm run serve`): the same service as the Electron app, over
+ * HTTP, serving the built renderer. Built beside the Electron main entry in out/main.
  */
 import { join } from 'node:path'
-import { createAppService } from '../main/create-service'
+import { ConfigError, isLoopback, loopbackNames, readConfig } from '../core/config'
+import { createAppService } from '../core/service/create-service'
+import { httpAddresses } from '../shared/addresses'
 import { buildHost } from './app'
-import { readHostConfig } from './config'
 
 async function main(): Promise<void> {
-  const config = readHostConfig(process.env)
+  const config = readConfig(process.env)
   const service = await createAppService({
+    config,
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
-    hunyuanUrl: process.env.MESHCACHE_HUNYUAN_URL,
-    modelUrl: (key) => `/models/${key}.glb`,
-    dataDir: config.dataDir,
+    addresses: httpAddresses,
   })
-  const disk = service.stats().disk
-  if (disk && !disk.enabled) console.warn(`MeshCache: ${disk.lastError}`)
   const app = await buildHost({
     service,
     staticDir: join(import.meta.dirname, '../renderer'),
     token: config.token,
-    allowedHosts: config.allowedHosts,
+    allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
   })
   const address = await app.listen({ host: config.host, port: config.port })
   const url = address.replace('[::1]', 'localhost')
-  console.log(`MeshCache is served at ${url}/${config.token ? '?token=<MESHCACHE_TOKEN>' : ''}`)
+  if (config.tokenGenerated) {
+    console.log(`MeshCache is served at ${url}/?token=${config.token}`)
+    console.log(
+      '(MESHCACHE_HOST is not loopback and no MESHCACHE_TOKEN was set, so a token was generated for this run.)',
+    )
+  } else {
+    console.log(`MeshCache is served at ${url}/${config.token ? '?token=<MESHCACHE_TOKEN>' : ''}`)
+  }
   const stop = (): void => {
     void app
       .close()
-      .then(() => service.flush())
+      .then(() => service.close())
       .then(() => process.exit(0))
   }
   process.on('SIGINT', stop)
@@ -37,6 +42,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`MeshCache could not start: ${error instanceof Error ? error.message : String(error)}`)
+  const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error)
+  console.error(`MeshCache could not start: ${message}`)
   process.exit(1)
 })

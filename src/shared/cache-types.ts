@@ -1,5 +1,5 @@
 /**
- * Cache types shared by the main process, the HTTP host and the renderer.
+ * Cache types shared by the core, both hosts and the renderer.
  * Plain data only: everything here crosses IPC and HTTP as JSON.
  */
 
@@ -12,6 +12,14 @@ export type RemovalReason = 'maxItems' | 'maxBytes' | 'replaced' | 'deleted' | '
 /** How a get-or-compute request was served. */
 export type CacheOutcome = 'hit' | 'miss' | 'coalesced'
 
+/**
+ * Which entry leaves first when a limit is reached: 'lru' the least recently used one;
+ * 'gdsf' (GreedyDual-Size-Frequency) the one with the least generation time saved per byte,
+ * weighted by its hits and aged so that old favourites do not stay forever.
+ */
+export const EVICTION_POLICIES = ['lru', 'gdsf'] as const
+export type EvictionPolicyName = (typeof EVICTION_POLICIES)[number]
+
 export interface CacheLimits {
   /** Most entries held at once (integer >= 1). */
   maxItems: number
@@ -19,18 +27,14 @@ export interface CacheLimits {
   maxBytes: number
 }
 
-/** Counters in the spirit of Caffeine's CacheStats, plus the current occupancy. */
-export interface CacheStats extends CacheLimits {
+/** What one tier counted, in the spirit of Caffeine's CacheStats (see StatsCounter). */
+export interface TierCounters {
   hits: number
   misses: number
   /** hits / (hits + misses); 0 when nothing was asked yet. Coalesced requests count in neither. */
   hitRate: number
   /** Requests that joined a computation already under way instead of starting one. */
   coalesced: number
-  evictions: number
-  evictedBytes: number
-  /** Values refused because they alone exceed maxBytes. */
-  rejected: number
   /** Computations that finished successfully. */
   loads: number
   /** Computations that threw. */
@@ -40,6 +44,21 @@ export interface CacheStats extends CacheLimits {
   totalLoadMs: number
   /** Sum of the original computation time of every hit: time the cache saved. */
   savedMs: number
+  evictions: number
+  evictedBytes: number
+  /** Values refused because they alone exceed maxBytes. */
+  rejected: number
+  /** Persistent tiers: models and index records written. */
+  writes: number
+  writeFailures: number
+  readFailures: number
+  /** Persistent tiers: entries dropped because their file was missing or corrupt. */
+  dropped: number
+}
+
+/** The memory tier: its counters, occupancy and limits. */
+export interface CacheStats extends TierCounters, CacheLimits {
+  policy: EvictionPolicyName
   inFlight: number
   currentItems: number
   currentBytes: number
@@ -59,19 +78,12 @@ export interface CacheEntryInfo {
 
 export const DEFAULT_MAX_ITEMS = 1000
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3
 
-/** The persistent tier: models on disk that survive a restart. */
-export interface DiskStats {
-  /** False when the data folder cannot be used; models then live in memory only. */
+/** A persistent tier (disk, or the team's shared tier): counters, occupancy and health. */
+export interface PersistentTierStats extends TierCounters {
+  /** False when the tier cannot be used; the app then works without it. */
   enabled: boolean
-  hits: number
-  misses: number
-  writes: number
-  writeFailures: number
-  readFailures: number
-  /** Entries found missing or corrupt (hash mismatch) when the tier was opened. */
-  dropped: number
-  evictions: number
   currentItems: number
   currentBytes: number
   maxBytes: number
@@ -79,7 +91,19 @@ export interface DiskStats {
   lastError: string | null
 }
 
-/** Where a stored entry lives. */
-export type Tier = 'memory' | 'disk'
+export interface DiskStats extends PersistentTierStats {
+  /** True when the data was written by a newer MeshCache: it is served but never changed. */
+  readOnly: boolean
+  /** Index records that could not be read (skipped; their model files are kept). */
+  badRecords: number
+  /** Models still being read into memory after start (the background warm-up). */
+  warming: boolean
+}
 
-export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3
+export interface SharedStats extends PersistentTierStats {
+  /** Whether the team's Redis answers right now. */
+  connected: boolean
+}
+
+/** Where a stored entry lives. */
+export type Tier = 'memory' | 'disk' | 'shared'

@@ -1,42 +1,81 @@
-import type { CacheEntryInfo, CacheLimits, CacheOutcome, CacheStats, DiskStats, Tier } from './cache-types'
+import type {
+  CacheEntryInfo,
+  CacheLimits,
+  CacheStats,
+  DiskStats,
+  EvictionPolicyName,
+  SharedStats,
+  Tier,
+} from './cache-types'
 
 /**
- * The one contract between the renderer and the main process (over IPC or HTTP).
- * Runtime schemas for every payload are in schemas.ts.
+ * The data that crosses between the renderer and the app (over IPC or HTTP). The operations
+ * themselves, with their argument schemas and routes, are in operations.ts.
  */
 
 export const QUALITIES = ['draft', 'standard', 'high'] as const
 export type Quality = (typeof QUALITIES)[number]
 
+/** 'exact' serves only the very same request; 'similar' also a near-identical picture's model. */
+export const REUSE_MODES = ['exact', 'similar'] as const
+export type ReuseMode = (typeof REUSE_MODES)[number]
+
 export interface GenerateRequest {
-  /** The uploaded file's bytes: PNG, JPEG or WebP. */
-  image: Uint8Array
-  prompt: string
-  quality: Quality
-  seed: number
+  /** The picture's bytes: PNG, JPEG or WebP (over HTTP: base64 text). */
+  image: Uint8Array | string
+  prompt?: string
+  quality?: Quality
+  seed?: number
   /** A backend id from `backends()`; the default backend when absent. */
   backend?: string
   /** Chosen by the caller so progress events and cancel can name this request. */
   requestId?: string
+  reuse?: ReuseMode
 }
+
+/** How a request was served: 'similar' is another picture's model, accepted by the caller. */
+export type ResultOutcome = 'hit' | 'miss' | 'coalesced' | 'similar'
 
 export interface GenerateResult {
   requestId: string
-  /** SHA-256 of the canonical request (64 hex). */
+  /** SHA-256 of the canonical request (64 hex); for 'similar', the matched model's key. */
   key: string
-  /** A model read back from the disk tier is a hit too (tier says which). */
-  cache: CacheOutcome
-  /** Where a hit came from; 'generator' for a miss or a joined generation. */
+  cache: ResultOutcome
+  /** Where the model came from: a tier for hits, 'generator' for a generation or a joined one. */
   tier: Tier | 'generator'
   /** Size of the GLB. */
   bytes: number
   /** How long the model originally took to generate. */
   generationMs: number
-  /** How long this request took to serve, end to end in the main process. */
+  /** How long this request took to serve, end to end in the app. */
   servedMs: number
   backend: string
   /** Where the GLB can be loaded from (meshcache:// in Electron, /models/ over HTTP). */
   modelUrl: string
+  /**
+   * False when no tier could keep the model (larger than every limit, or a full disk): it
+   * stays downloadable at modelUrl for a while, but a repeat will generate it again.
+   */
+  kept: boolean
+  /** For 'similar': the requested picture's own key, and how different the pictures are (bits of 64). */
+  requestedKey?: string
+  distance?: number
+}
+
+export interface SimilarMatch {
+  key: string
+  /** Hamming distance between the pictures' perceptual hashes, 0..64. */
+  distance: number
+  prompt: string
+  modelUrl: string
+  thumbnailUrl: string
+  bytes: number
+  generationMs: number
+}
+
+export interface SimilarResult {
+  /** Nearest first, within the configured threshold. */
+  matches: SimilarMatch[]
 }
 
 export const STAGES = [
@@ -61,22 +100,18 @@ export interface ProgressEvent {
   position?: number
 }
 
+export const CHANGE_REASONS = ['stored', 'accessed', 'evicted', 'deleted', 'cleared', 'limits', 'replaced'] as const
 export interface CacheChangedEvent {
-  reason: 'stored' | 'accessed' | 'evicted' | 'deleted' | 'cleared' | 'limits' | 'replaced'
+  reason: (typeof CHANGE_REASONS)[number]
 }
 
-export type SortField = 'lastAccessAt' | 'createdAt' | 'bytes' | 'hits' | 'generationMs' | 'prompt'
-
-export interface EntriesQuery {
-  offset?: number
-  limit?: number
-  sort?: SortField
-  order?: 'asc' | 'desc'
-}
+export const SORT_FIELDS = ['lastAccessAt', 'createdAt', 'bytes', 'hits', 'generationMs', 'prompt'] as const
+export type SortField = (typeof SORT_FIELDS)[number]
 
 export interface EntryInfo extends CacheEntryInfo {
-  /** 'memory' entries have a disk copy too when the disk tier is on; 'disk' ones are on disk only. */
+  /** The nearest tier holding it: 'memory' entries have copies in the persistent tiers too. */
   tier: Tier
+  thumbnailUrl: string | null
 }
 
 export interface EntriesPage {
@@ -85,9 +120,13 @@ export interface EntriesPage {
   items: EntryInfo[]
 }
 
-/** Statistics of the memory tier (the LRU cache) and, when it is on, of the disk tier. */
+/** Statistics of every tier: memory (the cache itself), disk and the team's shared tier. */
 export interface ServiceStats extends CacheStats {
   disk: DiskStats | null
+  shared: SharedStats | null
+  /** Similar models offered before generating, and accepted instead of generating. */
+  similarOffers: number
+  similarReuses: number
 }
 
 export interface BackendInfo {
@@ -109,48 +148,30 @@ export interface WarmResult {
 export interface CacheConfig extends CacheLimits {
   /** The disk tier's byte limit; null when the disk tier is off. */
   diskMaxBytes: number | null
+  policy: EvictionPolicyName
+  /** Most bits of 64 in which two pictures' hashes may differ to count as similar. */
+  similarityThreshold: number
 }
 
-export type CacheConfigPatch = Partial<CacheLimits> & { diskMaxBytes?: number }
+export type CacheConfigPatch = Partial<Omit<CacheConfig, 'diskMaxBytes'> & { diskMaxBytes: number }>
 
-/** 'memory' drops the memory tier only (models stay on disk); 'all' drops both. */
-export type ClearScope = 'memory' | 'all'
+/**
+ * 'memory' drops the memory tier only (models stay on disk); 'all' drops this machine's
+ * tiers; 'team' also the team's shared tier, for everyone.
+ */
+export const CLEAR_SCOPES = ['memory', 'all', 'team'] as const
+export type ClearScope = (typeof CLEAR_SCOPES)[number]
 
 export interface ClearResult {
   removed: number
   removedFromDisk: number
+  removedFromShared: number
 }
 
-/** What the renderer can ask of the main process. Every method rejects with an ErrorPayload-shaped error. */
-export interface Api {
-  generate(request: GenerateRequest): Promise<GenerateResult>
-  cancel(requestId: string): Promise<boolean>
-  stats(): Promise<ServiceStats>
-  entries(query?: EntriesQuery): Promise<EntriesPage>
-  deleteEntry(key: string): Promise<boolean>
-  clear(scope?: ClearScope): Promise<ClearResult>
-  getConfig(): Promise<CacheConfig>
-  setConfig(config: CacheConfigPatch): Promise<CacheConfig>
-  warm(requests: GenerateRequest[]): Promise<WarmResult>
-  backends(): Promise<BackendInfo[]>
-  /** Writes the GLB where the user chooses (Electron: a save dialog; browser: a download). */
-  saveModel(key: string, suggestedName: string): Promise<boolean>
-  modelUrl(key: string): string
-  onProgress(listener: (event: ProgressEvent) => void): () => void
-  onCacheChanged(listener: (event: CacheChangedEvent) => void): () => void
-}
-
-/** First 12 hex characters of a model key: for display only, never for lookups. */
-export function shortKey(key: string): string {
-  return key.slice(0, 12)
-}
-
-/** The file name a model is saved under: its prompt and the start of its key. */
-export function modelFileName(prompt: string, key: string): string {
-  const base = prompt
-    .trim()
-    .replace(/\W+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-  return `${base || 'model'}-${key.slice(0, 8)}.glb`
+/** What each policy would have saved on the app's own recent requests, at the current limits. */
+export interface PolicyReport {
+  /** Requests in the log the replay used. */
+  requests: number
+  current: EvictionPolicyName
+  results: { policy: EvictionPolicyName; savedMs: number; hitRate: number; byteHitRate: number }[]
 }

@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'RATE_LIMITED',
   'FORBIDDEN',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
   'INTERNAL',
 ] as const
 
@@ -44,6 +46,17 @@ export class AppError extends Error {
   toJSON(): ErrorPayload {
     return { code: this.code, message: this.message }
   }
+}
+
+/** The one cancellation error: a request stopped by its caller (Cancel, a closed connection). */
+export class CancelledError extends AppError {
+  constructor() {
+    super('CANCELLED', 'Generation was cancelled.')
+  }
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError'
 }
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
@@ -71,7 +84,7 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   if (error instanceof AppError) return error.toJSON()
   const encoded = error instanceof Error ? decodeErrorMessage(error.message) : undefined
   if (encoded) return encoded
-  if (error instanceof Error && error.name === 'AbortError') return { code: 'CANCELLED', message: 'Cancelled.' }
+  if (isAbortError(error)) return new CancelledError().toJSON()
   if (isErrorPayload(error)) return { code: error.code, message: error.message }
   return { code: 'INTERNAL', message: 'Something went wrong inside MeshCache. Please try again.' }
 }

@@ -1,10 +1,21 @@
 import { z } from 'zod'
-import { QUALITIES } from './contract'
-import { MAX_PAGE_SIZE, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES, MAX_WARM_REQUESTS } from './limits'
+import { MODEL_KEY_PATTERN } from './addresses'
+import { decodeBase64 } from './base64'
+import { EVICTION_POLICIES } from './cache-types'
+import { CLEAR_SCOPES, QUALITIES, REUSE_MODES, SORT_FIELDS } from './contract'
+import {
+  CONFIG_BOUNDS,
+  DEFAULT_SEED,
+  MAX_PAGE_SIZE,
+  MAX_PROMPT_CHARS,
+  MAX_SEED,
+  MAX_UPLOAD_BYTES,
+  MAX_WARM_REQUESTS,
+} from './limits'
 
-/** Runtime schemas for every payload that crosses IPC or HTTP. */
+/** Runtime schemas for every payload that crosses IPC or HTTP. Objects are strict: unknown fields are refused. */
 
-export const keySchema = z.string().regex(/^[0-9a-f]{64}$/, 'a model key is 64 lowercase hex characters')
+export const keySchema = z.string().regex(MODEL_KEY_PATTERN, 'a model key is 64 lowercase hex characters')
 
 export const requestIdSchema = z
   .string()
@@ -24,55 +35,102 @@ export const promptSchema = z
   .string({ error: 'prompt must be text' })
   .max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`)
 
-const imageBytesSchema = z
-  .instanceof(Uint8Array, { message: 'image must be the bytes of a PNG, JPEG or WebP file' })
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+const bytesSchema = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'must be bytes')
+
+/** Base64 text (optionally a data: URL) as bytes; what JSON clients send for binary fields. */
+export const base64BytesSchema = z.string().transform((text, context) => {
+  const clean = text.replace(/^data:[^;,]+;base64,/, '').replace(/\s+/g, '')
+  if (!BASE64.test(clean)) {
+    context.addIssue({ code: 'custom', message: 'must be base64-encoded bytes' })
+    return z.NEVER
+  }
+  return decodeBase64(clean)
+})
+
+/** An uploaded file: bytes over IPC, base64 text over HTTP. */
+export const uploadSchema = z
+  .union([bytesSchema, base64BytesSchema], {
+    error: 'image must be the bytes of a PNG, JPEG or WebP file (base64 in JSON)',
+  })
   .refine((bytes) => bytes.byteLength <= MAX_UPLOAD_BYTES, {
     message: `image file must be at most ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`,
   })
 
 export const generateRequestSchema = z.strictObject({
-  image: imageBytesSchema,
+  image: uploadSchema,
   prompt: promptSchema.default(''),
   quality: qualitySchema.default('standard'),
-  seed: seedSchema.default(1234),
+  seed: seedSchema.default(DEFAULT_SEED),
   backend: z.string().min(1).max(64).optional(),
   requestId: requestIdSchema.optional(),
+  reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),
 })
 
-export const warmRequestSchema = z
-  .array(generateRequestSchema)
-  .min(1, 'give at least one request to warm')
-  .max(MAX_WARM_REQUESTS, `warm at most ${MAX_WARM_REQUESTS} requests at once`)
+export const warmSchema = z.strictObject({
+  requests: z
+    .array(generateRequestSchema)
+    .min(1, 'give at least one request to warm')
+    .max(MAX_WARM_REQUESTS, `warm at most ${MAX_WARM_REQUESTS} requests at once`),
+})
+
+const whole = (name: string, bounds: { min: number; max: number }, unit: string) =>
+  z
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number${unit}`)
+    .min(bounds.min, `${name} must be at least ${bounds.min.toLocaleString('en-US')}${unit}`)
+    .max(bounds.max, `${name} must be at most ${bounds.max.toLocaleString('en-US')}${unit}`)
 
 export const cacheConfigPatchSchema = z
   .strictObject({
-    maxItems: z.number().int('maxItems must be a whole number').min(1, 'maxItems must be at least 1').max(1_000_000),
-    maxBytes: z
-      .number()
-      .int('maxBytes must be a whole number of bytes')
-      .min(1024 * 1024, 'maxBytes must be at least 1 MB')
-      .max(64 * 1024 ** 3, 'maxBytes must be at most 64 GB'),
-    diskMaxBytes: z
-      .number()
-      .int('diskMaxBytes must be a whole number of bytes')
-      .min(16 * 1024 * 1024, 'diskMaxBytes must be at least 16 MB')
-      .max(16 * 1024 ** 4, 'diskMaxBytes must be at most 16 TB'),
+    maxItems: whole('maxItems', CONFIG_BOUNDS.maxItems, ''),
+    maxBytes: whole('maxBytes', CONFIG_BOUNDS.maxBytes, ' bytes'),
+    diskMaxBytes: whole('diskMaxBytes', CONFIG_BOUNDS.diskMaxBytes, ' bytes'),
+    policy: z.enum(EVICTION_POLICIES, { error: "policy must be 'lru' or 'gdsf'" }),
+    similarityThreshold: whole('similarityThreshold', CONFIG_BOUNDS.similarityThreshold, ' bits'),
   })
   .partial()
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), {
-    message: 'give maxItems, maxBytes, diskMaxBytes or a combination',
+    message: 'give at least one of maxItems, maxBytes, diskMaxBytes, policy, similarityThreshold',
   })
 
-export const clearScopeSchema = z.enum(['memory', 'all'], { error: "scope must be 'memory' or 'all'" }).default('all')
-
-export const entriesQuerySchema = z.strictObject({
-  offset: z.number().int().min(0).default(0),
-  limit: z.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
-  sort: z.enum(['lastAccessAt', 'createdAt', 'bytes', 'hits', 'generationMs', 'prompt']).default('lastAccessAt'),
-  order: z.enum(['asc', 'desc']).default('desc'),
+export const clearSchema = z.strictObject({
+  scope: z.enum(CLEAR_SCOPES, { error: "scope must be 'memory', 'all' or 'team'" }),
 })
 
-export const saveModelSchema = z.tuple([keySchema, z.string().min(1).max(200)])
+/** Query strings carry text; a whole number written in digits is read as one. */
+const count = (bounds: { min: number; max?: number }) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    z
+      .number()
+      .int()
+      .min(bounds.min)
+      .max(bounds.max ?? Number.MAX_SAFE_INTEGER),
+  )
+
+export const entriesQuerySchema = z
+  .strictObject({
+    offset: count({ min: 0 }).default(0),
+    limit: count({ min: 1, max: MAX_PAGE_SIZE }).default(50),
+    sort: z.enum(SORT_FIELDS).default('lastAccessAt'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .default({ offset: 0, limit: 50, sort: 'lastAccessAt', order: 'desc' })
+
+export const deleteEntrySchema = z.strictObject({
+  key: keySchema,
+  /** 'team' also removes it from the team's shared tier. */
+  scope: z.enum(['local', 'team']).default('local'),
+})
+
+export const cancelSchema = z.strictObject({ requestId: requestIdSchema })
+
+export const saveModelSchema = z.strictObject({ key: keySchema, name: z.string().min(1).max(200) })
+
+/** Operations without arguments accept nothing, or an empty object. */
+export const noInputSchema = z.strictObject({}).optional()
 
 /** One readable sentence from a zod error, naming the field. */
 export function describeIssues(error: z.ZodError): string {

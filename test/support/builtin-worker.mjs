@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api'
 
 register()
-await import('../../src/main/generation/builtin/worker.ts')
+await import('../../src/core/generation/builtin/worker.ts')

@@ -3,7 +3,7 @@ import { api } from './api'
 import { CachePanel } from './components/CachePanel'
 import { GenerateForm } from './components/GenerateForm'
 import { ModelPreview } from './components/ModelPreview'
-import { useStore } from './store'
+import { useStore, watchForSimilar } from './store'
 
 const POLL_MS = 5_000
 /** Backend availability is probed over the network: ask less often. */
@@ -36,13 +36,15 @@ export function App(): React.JSX.Element {
     const backendPoll = setInterval(() => void refreshBackends(), BACKEND_POLL_MS)
     let pending: ReturnType<typeof setTimeout> | undefined
     // Many changes can land at once (a clear, a warm batch): refresh once they settle.
-    const offChanged = api.onCacheChanged(() => {
+    const offChanged = api.subscribe('cacheChanged', () => {
       clearTimeout(pending)
       pending = setTimeout(() => void refresh(), 150)
     })
-    const offProgress = api.onProgress(onProgress)
+    const offProgress = api.subscribe('progress', onProgress)
     const poll = setInterval(() => void refresh(), POLL_MS)
+    const stopSimilar = watchForSimilar()
     return () => {
+      stopSimilar()
       offChanged()
       offProgress()
       clearInterval(poll)

@@ -1,4 +1,5 @@
 import { create } from 'zustand'
+import { modelFileName } from '../../shared/addresses'
 import type {
   BackendInfo,
   CacheConfig,
@@ -6,12 +7,13 @@ import type {
   ClearScope,
   EntriesPage,
   GenerateResult,
+  PolicyReport,
   ProgressEvent,
   Quality,
   ServiceStats,
+  SimilarMatch,
   SortField,
 } from '../../shared/contract'
-import { modelFileName } from '../../shared/contract'
 import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
 import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
 import { api } from './api'
@@ -36,6 +38,12 @@ export interface ModelView {
   name: string
 }
 
+/** Near-identical pictures' models offered for the chosen picture, before generating. */
+export interface SimilarOffer {
+  image: PickedImage
+  matches: SimilarMatch[]
+}
+
 const HISTORY_POINTS = 120
 
 interface State {
@@ -51,6 +59,7 @@ interface State {
   result?: GenerateResult
   generateError?: ErrorPayload
   model?: ModelView
+  offer?: SimilarOffer
 
   stats?: ServiceStats
   history: HistoryPoint[]
@@ -58,6 +67,7 @@ interface State {
   sort: SortField
   order: 'asc' | 'desc'
   config?: CacheConfig
+  policyReport?: PolicyReport
   backends: BackendInfo[]
   panelError?: string
   notice?: string
@@ -67,21 +77,49 @@ interface State {
   setQuality(quality: Quality): void
   setSeed(text: string): void
   randomSeed(): void
-  generate(): Promise<void>
+  checkSimilar(): Promise<void>
+  generate(reuse?: 'exact' | 'similar'): Promise<void>
+  dismissOffer(): void
   cancel(): Promise<void>
   onProgress(event: ProgressEvent): void
   refresh(): Promise<void>
   refreshBackends(): Promise<void>
+  refreshPolicyReport(): Promise<void>
   sortBy(field: SortField): Promise<void>
   open(key: string, name: string): void
   deleteEntry(key: string): Promise<void>
   clear(scope: ClearScope): Promise<number>
-  setLimits(config: CacheConfigPatch): Promise<void>
+  setConfig(config: CacheConfigPatch): Promise<void>
   warm(files: File[]): Promise<void>
   save(): Promise<void>
 }
 
-/** Checks a file before it is uploaded; the main process checks it again, properly. */
+/** How long to wait after the last change of picture or settings before asking for similar models. */
+const SIMILAR_CHECK_DELAY_MS = 250
+
+/**
+ * As soon as a picture is chosen, and whenever its settings change, asks for models made from
+ * a near-identical picture with the same settings. Returns the function that stops watching.
+ */
+export function watchForSimilar(): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const stop = useStore.subscribe((now, before) => {
+    const changed =
+      now.image !== before.image ||
+      now.prompt !== before.prompt ||
+      now.quality !== before.quality ||
+      now.seed !== before.seed
+    if (!changed || !now.image) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void useStore.getState().checkSimilar(), SIMILAR_CHECK_DELAY_MS)
+  })
+  return () => {
+    clearTimeout(timer)
+    stop()
+  }
+}
+
+/** Checks a file before it is uploaded; the app checks it again, properly. */
 export function checkFile(file: File): string | undefined {
   if (file.size === 0) return 'The file is empty.'
   if (file.size > MAX_UPLOAD_BYTES) return `The file is larger than ${MAX_UPLOAD_BYTES / 1024 ** 2} MB.`
@@ -91,9 +129,7 @@ export function checkFile(file: File): string | undefined {
   return undefined
 }
 
-function newRequestId(): string {
-  return crypto.randomUUID()
-}
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
 export const useStore = create<State>()((set, get) => ({
   prompt: '',
@@ -119,6 +155,7 @@ export const useStore = create<State>()((set, get) => ({
       image: { name: file.name, bytes, previewUrl: URL.createObjectURL(file) },
       imageError: undefined,
       generateError: undefined,
+      offer: undefined,
     })
   },
 
@@ -144,7 +181,22 @@ export const useStore = create<State>()((set, get) => ({
     set({ seed, seedText: String(seed), seedError: undefined })
   },
 
-  async generate() {
+  async checkSimilar() {
+    const { image, prompt, quality, seed, seedError } = get()
+    if (!image || seedError) return
+    try {
+      const { matches } = await api.similar({ image: image.bytes, prompt, quality, seed })
+      // Only for the picture and settings still chosen: the user may have moved on meanwhile.
+      const now = get()
+      if (now.image !== image || now.prompt !== prompt || now.quality !== quality || now.seed !== seed) return
+      set({ offer: matches.length > 0 ? { image, matches } : undefined })
+    } catch {
+      // An offer is a convenience: a failure here only means no offer.
+      set({ offer: undefined })
+    }
+  },
+
+  async generate(reuse = 'exact') {
     const { image, prompt, quality, seed, job, seedError } = get()
     // One generation per click: a second click while one runs does nothing.
     if (job) return
@@ -153,10 +205,10 @@ export const useStore = create<State>()((set, get) => ({
       return
     }
     if (seedError) return
-    const requestId = newRequestId()
-    set({ job: { requestId }, generateError: undefined, imageError: undefined })
+    const requestId = crypto.randomUUID()
+    set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined })
     try {
-      const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId })
+      const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId, reuse })
       set({ result, model: { key: result.key, url: result.modelUrl, name: modelFileName(prompt, result.key) } })
     } catch (error) {
       const payload = toErrorPayload(error)
@@ -168,9 +220,13 @@ export const useStore = create<State>()((set, get) => ({
     }
   },
 
+  dismissOffer() {
+    set({ offer: undefined })
+  },
+
   async cancel() {
     const job = get().job
-    if (job) await api.cancel(job.requestId).catch(() => false)
+    if (job) await api.cancel({ requestId: job.requestId }).catch(() => undefined)
   },
 
   onProgress(event) {
@@ -201,6 +257,14 @@ export const useStore = create<State>()((set, get) => ({
     }
   },
 
+  async refreshPolicyReport() {
+    try {
+      set({ policyReport: await api.policyReport() })
+    } catch {
+      // The comparison is a nicety: keep the last one.
+    }
+  },
+
   async sortBy(field) {
     const { sort, order } = get()
     set({ sort: field, order: sort === field && order === 'desc' ? 'asc' : 'desc' })
@@ -213,7 +277,7 @@ export const useStore = create<State>()((set, get) => ({
 
   async deleteEntry(key) {
     try {
-      await api.deleteEntry(key)
+      await api.deleteEntry({ key })
       if (get().model?.key === key) set({ model: undefined })
       set({ notice: 'Model removed from the cache.' })
     } catch (error) {
@@ -224,13 +288,14 @@ export const useStore = create<State>()((set, get) => ({
 
   async clear(scope) {
     try {
-      const { removed, removedFromDisk } = await api.clear(scope)
-      const plural = (n: number): string => `${n} model${n === 1 ? '' : 's'}`
+      const { removed, removedFromDisk, removedFromShared } = await api.clear({ scope })
       const notice =
         scope === 'memory'
-          ? `Cleared ${plural(removed)} from memory; copies on disk stay.`
-          : `Cleared ${plural(removed)} from memory and ${plural(removedFromDisk)} from disk.`
-      set({ model: scope === 'all' ? undefined : get().model, notice })
+          ? `Cleared ${plural(removed, 'model')} from memory; copies on disk stay.`
+          : `Cleared ${plural(removed, 'model')} from memory and ${plural(removedFromDisk, 'model')} from disk${
+              scope === 'team' ? ` and ${plural(removedFromShared, 'model')} from the team tier` : ''
+            }.`
+      set({ model: scope === 'memory' ? get().model : undefined, notice })
       await get().refresh()
       return removed
     } catch (error) {
@@ -239,10 +304,10 @@ export const useStore = create<State>()((set, get) => ({
     }
   },
 
-  async setLimits(config) {
+  async setConfig(config) {
     await api.setConfig(config)
-    set({ notice: 'Limits saved.' })
-    await get().refresh()
+    set({ notice: 'Settings saved.' })
+    await Promise.all([get().refresh(), get().refreshPolicyReport()])
   },
 
   async warm(files) {
@@ -256,11 +321,8 @@ export const useStore = create<State>()((set, get) => ({
       const requests = await Promise.all(
         files.map(async (f) => ({ image: new Uint8Array(await f.arrayBuffer()), prompt, quality, seed })),
       )
-      const { keys } = await api.warm(requests)
-      set({
-        notice: `Warming ${keys.length} model${keys.length === 1 ? '' : 's'} in the background.`,
-        panelError: undefined,
-      })
+      const { keys } = await api.warm({ requests })
+      set({ notice: `Warming ${plural(keys.length, 'model')} in the background.`, panelError: undefined })
     } catch (error) {
       set({ panelError: toErrorPayload(error).message })
     }
@@ -270,7 +332,7 @@ export const useStore = create<State>()((set, get) => ({
     const model = get().model
     if (!model) return
     try {
-      await api.saveModel(model.key, model.name)
+      await api.saveModel({ key: model.key, name: model.name })
     } catch (error) {
       set({ generateError: toErrorPayload(error) })
     }

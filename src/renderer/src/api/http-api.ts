@@ -1,118 +1,125 @@
-import type {
-  Api,
-  BackendInfo,
-  CacheChangedEvent,
-  CacheConfig,
-  ClearResult,
-  EntriesPage,
-  GenerateRequest,
-  GenerateResult,
-  ProgressEvent,
-  ServiceStats,
-  WarmResult,
-} from '../../../shared/contract'
+import { httpAddresses } from '../../../shared/addresses'
+import { encodeBase64 } from '../../../shared/base64'
 import { AppError, isErrorPayload } from '../../../shared/errors'
+import {
+  type Api,
+  EVENT_NAMES,
+  type EventName,
+  OPERATION_NAMES,
+  OPERATIONS,
+  type OperationName,
+} from '../../../shared/operations'
 
-/** Base64 without blowing the call stack on large files. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = ''
-  const chunk = 0x8000
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + chunk))
-  }
-  return btoa(binary)
+type Listener = (payload: unknown) => void
+
+export interface HttpApiOptions {
+  /** The host's origin; the page's own when empty. */
+  base?: string
+  fetch?: typeof fetch
+  /** The EventSource class (the browser's; a library's in Node). */
+  EventSource?: new (
+    url: string,
+  ) => EventSource
+  /** Saves a model where the user chooses: the browser's download by default. */
+  download?: (url: string, fileName: string) => void
 }
 
-function encodeRequest(request: GenerateRequest): Record<string, unknown> {
-  return { ...request, image: toBase64(request.image) }
+/** Binary fields travel as base64 text in JSON. */
+function toJson(input: unknown): string {
+  return JSON.stringify(input ?? {}, (_key, value: unknown) =>
+    value instanceof Uint8Array ? encodeBase64(value) : value,
+  )
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response: Response
-  try {
-    response = await fetch(path, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-  } catch {
-    throw new AppError('BACKEND_UNAVAILABLE', 'MeshCache is not reachable. Is the app still running?')
+function browserDownload(url: string, fileName: string): void {
+  const link = document.createElement('a')
+  link.href = url
+  link.download = fileName
+  document.body.append(link)
+  link.click()
+  link.remove()
+}
+
+/** The request for one operation: its route with `:name` segments filled, a query or a JSON body. */
+function requestFor(name: OperationName, input: unknown): { method: string; path: string; body?: string } {
+  const route = OPERATIONS[name].http
+  if (!route) throw new AppError('INTERNAL', `${name} is not available over HTTP.`)
+  const fields = { ...((input ?? {}) as Record<string, unknown>) }
+  const path = route.path.replace(/:(\w+)/g, (_match, field: string) => {
+    const value = encodeURIComponent(String(fields[field] ?? ''))
+    delete fields[field]
+    return value
+  })
+  if (route.method === 'GET') {
+    const query = new URLSearchParams()
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) query.set(k, String(v))
+    const text = query.toString()
+    return { method: 'GET', path: text ? `${path}?${text}` : path }
   }
-  const payload: unknown = await response.json().catch(() => undefined)
-  if (!response.ok) {
+  if (route.method === 'DELETE') return { method: 'DELETE', path }
+  return { method: route.method, path, body: toJson(fields) }
+}
+
+/**
+ * The Api over HTTP, for the browser host: every operation derived from the operation table
+ * (its route and argument), events from one shared server-sent event stream.
+ */
+export function createHttpApi(options: HttpApiOptions = {}): Api {
+  const base = options.base ?? ''
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init))
+  const listeners = new Map<EventName, Set<Listener>>(EVENT_NAMES.map((name) => [name, new Set()]))
+  let source: EventSource | undefined
+
+  const call = async (name: OperationName, input: unknown): Promise<unknown> => {
+    const { method, path, body } = requestFor(name, input)
+    let response: Response
+    try {
+      response = await doFetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body,
+      })
+    } catch {
+      throw new AppError('BACKEND_UNAVAILABLE', 'MeshCache is not reachable. Is the app still running?')
+    }
+    const payload: unknown = await response.json().catch(() => undefined)
+    if (response.ok) return payload
     if (isErrorPayload(payload)) throw new AppError(payload.code, payload.message)
     throw new AppError('INTERNAL', `MeshCache answered with HTTP ${response.status}.`)
   }
-  return payload as T
-}
 
-type Listener<T> = (event: T) => void
-
-/**
- * The Api over HTTP, for the browser host: the same operations as window.api in Electron,
- * with progress and cache changes from one shared server-sent event stream.
- */
-export function createHttpApi(): Api {
-  const progress = new Set<Listener<ProgressEvent>>()
-  const changes = new Set<Listener<CacheChangedEvent>>()
-  let source: EventSource | undefined
-  const ensureStream = (): void => {
-    if (source) return
-    source = new EventSource('/api/events')
-    source.addEventListener('progress', (e) => {
-      const event = JSON.parse((e as MessageEvent<string>).data) as ProgressEvent
-      for (const listener of progress) listener(event)
-    })
-    source.addEventListener('cache-changed', (e) => {
-      const event = JSON.parse((e as MessageEvent<string>).data) as CacheChangedEvent
-      for (const listener of changes) listener(event)
-    })
+  const calls: Record<string, (input?: unknown) => Promise<unknown>> = {}
+  for (const name of OPERATION_NAMES) calls[name] = (input) => call(name, input)
+  // Saving is the browser's own download of the model's address.
+  calls.saveModel = async (input) => {
+    const { key, name } = input as { key: string; name: string }
+    ;(options.download ?? browserDownload)(
+      `${base}${httpAddresses('model', key)}`,
+      name.endsWith('.glb') ? name : `${name}.glb`,
+    )
+    return { saved: true }
   }
-  const subscribe = <T>(set: Set<Listener<T>>, listener: Listener<T>): (() => void) => {
-    ensureStream()
-    set.add(listener)
+
+  const subscribe = (event: EventName, listener: Listener): (() => void) => {
+    if (!source) {
+      const Source = options.EventSource ?? EventSource
+      source = new Source(`${base}/api/events`)
+      for (const name of EVENT_NAMES) {
+        source.addEventListener(name, (message) => {
+          const payload: unknown = JSON.parse((message as MessageEvent<string>).data)
+          for (const each of listeners.get(name) ?? []) each(payload)
+        })
+      }
+    }
+    listeners.get(event)?.add(listener)
     return () => {
-      set.delete(listener)
+      listeners.get(event)?.delete(listener)
     }
   }
 
   return {
-    generate: (request) => call<GenerateResult>('POST', '/api/generate-3d-cached', encodeRequest(request)),
-    cancel: async (requestId) =>
-      (await call<{ cancelled: boolean }>('POST', `/api/requests/${encodeURIComponent(requestId)}/cancel`, {}))
-        .cancelled,
-    stats: () => call<ServiceStats>('GET', '/api/cache/stats'),
-    entries: (query = {}) => {
-      const params = new URLSearchParams()
-      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
-      return call<EntriesPage>('GET', `/api/cache/entries?${params}`)
-    },
-    deleteEntry: async (key) => {
-      try {
-        await call('DELETE', `/api/cache/entries/${encodeURIComponent(key)}`)
-        return true
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'NOT_FOUND') return false
-        throw error
-      }
-    },
-    clear: (scope = 'all') => call<ClearResult>('POST', '/api/cache/clear', { scope }),
-    getConfig: () => call<CacheConfig>('GET', '/api/cache/config'),
-    setConfig: (config) => call<CacheConfig>('POST', '/api/cache/config', config),
-    warm: (requests) => call<WarmResult>('POST', '/api/cache/warm', { requests: requests.map(encodeRequest) }),
-    backends: () => call<BackendInfo[]>('GET', '/api/backends'),
-    saveModel: async (key, suggestedName) => {
-      // The browser's own download: the user picks the place (or it goes to Downloads).
-      const link = document.createElement('a')
-      link.href = `/models/${key}.glb`
-      link.download = suggestedName.endsWith('.glb') ? suggestedName : `${suggestedName}.glb`
-      document.body.append(link)
-      link.click()
-      link.remove()
-      return true
-    },
-    modelUrl: (key) => `/models/${key}.glb`,
-    onProgress: (listener) => subscribe(progress, listener),
-    onCacheChanged: (listener) => subscribe(changes, listener),
-  }
+    ...calls,
+    modelUrl: (key: string) => `${base}${httpAddresses('model', key)}`,
+    subscribe,
+  } as Api
 }

@@ -1,12 +1,28 @@
 import { type FormEvent, useEffect, useId, useState } from 'react'
+import type { EvictionPolicyName } from '../../../shared/cache-types'
 import { toErrorPayload } from '../../../shared/errors'
-import { ACCEPTED_IMAGE_TYPES } from '../../../shared/limits'
+import { ACCEPTED_IMAGE_TYPES, CONFIG_BOUNDS, GB, MB } from '../../../shared/limits'
+import { formatMs } from '../format'
 import { useStore } from '../store'
 
-const MB = 1024 * 1024
-const GB = 1024 * MB
+const POLICY_LABEL: Record<EvictionPolicyName, string> = {
+  lru: 'Keep recently used',
+  gdsf: 'Keep what was expensive to make',
+}
 
-/** One labelled number field with its validation message beside it. */
+const number = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits })
+
+/** The form's messages, from the same bounds the app enforces. */
+const MESSAGES = {
+  items: `Enter a whole number of models from ${number(CONFIG_BOUNDS.maxItems.min)} to ${number(CONFIG_BOUNDS.maxItems.max)}.`,
+  megabytes: `Enter a whole number of megabytes from ${number(CONFIG_BOUNDS.maxBytes.min / MB)} to ${number(CONFIG_BOUNDS.maxBytes.max / MB)}.`,
+  disk: `Enter a number of gigabytes from ${number(CONFIG_BOUNDS.diskMaxBytes.min / GB, 3)} to ${number(CONFIG_BOUNDS.diskMaxBytes.max / GB)}.`,
+}
+
+const within = (value: number, bounds: { min: number; max: number }): boolean =>
+  Number.isFinite(value) && value >= bounds.min && value <= bounds.max
+
+/** One labelled field with its validation message beside it. */
 function LimitField(props: {
   label: string
   value: string
@@ -37,30 +53,55 @@ function LimitField(props: {
   )
 }
 
-/** Limits form: whole numbers, at least 1 model and 1 MB; errors next to the field. */
+/** What each policy would have saved on the app's own recent requests, at the current limits. */
+function PolicyComparison(): React.JSX.Element | null {
+  const report = useStore((s) => s.policyReport)
+  const refresh = useStore((s) => s.refreshPolicyReport)
+  // Again whenever a generation adds to the log.
+  const generated = useStore((s) => s.stats?.loads)
+  useEffect(() => {
+    if (generated !== undefined) void refresh()
+  }, [refresh, generated])
+  if (!report || report.requests === 0) return null
+  return (
+    <p className="muted small" data-testid="policy-comparison">
+      On your last {number(report.requests)} requests, at these limits:{' '}
+      {report.results.map((r, i) => (
+        <span key={r.policy} data-policy={r.policy}>
+          {i > 0 ? '; ' : ''}
+          {POLICY_LABEL[r.policy].toLowerCase()}: <strong>{formatMs(r.savedMs)}</strong> saved
+        </span>
+      ))}
+      .
+    </p>
+  )
+}
+
+/** Limits and eviction policy; errors next to each field. */
 export function LimitsForm(): React.JSX.Element {
   const config = useStore((s) => s.config)
-  const setLimits = useStore((s) => s.setLimits)
+  const setConfig = useStore((s) => s.setConfig)
   const [items, setItems] = useState('')
   const [megabytes, setMegabytes] = useState('')
   const [diskGb, setDiskGb] = useState('')
+  const [policy, setPolicy] = useState<EvictionPolicyName>('lru')
   const [errors, setErrors] = useState<{ items?: string; megabytes?: string; disk?: string; form?: string }>({})
   // While the user edits, the periodic refresh must not overwrite what they typed.
   const [editing, setEditing] = useState(false)
-  const savedItems = config?.maxItems
-  const savedBytes = config?.maxBytes
-  const savedDiskBytes = config?.diskMaxBytes
+  const policyId = useId()
+  const hasDisk = config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined
 
   useEffect(() => {
-    if (editing || savedItems === undefined || savedBytes === undefined) return
-    setItems(String(savedItems))
-    setMegabytes(String(Math.round(savedBytes / MB)))
-    setDiskGb(savedDiskBytes == null ? '' : String(Number((savedDiskBytes / GB).toFixed(2))))
-  }, [editing, savedItems, savedBytes, savedDiskBytes])
+    if (editing || !config) return
+    setItems(String(config.maxItems))
+    setMegabytes(String(Math.round(config.maxBytes / MB)))
+    setDiskGb(config.diskMaxBytes === null ? '' : String(Number((config.diskMaxBytes / GB).toFixed(3))))
+    setPolicy(config.policy)
+  }, [editing, config])
 
   const edit =
-    (setter: (value: string) => void) =>
-    (value: string): void => {
+    <T,>(setter: (value: T) => void) =>
+    (value: T): void => {
       setEditing(true)
       setter(value)
     }
@@ -68,27 +109,16 @@ export function LimitsForm(): React.JSX.Element {
   const onSubmit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
     const next: typeof errors = {}
-    const maxItems = Number(items)
-    const maxMb = Number(megabytes)
-    if (!/^\d+$/.test(items.trim()) || maxItems < 1 || maxItems > 1_000_000) {
-      next.items = 'Enter a whole number of models from 1 to 1,000,000.'
-    }
-    if (!/^\d+$/.test(megabytes.trim()) || maxMb < 1 || maxMb > 65_536) {
-      next.megabytes = 'Enter a whole number of megabytes from 1 to 65,536.'
-    }
-    const hasDisk = config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined
-    const maxGb = Number(diskGb)
-    if (hasDisk && (!/^\d+(\.\d+)?$/.test(diskGb.trim()) || maxGb < 0.02 || maxGb > 16_384)) {
-      next.disk = 'Enter a number of gigabytes from 0.02 to 16,384.'
-    }
+    const maxItems = /^\d+$/.test(items.trim()) ? Number(items) : Number.NaN
+    const maxBytes = /^\d+$/.test(megabytes.trim()) ? Number(megabytes) * MB : Number.NaN
+    const diskMaxBytes = /^\d+(\.\d+)?$/.test(diskGb.trim()) ? Math.round(Number(diskGb) * GB) : Number.NaN
+    if (!within(maxItems, CONFIG_BOUNDS.maxItems)) next.items = MESSAGES.items
+    if (!within(maxBytes, CONFIG_BOUNDS.maxBytes)) next.megabytes = MESSAGES.megabytes
+    if (hasDisk && !within(diskMaxBytes, CONFIG_BOUNDS.diskMaxBytes)) next.disk = MESSAGES.disk
     setErrors(next)
     if (next.items || next.megabytes || next.disk) return
     try {
-      await setLimits({
-        maxItems,
-        maxBytes: maxMb * MB,
-        ...(hasDisk ? { diskMaxBytes: Math.round(maxGb * GB) } : {}),
-      })
+      await setConfig({ maxItems, maxBytes, policy, ...(hasDisk ? { diskMaxBytes } : {}) })
       setEditing(false)
     } catch (error) {
       setErrors({ form: toErrorPayload(error).message })
@@ -99,9 +129,21 @@ export function LimitsForm(): React.JSX.Element {
     <form className="limits" onSubmit={(e) => void onSubmit(e)} aria-label="Cache limits" noValidate>
       <LimitField label="Max models" value={items} error={errors.items} onChange={edit(setItems)} />
       <LimitField label="Max memory (MB)" value={megabytes} error={errors.megabytes} onChange={edit(setMegabytes)} />
-      {config?.diskMaxBytes !== null && config?.diskMaxBytes !== undefined && (
+      {hasDisk && (
         <LimitField label="Max disk (GB)" value={diskGb} error={errors.disk} onChange={edit(setDiskGb)} decimal />
       )}
+      <div className="field">
+        <label htmlFor={policyId} className="field-label">
+          When full
+        </label>
+        <select id={policyId} value={policy} onChange={(e) => edit(setPolicy)(e.target.value as EvictionPolicyName)}>
+          {(Object.keys(POLICY_LABEL) as EvictionPolicyName[]).map((p) => (
+            <option key={p} value={p}>
+              {POLICY_LABEL[p]}
+            </option>
+          ))}
+        </select>
+      </div>
       <button type="submit" className="secondary">
         Save limits
       </button>
@@ -110,21 +152,46 @@ export function LimitsForm(): React.JSX.Element {
           {errors.form}
         </p>
       )}
+      <PolicyComparison />
     </form>
   )
 }
 
-/** Clear asks once more before it drops everything. */
+/** Clear asks once more, and says what each choice removes. */
 export function ClearControl(): React.JSX.Element {
   const clear = useStore((s) => s.clear)
   const count = useStore((s) => s.stats?.currentItems ?? 0)
   const onDisk = useStore((s) => (s.stats?.disk?.enabled ? s.stats.disk.currentItems : null))
-  const [confirming, setConfirming] = useState(false)
+  const team = useStore((s) => (s.stats?.shared?.enabled ? s.stats.shared.currentItems : null))
+  const [confirming, setConfirming] = useState<false | 'choose' | 'team'>(false)
+  const choose = (scope: 'memory' | 'all' | 'team') => () => {
+    setConfirming(false)
+    void clear(scope)
+  }
   if (!confirming) {
     return (
-      <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={count === 0 && !onDisk}>
+      <button
+        type="button"
+        className="danger"
+        onClick={() => setConfirming('choose')}
+        disabled={count === 0 && !onDisk && !team}
+      >
         Clear cache…
       </button>
+    )
+  }
+  if (confirming === 'team') {
+    return (
+      <fieldset className="confirm">
+        <legend>Remove every model from the team's shared tier too? This affects everyone on the team.</legend>
+        {/* biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for */}
+        <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
+          Keep them
+        </button>
+        <button type="button" className="danger" onClick={choose('team')}>
+          Clear for the whole team
+        </button>
+      </fieldset>
     )
   }
   return (
@@ -133,29 +200,19 @@ export function ClearControl(): React.JSX.Element {
         Clear the cache ({count} model{count === 1 ? '' : 's'} in memory{onDisk === null ? '' : `, ${onDisk} on disk`})?
       </legend>
       {onDisk !== null && (
-        <button
-          type="button"
-          className="secondary"
-          // biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for
-          autoFocus
-          onClick={() => {
-            setConfirming(false)
-            void clear('memory')
-          }}
-        >
+        // biome-ignore lint/a11y/noAutofocus: focus moves to the confirmation the user just asked for
+        <button type="button" className="secondary" autoFocus onClick={choose('memory')}>
           Memory only
         </button>
       )}
-      <button
-        type="button"
-        className="danger"
-        onClick={() => {
-          setConfirming(false)
-          void clear('all')
-        }}
-      >
+      <button type="button" className="danger" onClick={choose('all')}>
         Clear everything
       </button>
+      {team !== null && (
+        <button type="button" className="danger" onClick={() => setConfirming('team')}>
+          Also the team tier…
+        </button>
+      )}
       <button type="button" className="secondary" onClick={() => setConfirming(false)}>
         Keep them
       </button>

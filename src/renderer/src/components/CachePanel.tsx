@@ -1,8 +1,11 @@
+import { lazy, Suspense } from 'react'
 import { useStore } from '../store'
 import { ClearControl, LimitsForm, WarmControl } from './CacheControls'
 import { EntriesTable } from './EntriesTable'
-import { HistoryChart } from './HistoryChart'
 import { StatCards } from './StatCards'
+
+// The chart library loads beside the first screen, not before it.
+const HistoryChart = lazy(() => import('./HistoryChart'))
 
 export function CachePanel(): React.JSX.Element {
   const panelError = useStore((s) => s.panelError)
@@ -25,7 +28,9 @@ export function CachePanel(): React.JSX.Element {
         {notice}
       </p>
       <StatCards />
-      <HistoryChart />
+      <Suspense fallback={<div className="chart" aria-hidden="true" />}>
+        <HistoryChart />
+      </Suspense>
       <LimitsForm />
       <EntriesTable />
     </section>

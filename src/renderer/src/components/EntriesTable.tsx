@@ -1,4 +1,6 @@
-import { modelFileName, type SortField, shortKey } from '../../../shared/contract'
+import { modelFileName, shortKey } from '../../../shared/addresses'
+import type { Tier } from '../../../shared/cache-types'
+import type { SortField } from '../../../shared/contract'
 import { formatAge, formatBytes, formatMs } from '../format'
 import { useStore } from '../store'
 
@@ -10,9 +12,19 @@ const COLUMNS: { field: SortField; label: string }[] = [
   { field: 'generationMs', label: 'Generation' },
 ]
 
+const TIER_TITLE: Record<Tier, string> = {
+  memory: 'In memory (and on disk)',
+  disk: 'On disk only',
+  shared: "In the team's shared tier only",
+}
+
 export function EntriesTable(): React.JSX.Element {
   const entries = useStore((s) => s.entries)
-  const { sort, order, sortBy, open, deleteEntry } = useStore()
+  const sort = useStore((s) => s.sort)
+  const order = useStore((s) => s.order)
+  const sortBy = useStore((s) => s.sortBy)
+  const open = useStore((s) => s.open)
+  const deleteEntry = useStore((s) => s.deleteEntry)
   const openKey = useStore((s) => s.model?.key)
   if (!entries) return <p className="muted">Loading entries…</p>
   if (entries.total === 0)
@@ -52,8 +64,8 @@ export function EntriesTable(): React.JSX.Element {
             return (
               <tr key={entry.key} data-key={entry.key} className={openKey === entry.key ? 'open' : undefined}>
                 <td>
-                  {typeof entry.meta.thumbnail === 'string' ? (
-                    <img className="entry-thumb" src={entry.meta.thumbnail} alt="" width={40} height={40} />
+                  {entry.thumbnailUrl ? (
+                    <img className="entry-thumb" src={entry.thumbnailUrl} alt="" width={40} height={40} />
                   ) : null}
                 </td>
                 <td
@@ -68,7 +80,7 @@ export function EntriesTable(): React.JSX.Element {
                 </td>
                 <td>
                   {formatBytes(entry.bytes)}{' '}
-                  <span className="tier" title={entry.tier === 'memory' ? 'In memory (and on disk)' : 'On disk only'}>
+                  <span className="tier" title={TIER_TITLE[entry.tier]}>
                     {entry.tier}
                   </span>
                 </td>

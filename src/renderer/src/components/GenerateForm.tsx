@@ -1,11 +1,12 @@
 import { type FormEvent, useId } from 'react'
-import { QUALITIES, type Quality } from '../../../shared/contract'
+import { QUALITIES, type Quality, type ResultOutcome, type Stage } from '../../../shared/contract'
 import { MAX_PROMPT_CHARS } from '../../../shared/limits'
 import { formatMs } from '../format'
 import { useStore } from '../store'
 import { ImagePicker } from './ImagePicker'
+import { SimilarOfferView } from './SimilarOffer'
 
-const STAGE_LABEL: Record<string, string> = {
+const STAGE_LABEL: Record<Stage, string> = {
   queued: 'Waiting in the queue',
   decoding: 'Reading the image',
   segmenting: 'Finding the object',
@@ -17,12 +18,19 @@ const STAGE_LABEL: Record<string, string> = {
   done: 'Done',
 }
 
+const OUTCOME_LABEL: Record<ResultOutcome, string> = {
+  hit: 'Cache hit',
+  miss: 'Generated',
+  coalesced: 'Joined a running generation',
+  similar: 'Reused the model of a near-identical picture',
+}
+
 function ProgressView(): React.JSX.Element | null {
   const job = useStore((s) => s.job)
   const cancel = useStore((s) => s.cancel)
   if (!job) return null
   const progress = job.progress
-  const stage = progress ? (STAGE_LABEL[progress.stage] ?? progress.stage) : 'Starting'
+  const stage = progress ? STAGE_LABEL[progress.stage] : 'Starting'
   const position = progress?.stage === 'queued' && progress.position ? ` (${progress.position} ahead)` : ''
   const percent = Math.round((progress?.fraction ?? 0) * 100)
   return (
@@ -55,27 +63,42 @@ function ResultView(): React.JSX.Element | null {
     )
   }
   if (!result) return null
-  const label = {
-    hit: result.tier === 'disk' ? 'Cache hit (from disk)' : 'Cache hit',
-    miss: 'Generated',
-    coalesced: 'Joined a running generation',
-  }[result.cache]
+  const tier =
+    result.cache === 'hit' && result.tier !== 'memory'
+      ? ` (from ${result.tier === 'disk' ? 'disk' : 'the team tier'})`
+      : ''
   return (
     <div className={`result result-${result.cache}`} data-testid="result" data-cache={result.cache}>
-      <strong>{label}</strong>
+      <strong>
+        {OUTCOME_LABEL[result.cache]}
+        {tier}
+      </strong>
       <span data-testid="served-ms">in {formatMs(result.servedMs)}</span>
       {result.cache === 'miss' ? (
         <span>generation took {formatMs(result.generationMs)}</span>
       ) : (
         <span>saved {formatMs(Math.max(0, result.generationMs - result.servedMs))} of generation</span>
       )}
+      {!result.kept && (
+        <span className="warning" role="status" data-testid="not-kept">
+          This model is larger than the cache limits allow, so it was not kept: save it now if you need it.
+        </span>
+      )}
     </div>
   )
 }
 
 export function GenerateForm(): React.JSX.Element {
-  const { prompt, quality, seedText, seedError, job } = useStore()
-  const { setPrompt, setQuality, setSeed, randomSeed, generate } = useStore()
+  const prompt = useStore((s) => s.prompt)
+  const quality = useStore((s) => s.quality)
+  const seedText = useStore((s) => s.seedText)
+  const seedError = useStore((s) => s.seedError)
+  const busy = useStore((s) => s.job !== undefined)
+  const setPrompt = useStore((s) => s.setPrompt)
+  const setQuality = useStore((s) => s.setQuality)
+  const setSeed = useStore((s) => s.setSeed)
+  const randomSeed = useStore((s) => s.randomSeed)
+  const generate = useStore((s) => s.generate)
   const promptId = useId()
   const qualityId = useId()
   const seedId = useId()
@@ -142,8 +165,9 @@ export function GenerateForm(): React.JSX.Element {
           )}
         </div>
       </div>
-      <button type="submit" className="primary" disabled={Boolean(job)}>
-        {job ? 'Generating…' : 'Generate'}
+      <SimilarOfferView />
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Generating…' : 'Generate'}
       </button>
       <ProgressView />
       <ResultView />

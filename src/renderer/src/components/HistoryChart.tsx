@@ -5,7 +5,7 @@ const timeLabel = (time: number): string =>
   new Date(time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 
 /** Hit rate and memory over the session, one point per refresh. */
-export function HistoryChart(): React.JSX.Element {
+export default function HistoryChart(): React.JSX.Element {
   const history = useStore((s) => s.history)
   return (
     <figure

@@ -1,61 +1,7 @@
-import { Bounds, Center, OrbitControls } from '@react-three/drei'
-import { Canvas, useLoader } from '@react-three/fiber'
-import { Component, type ReactNode, Suspense, useEffect, useState } from 'react'
-import { type Material, Mesh } from 'three'
-import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
+import { lazy, Suspense, useState } from 'react'
 import { useStore } from '../store'
 
-function materials(mesh: Mesh): Material[] {
-  return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
-}
-
-function Model({ url, wireframe }: { url: string; wireframe: boolean }): React.JSX.Element {
-  const gltf = useLoader(GLTFLoader, url)
-  useEffect(() => {
-    gltf.scene.traverse((object) => {
-      if (object instanceof Mesh) {
-        for (const material of materials(object)) {
-          ;(material as Material & { wireframe?: boolean }).wireframe = wireframe
-        }
-      }
-    })
-  }, [gltf, wireframe])
-  return <primitive object={gltf.scene} />
-}
-
-class LoadBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
-  override state = { failed: false }
-
-  static getDerivedStateFromError(): { failed: boolean } {
-    return { failed: true }
-  }
-
-  override componentDidUpdate(previous: { resetKey: string }): void {
-    if (previous.resetKey !== this.props.resetKey && this.state.failed) this.setState({ failed: false })
-  }
-
-  override render(): ReactNode {
-    if (this.state.failed) {
-      return (
-        <p className="error preview-message" role="alert">
-          The model could not be shown: it may have been removed from the cache.
-        </p>
-      )
-    }
-    return this.props.children
-  }
-}
-
-/** Lit with plain lights only: no environment maps or other assets from the network. */
-function Lights(): React.JSX.Element {
-  return (
-    <>
-      <hemisphereLight args={['#ffffff', '#4a4f5a', 1.2]} />
-      <directionalLight position={[2, 3, 4]} intensity={1.6} />
-      <directionalLight position={[-3, 1, -2]} intensity={0.6} />
-    </>
-  )
-}
+const ModelViewport = lazy(() => import('./ModelViewport'))
 
 export function ModelPreview(): React.JSX.Element {
   const model = useStore((s) => s.model)
@@ -87,25 +33,9 @@ export function ModelPreview(): React.JSX.Element {
       </div>
       <div className="viewport" data-testid="viewport" data-model-key={model?.key ?? ''}>
         {model ? (
-          <LoadBoundary resetKey={model.url}>
-            <Canvas
-              key={viewKey}
-              gl={{ preserveDrawingBuffer: true, antialias: true }}
-              camera={{ position: [0, 0.2, 2.4], fov: 40 }}
-              aria-label={`3D model ${model.name}; drag to orbit, scroll to zoom`}
-            >
-              <color attach="background" args={['#1b2130']} />
-              <Lights />
-              <Suspense fallback={null}>
-                <Bounds fit clip observe margin={1.15}>
-                  <Center>
-                    <Model url={model.url} wireframe={wireframe} />
-                  </Center>
-                </Bounds>
-              </Suspense>
-              <OrbitControls makeDefault enableDamping={false} />
-            </Canvas>
-          </LoadBoundary>
+          <Suspense fallback={<p className="preview-message muted">Loading the 3D view…</p>}>
+            <ModelViewport url={model.url} name={model.name} wireframe={wireframe} viewKey={viewKey} />
+          </Suspense>
         ) : (
           <p className="preview-message muted">Generate a model, or open one from the cache, to see it here.</p>
         )}

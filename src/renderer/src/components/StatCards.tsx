@@ -11,6 +11,8 @@ function Card({ label, value, detail, id }: { label: string; value: string; deta
   )
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
 export function StatCards(): React.JSX.Element {
   const stats = useStore((s) => s.stats)
   if (!stats) return <p className="muted">Loading statistics…</p>
@@ -37,27 +39,35 @@ export function StatCards(): React.JSX.Element {
       />
       <Card
         id="saved"
-        label="Time saved"
+        label="GPU time saved"
         value={formatMs(stats.savedMs)}
-        detail={`${stats.loads} loaded · ${stats.loadFailures} failed`}
+        detail={`${stats.loads} generated · ${stats.loadFailures} failed · ${stats.similarReuses} similar reused`}
       />
       {stats.disk && (
         <Card
           id="disk"
-          label="On disk"
+          label={stats.disk.readOnly ? 'On disk (read-only)' : 'On disk'}
           value={stats.disk.enabled ? formatBytes(stats.disk.currentBytes) : 'Off'}
           detail={
             stats.disk.enabled
-              ? `${stats.disk.currentItems} model${stats.disk.currentItems === 1 ? '' : 's'} · of ${formatBytes(stats.disk.maxBytes)} · ${stats.disk.hits} disk hit${stats.disk.hits === 1 ? '' : 's'}`
+              ? `${plural(stats.disk.currentItems, 'model')} · of ${formatBytes(stats.disk.maxBytes)} · ${plural(stats.disk.hits, 'disk hit')}${stats.disk.warming ? ' · warming memory…' : ''}`
               : 'memory only'
           }
         />
       )}
-      {stats.disk?.lastError && (
-        <p className="error stats-wide" role="alert">
-          {stats.disk.lastError}
-        </p>
+      {stats.shared && (
+        <Card
+          id="shared"
+          label="Team tier"
+          value={stats.shared.connected ? formatBytes(stats.shared.currentBytes) : 'Unreachable'}
+          detail={`${plural(stats.shared.currentItems, 'model')} · of ${formatBytes(stats.shared.maxBytes)} · ${plural(stats.shared.hits, 'team hit')}`}
+        />
       )}
+      {[stats.disk?.lastError, stats.shared?.lastError].filter(Boolean).map((problem) => (
+        <p key={problem} className="error stats-wide" role="alert">
+          {problem}
+        </p>
+      ))}
     </section>
   )
 }

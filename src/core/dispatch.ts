@@ -1,0 +1,52 @@
+import { AppError } from '../shared/errors'
+import {
+  type CallContext,
+  type EventName,
+  OPERATIONS,
+  type OperationHandlers,
+  type OperationName,
+  type OperationResult,
+  SERVICE_OPERATION_NAMES,
+  type ServiceOperations,
+} from '../shared/operations'
+import { describeIssues } from '../shared/schemas'
+
+/**
+ * The transport edge: validates an operation's raw argument with the table's schema (once,
+ * here) and calls its handler. Both IPC and HTTP go through this, so both refuse the same
+ * payloads with the same INVALID_REQUEST message.
+ */
+export async function dispatch<K extends OperationName>(
+  handlers: Pick<OperationHandlers, K>,
+  name: K,
+  raw: unknown,
+  context: CallContext = {},
+): Promise<OperationResult<K>> {
+  const parsed = OPERATIONS[name].input.safeParse(raw)
+  if (!parsed.success) throw new AppError('INVALID_REQUEST', describeIssues(parsed.error))
+  const handler = handlers[name] as AnyHandler
+  return handler.call(handlers, parsed.data, context) as Promise<OperationResult<K>>
+}
+
+/** Something that emits the table's events (the service's EventEmitter). */
+export interface EventSourceLike {
+  on(event: EventName, listener: (payload: never) => void): unknown
+  off(event: EventName, listener: (payload: never) => void): unknown
+}
+
+type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown>
+
+/**
+ * The service's operations, answered once `ready` resolves: a host can register its
+ * transport at once (the window shows straight away) and early calls simply wait.
+ */
+export function whenReady(ready: Promise<ServiceOperations>): ServiceOperations {
+  const handlers: Record<string, AnyHandler> = {}
+  for (const name of SERVICE_OPERATION_NAMES) {
+    handlers[name] = async (input, context) => {
+      const service = await ready
+      return (service[name] as AnyHandler).call(service, input, context)
+    }
+  }
+  return handlers as unknown as ServiceOperations
+}

@@ -1,0 +1,72 @@
+import { CancelledError } from '../../shared/errors'
+
+interface Waiting {
+  start: () => void
+  onPosition?: (jobsAhead: number) => void
+}
+
+export interface QueueOptions {
+  /** Aborting while queued removes the job; aborting while running is the task's business. */
+  signal?: AbortSignal
+  /** Told how many jobs are ahead whenever that changes while the job waits. */
+  onPosition?: (jobsAhead: number) => void
+}
+
+/**
+ * Runs one job at a time in arrival order: a GPU (or the CPU worker) does one model at a time,
+ * and Hunyuan3D's server has no queue of its own.
+ */
+export class JobQueue {
+  private busy = false
+  private readonly waiting: Waiting[] = []
+
+  get length(): number {
+    return this.waiting.length + (this.busy ? 1 : 0)
+  }
+
+  run<T>(task: () => Promise<T>, options: QueueOptions = {}): Promise<T> {
+    const { signal, onPosition } = options
+    if (signal?.aborted) return Promise.reject(new CancelledError())
+    return new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        onPosition,
+        start: () => {
+          signal?.removeEventListener('abort', onAbort)
+          this.busy = true
+          Promise.resolve()
+            .then(task)
+            .then(resolve, reject)
+            .finally(() => {
+              this.busy = false
+              this.next()
+            })
+        },
+      }
+      const onAbort = (): void => {
+        const index = this.waiting.indexOf(entry)
+        if (index < 0) return
+        this.waiting.splice(index, 1)
+        reject(new CancelledError())
+        this.announcePositions()
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.waiting.push(entry)
+      if (this.busy) this.announcePositions()
+      else this.next()
+    })
+  }
+
+  private next(): void {
+    if (this.busy) return
+    const entry = this.waiting.shift()
+    if (!entry) return
+    entry.start()
+    this.announcePositions()
+  }
+
+  private announcePositions(): void {
+    this.waiting.forEach((entry, index) => {
+      entry.onPosition?.(index + (this.busy ? 1 : 0))
+    })
+  }
+}

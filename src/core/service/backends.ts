@@ -1,0 +1,100 @@
+import type { BackendInfo } from '../../shared/contract'
+import { AppError } from '../../shared/errors'
+import type { GenerateProgress, Generator, GeneratorDescription, GeneratorInput } from '../generation/generator'
+import { assertGlb } from '../generation/glb-check'
+import { JobQueue } from '../generation/job-queue'
+
+export interface BackendsOptions {
+  /** How long a backend's availability answer is trusted. */
+  availabilityTtlMs?: number
+  now?: () => number
+}
+
+export type JobProgress = GenerateProgress & { position?: number }
+
+/**
+ * The generators, in order of preference: which are available (probed, and trusted for a
+ * while), which one a request uses, and one queue per backend so each runs one job at a
+ * time (a GPU does one model at a time; Hunyuan3D's server has no queue of its own).
+ */
+export class Backends {
+  private readonly queues = new Map<string, JobQueue>()
+  private readonly availability = new Map<string, { at: number; description: GeneratorDescription }>()
+  private readonly ttlMs: number
+  private readonly now: () => number
+
+  constructor(
+    readonly generators: Generator[],
+    options: BackendsOptions = {},
+  ) {
+    if (generators.length === 0) throw new Error('MeshCache needs at least one generator')
+    for (const generator of generators) this.queues.set(generator.id, new JobQueue())
+    this.ttlMs = options.availabilityTtlMs ?? 30_000
+    this.now = options.now ?? Date.now
+  }
+
+  /** The named backend, or the default one; refuses an unknown or unavailable backend. */
+  async pick(id: string | undefined): Promise<Generator> {
+    if (id === undefined) return this.defaultGenerator()
+    const generator = this.generators.find((g) => g.id === id)
+    if (!generator) {
+      throw new AppError(
+        'INVALID_REQUEST',
+        `Unknown backend "${id}"; choose one of: ${this.generators.map((g) => g.id).join(', ')}.`,
+      )
+    }
+    const description = await this.describe(generator, false)
+    if (!description.available) {
+      throw new AppError('BACKEND_UNAVAILABLE', description.detail ?? `${generator.id} is unavailable.`)
+    }
+    return generator
+  }
+
+  /** Every backend with a fresh availability answer. */
+  async describeAll(): Promise<BackendInfo[]> {
+    const defaultId = (await this.defaultGenerator()).id
+    return Promise.all(
+      this.generators.map(async (generator) => ({
+        id: generator.id,
+        ...(await this.describe(generator, true)),
+        isDefault: generator.id === defaultId,
+      })),
+    )
+  }
+
+  /** Runs one job through the backend's queue; the result is checked to be a GLB. */
+  async run(
+    generator: Generator,
+    input: GeneratorInput,
+    options: { signal: AbortSignal; onProgress: (progress: JobProgress) => void },
+  ): Promise<Uint8Array> {
+    const { signal, onProgress } = options
+    const queue = this.queues.get(generator.id) as JobQueue
+    const model = await queue.run(() => generator.generate(input, { signal, onProgress }), {
+      signal,
+      onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),
+    })
+    assertGlb(model.glb, 'The generator')
+    return model.glb
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.generators.map((g) => g.close?.()))
+  }
+
+  /** The first available generator in order of preference; the last one is the fallback. */
+  private async defaultGenerator(): Promise<Generator> {
+    for (const generator of this.generators) {
+      if ((await this.describe(generator, false)).available) return generator
+    }
+    return this.generators[this.generators.length - 1] as Generator
+  }
+
+  private async describe(generator: Generator, fresh: boolean): Promise<GeneratorDescription> {
+    const known = this.availability.get(generator.id)
+    if (!fresh && known && this.now() - known.at < this.ttlMs) return known.description
+    const description = await generator.describe()
+    this.availability.set(generator.id, { at: this.now(), description })
+    return description
+  }
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path'
+import type { Addresses } from '../../shared/addresses'
+import type { CacheLimits } from '../../shared/cache-types'
+import type { AppConfig } from '../config'
+import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
+import type { Generator } from '../generation/generator'
+import { HunyuanGenerator } from '../generation/hunyuan/hunyuan-generator'
+import { SimilarModels } from '../similar/similar-models'
+import { DiskTier } from '../storage/disk-tier'
+import { SettingsStore } from '../storage/settings-store'
+import { ThumbnailStore } from '../storage/thumbnail-store'
+import { Backends } from './backends'
+import { ModelService } from './model-service'
+import { RequestLog } from './request-log'
+import { TieredStore } from './tiered-store'
+
+export interface AppServiceOptions {
+  config: Pick<AppConfig, 'hunyuanUrls' | 'dataDir'>
+  /** The builtin generator's worker script. */
+  workerPath: string | URL
+  addresses: Addresses
+  /** Starting limits before any saved settings (tests). */
+  limits?: Partial<CacheLimits>
+  /** Generators to use instead of the configured ones (tests). */
+  generators?: Generator[]
+}
+
+/**
+ * The service both hosts run: Hunyuan3D-2 first when configured, the builtin generator
+ * always; memory and, with a data folder, the disk tier and saved settings. Returns once the
+ * disk index is read; warming memory from disk goes on in the background.
+ */
+export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
+  const { dataDir } = options.config
+  const generators = options.generators ?? [
+    ...options.config.hunyuanUrls.map((url) => new HunyuanGenerator({ url })),
+    new BuiltinGenerator({ workerPath: options.workerPath }),
+  ]
+  const settings = dataDir ? new SettingsStore(join(dataDir, 'settings.json')) : undefined
+  const saved = settings ? await settings.load() : { settings: {} }
+  if (saved.problem) console.warn(`MeshCache: ${saved.problem}`)
+  const { maxItems, maxBytes, diskMaxBytes, policy, similarityThreshold } = { ...options.limits, ...saved.settings }
+  const models = dataDir ? join(dataDir, 'models') : undefined
+  const store = new TieredStore({
+    limits: { maxItems, maxBytes },
+    policy,
+    disk: models ? new DiskTier({ dir: models, maxBytes: diskMaxBytes, policy }) : undefined,
+    thumbnails: new ThumbnailStore({ dir: models ? join(models, 'thumbnails') : undefined }),
+  })
+  const similar = new SimilarModels()
+  if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
+  const service = new ModelService({
+    store,
+    backends: new Backends(generators),
+    addresses: options.addresses,
+    settings,
+    similar,
+    requestLog: new RequestLog(dataDir ? join(dataDir, 'request-log.json') : undefined),
+  })
+  await service.open()
+  return service
+}

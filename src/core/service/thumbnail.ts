@@ -1,0 +1,20 @@
+import sharp from 'sharp'
+import { limitDecodes, SHARP_INPUT } from '../generation/image-input'
+
+/** Longest side of a thumbnail, in pixels. */
+export const THUMBNAIL_SIDE = 64
+
+/** A small WebP of the picture for lists and offers; undefined if it cannot be made (never a failure). */
+export async function makeThumbnail(image: Uint8Array): Promise<Uint8Array | undefined> {
+  try {
+    return await limitDecodes(() =>
+      sharp(image, SHARP_INPUT)
+        .autoOrient()
+        .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+        .webp({ quality: 70 })
+        .toBuffer(),
+    )
+  } catch {
+    return undefined
+  }
+}

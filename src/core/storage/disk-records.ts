@@ -1,0 +1,102 @@
+import { z } from 'zod'
+import { MODEL_KEY_PATTERN } from '../../shared/addresses'
+import type { CacheEntryInfo } from '../../shared/cache-types'
+
+/** What a persistent tier knows of one model; its bytes live in a content-addressed file. */
+export interface DiskRecord extends CacheEntryInfo {
+  /** SHA-256 of the GLB: the name of its file, and its checksum. */
+  file: string
+}
+
+/** The layout version this build writes. A folder marked with a higher one is never changed. */
+export const DISK_FORMAT = 2
+
+const hex64 = z.string().regex(MODEL_KEY_PATTERN)
+const time = z.number().finite().nonnegative()
+
+/** A record as stored: every field checked, so one bad record can be skipped without stopping the start. */
+export const diskRecordSchema = z.object({
+  key: hex64,
+  file: hex64,
+  bytes: z.number().int().nonnegative(),
+  createdAt: time,
+  lastAccessAt: time,
+  hits: z.number().int().nonnegative(),
+  generationMs: z.number().finite().nonnegative(),
+  meta: z.record(z.string(), z.union([z.string(), z.number().finite(), z.boolean(), z.null()])),
+})
+
+export function parseRecord(value: unknown): DiskRecord | undefined {
+  const parsed = diskRecordSchema.safeParse(value)
+  return parsed.success ? parsed.data : undefined
+}
+
+/** The snapshot of the index: records least recently used first (reloading in order rebuilds recency). */
+export interface IndexSnapshot {
+  version: number
+  entries: unknown[]
+}
+
+export type SnapshotReading =
+  | { state: 'missing' }
+  | { state: 'ok'; version: number; entries: unknown[] }
+  /** Unreadable as a whole: `salvaged` holds the complete record objects found in it. */
+  | { state: 'damaged'; reason: string; salvaged: unknown[] }
+
+/** Reads an index file's text: whole, or else every complete record object that can be found in it. */
+export function readSnapshotText(text: string): SnapshotReading {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { state: 'damaged', reason: 'it is not valid JSON', salvaged: salvageObjects(text) }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { state: 'damaged', reason: 'it is not an index object', salvaged: [] }
+  }
+  const { version, entries } = parsed as { version?: unknown; entries?: unknown }
+  if (typeof version !== 'number' || !Number.isInteger(version) || !Array.isArray(entries)) {
+    return {
+      state: 'damaged',
+      reason: 'it has no version or no entries',
+      salvaged: Array.isArray(entries) ? entries : [],
+    }
+  }
+  return { state: 'ok', version, entries }
+}
+
+/**
+ * Finds every complete JSON object that starts with a "key" field in damaged text (a
+ * truncated or partly overwritten index), by matching braces outside strings.
+ */
+export function salvageObjects(text: string): unknown[] {
+  const found: unknown[] = []
+  let from = 0
+  for (;;) {
+    const start = text.indexOf('{"key"', from)
+    if (start < 0) return found
+    const end = matchingBrace(text, start)
+    if (end < 0) return found
+    try {
+      found.push(JSON.parse(text.slice(start, end + 1)))
+    } catch {
+      // not a whole object after all: look further on
+    }
+    from = start + 1
+  }
+}
+
+function matchingBrace(text: string, start: number): number {
+  let depth = 0
+  let inString = false
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{') depth++
+    else if (c === '}' && --depth === 0) return i
+  }
+  return -1
+}

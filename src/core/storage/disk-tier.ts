@@ -1,0 +1,514 @@
+import { createHash } from 'node:crypto'
+import * as nodeFs from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DiskStats, EntryMeta, EvictionPolicyName } from '../../shared/cache-types'
+import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
+import { BoundedCache } from '../cache'
+import { explainStorageFailure, type StorageFs, TMP_PREFIX, writeFileAtomically } from './atomic-write'
+import { ContentStore, sha256 } from './content-store'
+import { DISK_FORMAT, type DiskRecord, parseRecord, readSnapshotText } from './disk-records'
+import { KeyedChains } from './keyed-chains'
+import type { PersistentTier, StoredModel } from './persistent-tier'
+
+export interface DiskTierOptions {
+  dir: string
+  maxBytes?: number
+  policy?: EvictionPolicyName
+  fs?: StorageFs
+  now?: () => number
+  /** How long index changes are gathered before the snapshot is rewritten. */
+  snapshotDelayMs?: number
+  /** Where problems found at start are told to the operator (besides lastError). */
+  log?: (message: string) => void
+}
+
+const FORMAT_FILE = 'FORMAT'
+const SNAPSHOT = 'index.json'
+const RECORDS = 'records'
+const LOST_AND_FOUND = 'lost+found'
+const MODEL_FILE = /^([0-9a-f]{64})\.glb$/
+const RECORD_FILE = /^([0-9a-f]{64})\.json$/
+/** Recency-only snapshot updates wait this many times longer than content changes. */
+const RECENCY_FACTOR = 15
+/** Reads of a model file go in pieces of this size, hashed as they arrive. */
+const READ_CHUNK = 1024 * 1024
+
+/**
+ * The persistent tier on the local disk, under `<data folder>/models`:
+ * - `<sha256>.glb`: the models, content-addressed (identical models share one file);
+ * - `records/<key>.json`: one record per model, written atomically before a write is
+ *   acknowledged; the records are the truth, so a model that was answered survives a crash
+ *   at any moment, and nothing depends on one index file;
+ * - `index.json`: a snapshot of every record with its recency and hits, so a start reads one
+ *   file (plus the records written since) instead of every model. It can be lost or damaged
+ *   without losing a model: it is moved aside and rebuilt from the records;
+ * - `FORMAT`: the layout version; a folder written by a newer MeshCache is only read.
+ *
+ * Nothing is hashed at start: every read is checked against the file's hash before it is
+ * served, and `scrub()` checks the rest in the background. Failures (full disk, permissions)
+ * never reach the caller: they are counted and described in the statistics.
+ */
+export class DiskTier implements PersistentTier {
+  readonly name = 'disk'
+  private readonly dir: string
+  private readonly fs: StorageFs
+  private readonly now: () => number
+  private readonly snapshotDelayMs: number
+  private readonly log: (message: string) => void
+  private readonly files: ContentStore
+  /** Our own bounded cache orders the index: its byte limit is the disk limit. */
+  private readonly index: BoundedCache<DiskRecord>
+  private usable = false
+  private readOnly = false
+  private warming = false
+  private badRecords = 0
+  private lastError: string | undefined
+  private snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  private snapshotDue = 0
+  private saving: Promise<void> = Promise.resolve()
+  /** Writes and removals of each record file, in the order the index changed. */
+  private readonly recordOps = new KeyedChains()
+
+  constructor(options: DiskTierOptions) {
+    this.dir = options.dir
+    this.fs = options.fs ?? nodeFs
+    this.now = options.now ?? Date.now
+    this.snapshotDelayMs = options.snapshotDelayMs ?? 1_000
+    this.log = options.log ?? ((message) => console.warn(`MeshCache: ${message}`))
+    this.files = new ContentStore(this.fs, this.dir)
+    this.index = new BoundedCache<DiskRecord>({
+      maxItems: 100_000_000,
+      maxBytes: options.maxBytes ?? DEFAULT_DISK_MAX_BYTES,
+      policy: options.policy,
+      sizeOf: (record) => record.bytes,
+      onEvict: (key, entry, reason) => {
+        if (this.readOnly) return
+        this.files.release(entry.value.file)
+        if (reason !== 'replaced') this.removeRecordFile(key)
+      },
+    })
+  }
+
+  get enabled(): boolean {
+    return this.usable
+  }
+
+  /**
+   * Reads the layout version, the snapshot and the records written since; no model file is
+   * read. A damaged snapshot is moved aside and rebuilt from the records; files that cannot
+   * be matched to a request are kept (in lost+found), never deleted.
+   */
+  async open(): Promise<void> {
+    const problems: string[] = []
+    try {
+      await this.fs.mkdir(join(this.dir, RECORDS), { recursive: true })
+      const format = await this.readFormat()
+      this.readOnly = format !== undefined && format > DISK_FORMAT
+      if (this.readOnly)
+        problems.push(
+          `the models folder was written by a newer MeshCache (format ${format}); it is only read, never changed`,
+        )
+      if (!this.readOnly) await this.sweepTemporaryFiles()
+      const legacy = format === undefined
+      const snapshot = await this.readSnapshot(problems)
+      const records = await this.loadRecords(snapshot, legacy, problems)
+      const names = await this.fs.readdir(this.dir)
+      const present = new Set(names.flatMap((n) => MODEL_FILE.exec(n)?.[1] ?? []))
+      let missing = 0
+      for (const record of records) {
+        if (!present.has(record.file)) {
+          missing++
+          if (!this.readOnly) this.removeRecordFile(record.key)
+          continue
+        }
+        this.files.adopt(record.file)
+        this.index.set(record.key, record, { generationMs: record.generationMs })
+      }
+      if (missing > 0) problems.push(`${missing} model(s) were missing from the folder and were dropped`)
+      if (!this.readOnly) {
+        await this.handleUnreferenced(present, problems.length === 0)
+        if (legacy) await writeFileAtomically(this.fs, join(this.dir, FORMAT_FILE), String(DISK_FORMAT))
+      }
+      this.usable = true
+      this.index.resetStats()
+      this.index.counter.dropped = missing
+      if (problems.length > 0) this.report(`Disk tier: ${problems.join('; ')}.`)
+      if (legacy || problems.length > 0) this.scheduleSnapshot()
+    } catch (error) {
+      this.usable = false
+      this.lastError = explainStorageFailure(error)
+      this.log(this.lastError)
+    }
+  }
+
+  has(key: string): boolean {
+    return this.usable && this.index.has(key)
+  }
+
+  record(key: string): DiskRecord | undefined {
+    return this.usable ? this.index.peek(key) : undefined
+  }
+
+  /**
+   * Reads a model back, hashing it as it is read; a file that does not match its record is
+   * dropped, never returned. `use: false` (warming memory) neither counts nor changes recency.
+   */
+  async read(key: string, { use = true } = {}): Promise<StoredModel | undefined> {
+    const record = this.usable ? this.index.peek(key) : undefined
+    if (!record) {
+      if (use) this.index.counter.recordMiss()
+      return undefined
+    }
+    const bytes = await this.readVerified(record)
+    if (!bytes) {
+      if (use) this.index.counter.recordMiss()
+      return undefined
+    }
+    if (use) {
+      this.index.counter.recordHit(record.generationMs)
+      this.touch(key)
+    }
+    return { bytes, record }
+  }
+
+  /**
+   * Stores a model durably: when this resolves true, the model file and its record are on
+   * disk (fsynced), so the model survives a crash. Never throws: a failure is counted,
+   * described in the statistics, and answered false.
+   */
+  async write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean> {
+    if (!this.usable || this.readOnly) return false
+    if (bytes.byteLength > this.index.getLimits().maxBytes) return false
+    const file = sha256(bytes)
+    const time = this.now()
+    const record: DiskRecord = {
+      key,
+      file,
+      bytes: bytes.byteLength,
+      createdAt: time,
+      lastAccessAt: time,
+      hits: 0,
+      generationMs: info.generationMs,
+      meta: info.meta,
+    }
+    try {
+      await this.files.retain(file, bytes)
+    } catch (error) {
+      return this.writeFailed(error)
+    }
+    // The index changes now, and the record file is queued behind any removal asked for
+    // earlier: a delete or clear that comes later queues its removal behind this write.
+    this.index.set(key, record, { generationMs: info.generationMs })
+    // A cost-aware policy may find the new model the least worth keeping: then it is not kept.
+    if (this.index.peek(key) !== record) return false
+    try {
+      await this.recordOps.run(key, () => writeFileAtomically(this.fs, this.recordPath(key), JSON.stringify(record)))
+    } catch (error) {
+      if (this.index.peek(key) === record) this.index.delete(key)
+      return this.writeFailed(error)
+    }
+    this.index.counter.writes++
+    this.lastError = undefined
+    this.scheduleSnapshot()
+    return true
+  }
+
+  private writeFailed(error: unknown): false {
+    this.index.counter.writeFailures++
+    this.report(explainStorageFailure(error))
+    return false
+  }
+
+  /** A use of the model (from any tier): recency and hit count for the disk's own eviction. */
+  touch(key: string): void {
+    const record = this.index.peek(key)
+    if (!record || !this.index.touch(key)) return
+    record.hits++
+    record.lastAccessAt = this.now()
+    this.scheduleSnapshot('recency')
+  }
+
+  delete(key: string): boolean {
+    if (this.readOnly) return false
+    const removed = this.index.delete(key)
+    if (removed) this.scheduleSnapshot()
+    return removed
+  }
+
+  clear(): number {
+    if (this.readOnly) return 0
+    const removed = this.index.size
+    this.index.clear()
+    this.scheduleSnapshot()
+    return removed
+  }
+
+  setMaxBytes(maxBytes: number): void {
+    this.index.setLimits({ maxBytes })
+    this.scheduleSnapshot()
+  }
+
+  setPolicy(policy: EvictionPolicyName): void {
+    this.index.setPolicy(policy)
+  }
+
+  get maxBytes(): number {
+    return this.index.getLimits().maxBytes
+  }
+
+  /** Records from most to least recently used. */
+  recent(): DiskRecord[] {
+    return this.index.keys().flatMap((key) => this.index.peek(key) ?? [])
+  }
+
+  /** Copies of the records, most recent first. */
+  entries(): DiskRecord[] {
+    return this.recent().map((r) => ({ ...r }))
+  }
+
+  setWarming(warming: boolean): void {
+    this.warming = warming
+  }
+
+  stats(): DiskStats {
+    return {
+      ...this.index.counter.snapshot(),
+      enabled: this.usable,
+      readOnly: this.readOnly,
+      badRecords: this.badRecords,
+      warming: this.warming,
+      currentItems: this.index.size,
+      currentBytes: this.index.currentBytes,
+      maxBytes: this.index.getLimits().maxBytes,
+      lastError: this.lastError ?? null,
+    }
+  }
+
+  /**
+   * Checks every model file against its hash, one file at a time, waiting `pause()` between
+   * files so hits go first. A file that went bad is dropped. Returns how many were dropped.
+   */
+  async scrub(options: { signal?: AbortSignal; pause?: () => Promise<void> } = {}): Promise<number> {
+    let dropped = 0
+    for (const record of this.recent().reverse()) {
+      if (options.signal?.aborted || !this.usable) break
+      await options.pause?.()
+      if (this.index.peek(record.key) !== record) continue
+      if (!(await this.readVerified(record, { scrubbing: true }))) dropped++
+    }
+    return dropped
+  }
+
+  /** Waits for writes and removals under way and rewrites the snapshot (on quit, and in tests). */
+  async flush(): Promise<void> {
+    clearTimeout(this.snapshotTimer)
+    this.snapshotTimer = undefined
+    await this.recordOps.settled()
+    await this.files.settled()
+    await this.saveSnapshot()
+  }
+
+  private recordPath(key: string): string {
+    return join(this.dir, RECORDS, `${key}.json`)
+  }
+
+  /** Reads a model file into one buffer, hashing each piece as it arrives; undefined (and dropped) when it is bad. */
+  private async readVerified(record: DiskRecord, { scrubbing = false } = {}): Promise<Uint8Array | undefined> {
+    let handle: nodeFs.FileHandle | undefined
+    try {
+      handle = await this.fs.open(this.files.path(record.file), 'r')
+      const bytes = Buffer.allocUnsafe(record.bytes)
+      const hash = createHash('sha256')
+      let offset = 0
+      while (offset < record.bytes) {
+        const { bytesRead } = await handle.read(bytes, offset, Math.min(READ_CHUNK, record.bytes - offset), offset)
+        if (bytesRead === 0) break
+        hash.update(bytes.subarray(offset, offset + bytesRead))
+        offset += bytesRead
+        if (scrubbing) await new Promise((resolve) => setImmediate(resolve))
+      }
+      const { bytesRead: extra } = await handle.read(Buffer.alloc(1), 0, 1, offset)
+      if (offset !== record.bytes || extra !== 0 || hash.digest('hex') !== record.file)
+        throw new Error('checksum mismatch')
+      return bytes
+    } catch {
+      this.index.counter.readFailures++
+      this.index.counter.dropped++
+      this.report(`A model file on disk was missing or damaged and was dropped (${record.key.slice(0, 12)}).`)
+      // Only this key's entry goes; the file itself goes once no other entry refers to it.
+      if (this.index.peek(record.key) === record) this.index.delete(record.key)
+      this.scheduleSnapshot()
+      return undefined
+    } finally {
+      await handle?.close().catch(() => undefined)
+    }
+  }
+
+  private async readFormat(): Promise<number | undefined> {
+    try {
+      const text = (await this.fs.readFile(join(this.dir, FORMAT_FILE), 'utf8')).trim()
+      return /^\d+$/.test(text) ? Number(text) : DISK_FORMAT + 1
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  private async sweepTemporaryFiles(): Promise<void> {
+    for (const folder of [this.dir, join(this.dir, RECORDS)]) {
+      for (const name of await this.fs.readdir(folder)) {
+        if (name.startsWith(TMP_PREFIX)) await this.fs.rm(join(folder, name), { force: true })
+      }
+    }
+  }
+
+  /** The snapshot's entries (least recent first), or what could be salvaged from a damaged one. */
+  private async readSnapshot(problems: string[]): Promise<unknown[]> {
+    const path = join(this.dir, SNAPSHOT)
+    let text: string
+    try {
+      text = await this.fs.readFile(path, 'utf8')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return []
+      if (code !== 'EISDIR') throw error
+      problems.push(`${await this.moveAside(SNAPSHOT)} (it was a folder)`)
+      return []
+    }
+    const reading = readSnapshotText(text)
+    if (reading.state === 'missing') return []
+    if (reading.state === 'ok') {
+      if (reading.version > DISK_FORMAT && !this.readOnly) {
+        this.readOnly = true
+        problems.push(
+          `the index was written by a newer MeshCache (version ${reading.version}); the models are only read, never changed`,
+        )
+      }
+      return reading.entries
+    }
+    const aside = this.readOnly ? 'it was left as it is' : await this.moveAside(SNAPSHOT)
+    problems.push(
+      `the index could not be read (${reading.reason}); ${aside}; ${reading.salvaged.length} record(s) were recovered from it`,
+    )
+    return reading.salvaged
+  }
+
+  /** Renames a damaged file or folder out of the way, keeping it for inspection. */
+  private async moveAside(name: string): Promise<string> {
+    const aside = `${name}.damaged-${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}`
+    await this.fs.rename(join(this.dir, name), join(this.dir, aside))
+    return `it was moved aside as ${aside}`
+  }
+
+  /**
+   * The records, least recently used first. In this layout the record files are the truth
+   * and the snapshot gives their order; an older layout (index only) is migrated by writing a
+   * record file for each entry it had.
+   */
+  private async loadRecords(snapshot: unknown[], legacy: boolean, problems: string[]): Promise<DiskRecord[]> {
+    const recordNames = await this.fs.readdir(join(this.dir, RECORDS))
+    const onDisk = new Set(recordNames.flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
+    const byKey = new Map<string, DiskRecord>()
+    let bad = 0
+    for (const value of snapshot) {
+      const record = parseRecord(value)
+      if (!record) {
+        bad++
+        continue
+      }
+      // In this layout a snapshot entry without a record file was deleted after the snapshot.
+      if (legacy || onDisk.has(record.key) || this.readOnly) byKey.set(record.key, record)
+    }
+    for (const key of onDisk) {
+      if (byKey.has(key)) continue
+      const record = await this.readRecordFile(key)
+      if (record) byKey.set(key, record)
+      else bad++
+    }
+    if (bad > 0) {
+      this.badRecords += bad
+      problems.push(`${bad} index record(s) could not be read and were skipped (their model files are kept)`)
+    }
+    const records = [...byKey.values()]
+    if (legacy && !this.readOnly) {
+      for (const record of records) {
+        if (!onDisk.has(record.key))
+          await writeFileAtomically(this.fs, this.recordPath(record.key), JSON.stringify(record))
+      }
+    }
+    // Snapshot order first (it is least recent first), then newer records by their last use.
+    const order = new Map(records.map((r, i) => [r.key, i]))
+    return records.sort((a, b) => a.lastAccessAt - b.lastAccessAt || (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0))
+  }
+
+  private async readRecordFile(key: string): Promise<DiskRecord | undefined> {
+    try {
+      const record = parseRecord(JSON.parse(await this.fs.readFile(this.recordPath(key), 'utf8')))
+      return record?.key === key ? record : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Model files no record refers to. After a clean start they are leftovers of a crash
+   * between writing a model and its record (never acknowledged) or of a removal, and are
+   * deleted. After a start that found damage they may be models whose records were lost, so
+   * they are moved to lost+found instead, never deleted.
+   */
+  private async handleUnreferenced(present: Set<string>, clean: boolean): Promise<void> {
+    const unreferenced = [...present].filter((file) => this.files.references(file) === 0)
+    if (unreferenced.length === 0) return
+    if (clean) {
+      for (const file of unreferenced) await this.fs.rm(this.files.path(file), { force: true })
+      return
+    }
+    await this.fs.mkdir(join(this.dir, LOST_AND_FOUND), { recursive: true })
+    for (const file of unreferenced) {
+      await this.fs.rename(this.files.path(file), join(this.dir, LOST_AND_FOUND, `${file}.glb`))
+    }
+    this.log(`${unreferenced.length} model file(s) without a record were kept in ${join(this.dir, LOST_AND_FOUND)}.`)
+  }
+
+  private report(message: string): void {
+    this.lastError = message
+    this.log(message)
+  }
+
+  private removeRecordFile(key: string): void {
+    void this.recordOps.run(key, () => this.fs.rm(this.recordPath(key), { force: true })).catch(() => undefined)
+  }
+
+  /**
+   * Gathers index changes into one snapshot write. A change of contents is saved soon; a
+   * mere use (recency, hit count) can wait longer, so a burst of hits does not rewrite it.
+   */
+  private scheduleSnapshot(kind: 'contents' | 'recency' = 'contents'): void {
+    if (!this.usable || this.readOnly) return
+    const delay = kind === 'contents' ? this.snapshotDelayMs : this.snapshotDelayMs * RECENCY_FACTOR
+    const due = Date.now() + delay
+    if (this.snapshotTimer && this.snapshotDue <= due) return
+    clearTimeout(this.snapshotTimer)
+    this.snapshotDue = due
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = undefined
+      void this.saveSnapshot()
+    }, delay)
+    this.snapshotTimer.unref?.()
+  }
+
+  private saveSnapshot(): Promise<void> {
+    // One save at a time, in order.
+    this.saving = this.saving.then(async () => {
+      if (!this.usable || this.readOnly) return
+      try {
+        const entries = this.recent().reverse()
+        await writeFileAtomically(this.fs, join(this.dir, SNAPSHOT), JSON.stringify({ version: DISK_FORMAT, entries }))
+      } catch (error) {
+        this.index.counter.writeFailures++
+        this.report(explainStorageFailure(error, 'Saving the disk index'))
+      }
+    })
+    return this.saving
+  }
+}

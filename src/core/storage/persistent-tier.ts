@@ -1,0 +1,35 @@
+import type { EntryMeta, EvictionPolicyName, PersistentTierStats } from '../../shared/cache-types'
+import type { DiskRecord } from './disk-records'
+
+export interface StoredModel {
+  bytes: Uint8Array
+  record: DiskRecord
+}
+
+/**
+ * A tier below memory that keeps models across restarts: the local disk, or the team's
+ * shared tier. Reads are always checked against the model's hash; nothing here throws for
+ * an I/O failure: it is counted, described in `stats().lastError`, and answered as a miss
+ * or a write that did not happen.
+ */
+export interface PersistentTier {
+  readonly name: 'disk' | 'shared'
+  readonly enabled: boolean
+  /** Whether the tier holds the key (as far as it knows without reading). */
+  has(key: string): boolean
+  /** What the tier knows of the key, without reading the model. */
+  record(key: string): DiskRecord | undefined
+  /** The model, hash-checked; `use: false` neither counts nor changes recency. */
+  read(key: string, options?: { use?: boolean }): Promise<StoredModel | undefined>
+  /** Stores a model; true once it is durably kept. */
+  write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean>
+  /** A use served by a faster tier: recency and hit count only. */
+  touch(key: string): void
+  delete(key: string): boolean | Promise<boolean>
+  clear(): number | Promise<number>
+  entries(): DiskRecord[] | Promise<DiskRecord[]>
+  setMaxBytes(maxBytes: number): void
+  setPolicy(policy: EvictionPolicyName): void
+  stats(): PersistentTierStats
+  flush(): Promise<void>
+}

@@ -1,0 +1,90 @@
+import { Bounds, Center, OrbitControls } from '@react-three/drei'
+import { Canvas, useLoader } from '@react-three/fiber'
+import { Component, type ReactNode, Suspense, useEffect } from 'react'
+import { type Material, Mesh } from 'three'
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
+
+function materials(mesh: Mesh): Material[] {
+  return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
+}
+
+function Model({ url, wireframe }: { url: string; wireframe: boolean }): React.JSX.Element {
+  const gltf = useLoader(GLTFLoader, url)
+  useEffect(() => {
+    gltf.scene.traverse((object) => {
+      if (object instanceof Mesh) {
+        for (const material of materials(object)) {
+          ;(material as Material & { wireframe?: boolean }).wireframe = wireframe
+        }
+      }
+    })
+  }, [gltf, wireframe])
+  return <primitive object={gltf.scene} />
+}
+
+class LoadBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
+  override state = { failed: false }
+
+  static getDerivedStateFromError(): { failed: boolean } {
+    return { failed: true }
+  }
+
+  override componentDidUpdate(previous: { resetKey: string }): void {
+    if (previous.resetKey !== this.props.resetKey && this.state.failed) this.setState({ failed: false })
+  }
+
+  override render(): ReactNode {
+    if (this.state.failed) {
+      return (
+        <p className="error preview-message" role="alert">
+          The model could not be shown: it may have been removed from the cache.
+        </p>
+      )
+    }
+    return this.props.children
+  }
+}
+
+/** Lit with plain lights only: no environment maps or other assets from the network. */
+function Lights(): React.JSX.Element {
+  return (
+    <>
+      <hemisphereLight args={['#ffffff', '#4a4f5a', 1.2]} />
+      <directionalLight position={[2, 3, 4]} intensity={1.6} />
+      <directionalLight position={[-3, 1, -2]} intensity={0.6} />
+    </>
+  )
+}
+
+/**
+ * The 3D view of one model: three.js through react-three-fiber, loaded only once a model is
+ * shown, so the first screen does not wait for it.
+ */
+export default function ModelViewport(props: {
+  url: string
+  name: string
+  wireframe: boolean
+  viewKey: number
+}): React.JSX.Element {
+  return (
+    <LoadBoundary resetKey={props.url}>
+      <Canvas
+        key={props.viewKey}
+        gl={{ preserveDrawingBuffer: true, antialias: true }}
+        camera={{ position: [0, 0.2, 2.4], fov: 40 }}
+        aria-label={`3D model ${props.name}; drag to orbit, scroll to zoom`}
+      >
+        <color attach="background" args={['#1b2130']} />
+        <Lights />
+        <Suspense fallback={null}>
+          <Bounds fit clip observe margin={1.15}>
+            <Center>
+              <Model url={props.url} wireframe={props.wireframe} />
+            </Center>
+          </Bounds>
+        </Suspense>
+        <OrbitControls makeDefault enableDamping={false} />
+      </Canvas>
+    </LoadBoundary>
+  )
+}

@@ -1,0 +1,185 @@
+import type { z } from 'zod'
+import type {
+  BackendInfo,
+  CacheChangedEvent,
+  CacheConfig,
+  ClearResult,
+  EntriesPage,
+  GenerateResult,
+  PolicyReport,
+  ProgressEvent,
+  ServiceStats,
+  SimilarResult,
+  WarmResult,
+} from './contract'
+import { GENERATE_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
+import {
+  cacheConfigPatchSchema,
+  cancelSchema,
+  clearSchema,
+  deleteEntrySchema,
+  entriesQuerySchema,
+  generateRequestSchema,
+  noInputSchema,
+  saveModelSchema,
+  warmSchema,
+} from './schemas'
+
+/**
+ * The one table of operations between the renderer and the app. Each row names the
+ * operation, its argument schema (one object, validated once at the transport edge), its
+ * result type and its HTTP route. The preload, the IPC registration, the renderer's HTTP
+ * adapter and the Fastify routes are all derived from it (in the manner of VS Code's
+ * ProxyChannel), so adding an operation is one row here plus one service method.
+ */
+
+interface HttpRoute {
+  method: 'GET' | 'POST' | 'DELETE'
+  /** `:name` segments are filled from the argument's field of that name. */
+  path: string
+  /** Cache management: rate-limited per client. */
+  managed?: true
+  bodyLimit?: number
+  /** Success status; 200 when absent. */
+  status?: number
+}
+
+export interface OperationSpec<Input extends z.ZodType = z.ZodType, Result = unknown> {
+  input: Input
+  /** Carries the result type only (never read at run time). */
+  result: Result
+  /** null: not served over HTTP (the browser adapter does it itself, e.g. saving as a download). */
+  http: HttpRoute | null
+  /** Done by the host shell (a save dialog), not by the service. */
+  shell?: true
+}
+
+/** Marks a row's result type. */
+const returns = <Result>(): Result => undefined as Result
+
+export const OPERATIONS = {
+  generate: {
+    input: generateRequestSchema,
+    result: returns<GenerateResult>(),
+    http: { method: 'POST', path: '/api/generate-3d-cached', bodyLimit: GENERATE_BODY_LIMIT },
+  },
+  similar: {
+    input: generateRequestSchema,
+    result: returns<SimilarResult>(),
+    http: { method: 'POST', path: '/api/similar', bodyLimit: GENERATE_BODY_LIMIT },
+  },
+  cancel: {
+    input: cancelSchema,
+    result: returns<{ cancelled: boolean }>(),
+    http: { method: 'POST', path: '/api/requests/:requestId/cancel', bodyLimit: SMALL_BODY_LIMIT },
+  },
+  stats: {
+    input: noInputSchema,
+    result: returns<ServiceStats>(),
+    http: { method: 'GET', path: '/api/cache/stats', managed: true },
+  },
+  entries: {
+    input: entriesQuerySchema,
+    result: returns<EntriesPage>(),
+    http: { method: 'GET', path: '/api/cache/entries', managed: true },
+  },
+  deleteEntry: {
+    input: deleteEntrySchema,
+    result: returns<{ deleted: true }>(),
+    http: { method: 'DELETE', path: '/api/cache/entries/:key', managed: true },
+  },
+  clear: {
+    input: clearSchema,
+    result: returns<ClearResult>(),
+    http: { method: 'POST', path: '/api/cache/clear', managed: true, bodyLimit: SMALL_BODY_LIMIT },
+  },
+  getConfig: {
+    input: noInputSchema,
+    result: returns<CacheConfig>(),
+    http: { method: 'GET', path: '/api/cache/config', managed: true },
+  },
+  setConfig: {
+    input: cacheConfigPatchSchema,
+    result: returns<CacheConfig>(),
+    http: { method: 'POST', path: '/api/cache/config', managed: true, bodyLimit: SMALL_BODY_LIMIT },
+  },
+  policyReport: {
+    input: noInputSchema,
+    result: returns<PolicyReport>(),
+    http: { method: 'GET', path: '/api/cache/policy-report', managed: true },
+  },
+  warm: {
+    input: warmSchema,
+    result: returns<WarmResult>(),
+    http: { method: 'POST', path: '/api/cache/warm', managed: true, bodyLimit: WARM_BODY_LIMIT, status: 202 },
+  },
+  backends: {
+    input: noInputSchema,
+    result: returns<BackendInfo[]>(),
+    http: { method: 'GET', path: '/api/backends' },
+  },
+  saveModel: {
+    input: saveModelSchema,
+    result: returns<{ saved: boolean }>(),
+    http: null,
+    shell: true,
+  },
+} as const satisfies Record<string, OperationSpec>
+
+/** Events the app pushes to the renderer: over IPC as messages, over HTTP as server-sent events. */
+export const EVENTS = {
+  progress: returns<ProgressEvent>(),
+  cacheChanged: returns<CacheChangedEvent>(),
+}
+
+type Operations = typeof OPERATIONS
+export type OperationName = keyof Operations
+export type EventName = keyof typeof EVENTS
+export type OperationInput<K extends OperationName> = z.input<Operations[K]['input']>
+export type ParsedInput<K extends OperationName> = z.output<Operations[K]['input']>
+export type OperationResult<K extends OperationName> = Operations[K]['result']
+export type EventPayload<E extends EventName> = (typeof EVENTS)[E]
+
+export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[]
+type ShellOperationName = { [K in OperationName]: Operations[K] extends { shell: true } ? K : never }[OperationName]
+export type ServiceOperationName = Exclude<OperationName, ShellOperationName>
+/** The operations the service answers (all but the shell's own). */
+export const SERVICE_OPERATION_NAMES = OPERATION_NAMES.filter(
+  (name): name is ServiceOperationName => !('shell' in OPERATIONS[name]),
+)
+export const EVENT_NAMES = Object.keys(EVENTS) as EventName[]
+
+/** The IPC channel of an operation or an event. */
+export const ipcChannel = (name: OperationName): string => `meshcache:${name}`
+export const eventChannel = (name: EventName): string => `meshcache:event:${name}`
+
+/** Argument lists: optional when the schema accepts undefined. */
+type Arguments<K extends OperationName> =
+  undefined extends OperationInput<K> ? [input?: OperationInput<K>] : [input: OperationInput<K>]
+
+/** Every operation as a method: what the renderer calls. */
+export type ApiCalls = { [K in OperationName]: (...args: Arguments<K>) => Promise<OperationResult<K>> }
+
+/**
+ * What the renderer talks to: `window.api` from the preload in Electron, the HTTP adapter in
+ * the browser. Every method rejects with an error whose payload `toErrorPayload` reads back.
+ */
+export interface Api extends ApiCalls {
+  /** Where a model's GLB can be loaded from in this transport. */
+  modelUrl(key: string): string
+  /** Subscribes to an event stream; returns the function that unsubscribes. */
+  subscribe<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void
+}
+
+/** Per-call facts a transport knows: the caller's abort (a closed connection, a cancel). */
+export interface CallContext {
+  signal?: AbortSignal
+}
+
+/** What serves the operations: each receives its already-validated argument. */
+export type OperationHandlers = {
+  [K in OperationName]: (input: ParsedInput<K>, context: CallContext) => Promise<OperationResult<K>>
+}
+
+/** What the service answers; the shell adds its own operations (`saveModel`). */
+export type ServiceOperations = Pick<OperationHandlers, ServiceOperationName>

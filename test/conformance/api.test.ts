@@ -1,0 +1,258 @@
+import sharp from 'sharp'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CacheChangedEvent, GenerateResult, ProgressEvent } from '../../src/shared/contract'
+import { toErrorPayload } from '../../src/shared/errors'
+import type { Api } from '../../src/shared/operations'
+import { fixture } from '../support/fixtures'
+import { GatedGenerator } from '../support/gated-generator'
+import { STACKS, type Stack } from '../support/stacks'
+
+/**
+ * One suite of Api behaviour, run over both transports: the browser's HTTP adapter against
+ * the Fastify host, and the built preload against the IPC registration. The two can never
+ * disagree on an operation, an argument form, a refusal or an error code.
+ */
+
+const robot = fixture('triposr-robot')
+const request = (overrides: Record<string, unknown> = {}) => ({
+  image: robot,
+  prompt: 'a robot',
+  quality: 'draft' as const,
+  seed: 7,
+  ...overrides,
+})
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+    return 'resolved'
+  } catch (error) {
+    return toErrorPayload(error).code
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  expect(await check()).toBe(true)
+}
+
+describe.each(STACKS)('Api over $name', (kind) => {
+  let stack: Stack
+  let generator: GatedGenerator
+  let api: Api
+  afterEach(async () => {
+    generator?.release()
+    await stack?.close()
+  })
+
+  async function start(setup: { limits?: { maxItems?: number; maxBytes?: number } } = {}): Promise<void> {
+    generator = new GatedGenerator()
+    stack = await kind.start({ generators: [generator], ...setup })
+    api = stack.api
+  }
+
+  it('generates once, then serves the same request from the cache; the model is fetchable', async () => {
+    await start()
+    const first = await api.generate(request())
+    expect(first).toMatchObject({ cache: 'miss', tier: 'generator', backend: 'gated', kept: true })
+    const second = await api.generate(request({ prompt: '  a   robot ' }))
+    expect(second).toMatchObject({ cache: 'hit', tier: 'memory', key: first.key, bytes: first.bytes })
+    expect(generator.runs).toBe(1)
+    const model = await stack.fetchModel(first.modelUrl)
+    expect(model.status).toBe(200)
+    expect(model.bytes.byteLength).toBe(first.bytes)
+    // The browser's adapter answers page-relative addresses under its base.
+    expect(api.modelUrl(first.key).endsWith(first.modelUrl)).toBe(true)
+  })
+
+  it('joins concurrent identical requests into one generation', async () => {
+    await start()
+    generator.hold()
+    const results = Promise.all([1, 2, 3].map(() => api.generate(request())))
+    await generator.jobsStarted(1)
+    generator.release()
+    const outcomes = (await results).map((r) => r.cache).sort()
+    expect(outcomes).toEqual(['coalesced', 'coalesced', 'miss'])
+    expect(generator.runs).toBe(1)
+  })
+
+  it('cancels a running request by id: CANCELLED reaches the caller, nothing is cached', async () => {
+    await start()
+    generator.hold()
+    const running = api.generate(request({ requestId: 'job-1' }))
+    await generator.jobsStarted(1)
+    expect(await api.cancel({ requestId: 'job-1' })).toEqual({ cancelled: true })
+    expect(await codeOf(running)).toBe('CANCELLED')
+    expect(await api.cancel({ requestId: 'job-1' })).toEqual({ cancelled: false })
+    expect(await api.stats()).toMatchObject({ currentItems: 0, inFlight: 0, cancelled: 1 })
+  })
+
+  it('lists entries with a query: sorted, ordered and paged', async () => {
+    await start()
+    for (const [prompt, seed] of [
+      ['b', 1],
+      ['a', 2],
+      ['c', 3],
+    ] as const)
+      await api.generate(request({ prompt, seed }))
+    const byPrompt = await api.entries({ sort: 'prompt', order: 'asc', limit: 2, offset: 1 })
+    expect(byPrompt.total).toBe(3)
+    expect(byPrompt.offset).toBe(1)
+    expect(byPrompt.items.map((e) => e.meta.prompt)).toEqual(['b', 'c'])
+    expect(byPrompt.items[0]).toMatchObject({ tier: 'memory', thumbnailUrl: expect.stringContaining('/thumbnails/') })
+    const all = await api.entries()
+    expect(all.items).toHaveLength(3)
+  })
+
+  it('deletes one entry from every tier; a second delete is NOT_FOUND', async () => {
+    await start()
+    const { key } = await api.generate(request())
+    expect(await api.deleteEntry({ key })).toEqual({ deleted: true })
+    expect(await codeOf(api.deleteEntry({ key }))).toBe('NOT_FOUND')
+    expect((await api.entries()).total).toBe(0)
+    expect((await stack.fetchModel(api.modelUrl(key).replace(/^http:\/\/[^/]+/, ''))).status).toBe(404)
+  })
+
+  it('clears memory only (disk copies stay and serve the next request), then everything', async () => {
+    await start()
+    const { key } = await api.generate(request())
+    await stack.service.flush()
+    expect(await api.clear({ scope: 'memory' })).toEqual({ removed: 1, removedFromDisk: 0, removedFromShared: 0 })
+    const stats = await api.stats()
+    expect(stats.currentItems).toBe(0)
+    expect(stats.disk?.currentItems).toBe(1)
+    expect(await api.generate(request())).toMatchObject({ key, cache: 'hit', tier: 'disk' })
+    expect(generator.runs).toBe(1)
+    expect(await api.clear({ scope: 'all' })).toEqual({ removed: 1, removedFromDisk: 1, removedFromShared: 0 })
+    expect((await api.stats()).disk?.currentItems).toBe(0)
+  })
+
+  it('refuses a clear without an explicit scope, and a team clear without a team tier', async () => {
+    await start()
+    await api.generate(request())
+    expect(await codeOf((api.clear as (input?: unknown) => Promise<unknown>)())).toBe('INVALID_REQUEST')
+    expect(await codeOf((api.clear as (input: unknown) => Promise<unknown>)({ scpoe: 'memory' }))).toBe(
+      'INVALID_REQUEST',
+    )
+    expect(await codeOf(api.clear({ scope: 'team' }))).toBe('INVALID_REQUEST')
+    expect((await api.stats()).currentItems).toBe(1)
+  })
+
+  it('reads and patches the configuration; lowering a limit evicts at once', async () => {
+    await start()
+    await api.generate(request({ seed: 1 }))
+    await api.generate(request({ seed: 2 }))
+    const config = await api.getConfig()
+    expect(config).toMatchObject({ maxItems: 1000, policy: 'lru', similarityThreshold: 5 })
+    expect(config.diskMaxBytes).toBeGreaterThan(0)
+    const patched = await api.setConfig({ maxItems: 1, policy: 'gdsf', similarityThreshold: 3 })
+    expect(patched).toMatchObject({ maxItems: 1, policy: 'gdsf', similarityThreshold: 3 })
+    expect(await api.stats()).toMatchObject({ currentItems: 1, evictions: 1, policy: 'gdsf' })
+    expect(await codeOf(api.setConfig({ maxItems: -5 }))).toBe('INVALID_REQUEST')
+    expect(await codeOf(api.setConfig({}))).toBe('INVALID_REQUEST')
+    expect((await api.getConfig()).maxItems).toBe(1)
+  })
+
+  it('warms a batch in the background and answers its keys at once', async () => {
+    await start()
+    generator.hold()
+    const { keys } = await api.warm({ requests: [request({ seed: 1 }), request({ seed: 2 })] })
+    expect(keys).toHaveLength(2)
+    expect(new Set(keys).size).toBe(2)
+    generator.release()
+    await until(async () => (await api.stats()).currentItems === 2)
+    expect(await api.generate(request({ seed: 2 }))).toMatchObject({ cache: 'hit', key: keys[1] })
+  })
+
+  it('describes the backends', async () => {
+    await start()
+    expect(await api.backends()).toEqual([
+      { id: 'gated', name: 'Gated test generator gated', version: '1', gpu: false, available: true, isDefault: true },
+    ])
+  })
+
+  it('saves a model: the bytes go where the user chose', async () => {
+    await start()
+    const result = await api.generate(request())
+    expect(await api.saveModel({ key: result.key, name: 'my robot' })).toEqual({ saved: true })
+    expect(stack.saves).toHaveLength(1)
+    const save = stack.saves[0] as { target: string; bytes?: Uint8Array }
+    const bytes = save.bytes ?? (await fetch(save.target).then(async (r) => new Uint8Array(await r.arrayBuffer())))
+    expect(bytes.byteLength).toBe(result.bytes)
+  })
+
+  it('streams progress to the request that asked, and cache changes; unsubscribing stops both', async () => {
+    await start()
+    const progress: ProgressEvent[] = []
+    const changes: CacheChangedEvent[] = []
+    const offProgress = api.subscribe('progress', (event) => progress.push(event))
+    const offChanges = api.subscribe('cacheChanged', (event) => changes.push(event))
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the event stream connects
+    generator.hold()
+    const running = api.generate(request({ requestId: 'watched' }))
+    await until(() => progress.some((e) => e.requestId === 'watched' && e.stage === 'generating'))
+    generator.release()
+    await running
+    await until(() => changes.some((e) => e.reason === 'stored'))
+    offProgress()
+    offChanges()
+    const seen = progress.length + changes.length
+    await api.generate(request({ seed: 99 }))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(progress.length + changes.length).toBe(seen)
+  })
+
+  it('finds the model of a near-identical picture, and reuses it only when asked', async () => {
+    await start()
+    const original = await api.generate(request())
+    // Re-saved as a smaller JPEG, as an editor does: on white.
+    const resized = new Uint8Array(
+      await sharp(robot).flatten({ background: '#ffffff' }).resize(400).jpeg({ quality: 85 }).toBuffer(),
+    )
+    const { matches } = await api.similar(request({ image: resized }))
+    expect(matches).toHaveLength(1)
+    expect(matches[0]).toMatchObject({ key: original.key, prompt: 'a robot' })
+    expect(matches[0]?.distance).toBeLessThanOrEqual(5)
+    // Another seed is another model: no match.
+    expect((await api.similar(request({ image: resized, seed: 8 }))).matches).toEqual([])
+    const reused: GenerateResult = await api.generate(request({ image: resized, reuse: 'similar' }))
+    expect(reused).toMatchObject({ cache: 'similar', key: original.key, distance: matches[0]?.distance })
+    expect(generator.runs).toBe(1)
+    expect(await api.stats()).toMatchObject({ similarOffers: 1, similarReuses: 1 })
+    const exact = await api.generate(request({ image: resized }))
+    expect(exact.cache).toBe('miss')
+    expect(generator.runs).toBe(2)
+  })
+
+  it('refuses malformed arguments with INVALID_REQUEST and changes nothing', async () => {
+    await start()
+    const loose = api as unknown as Record<string, (input?: unknown) => Promise<unknown>>
+    const cases: [string, unknown][] = [
+      ['generate', { image: 'not base64 at all!' }],
+      ['generate', { ...request(), quality: 'ultra' }],
+      ['generate', { ...request(), extra: 1 }],
+      ['entries', { limit: 0 }],
+      ['deleteEntry', { key: '../../etc/passwd' }],
+      ['setConfig', { maxBytes: 5 }],
+      ['warm', { requests: [] }],
+      ['cancel', { requestId: 'has spaces' }],
+    ]
+    for (const [name, input] of cases)
+      expect(await codeOf(loose[name]?.(input) as Promise<unknown>), name).toBe('INVALID_REQUEST')
+    expect(await api.stats()).toMatchObject({ misses: 0, currentItems: 0, maxItems: 1000 })
+  })
+
+  it('refuses a state change from a page that is not the app with FORBIDDEN', async () => {
+    await start()
+    await api.generate(request())
+    expect(await codeOf(stack.foreign.clear({ scope: 'all' }))).toBe('FORBIDDEN')
+    expect(await codeOf(stack.foreign.generate(request({ seed: 3 })))).toBe('FORBIDDEN')
+    expect((await api.stats()).currentItems).toBe(1)
+  })
+
+  it('passes a picture error code through unchanged', async () => {
+    await start()
+    const text = new TextEncoder().encode('hello, not a picture')
+    expect(await codeOf(api.generate(request({ image: text })))).toBe('UNSUPPORTED_FORMAT')
+  })
+})

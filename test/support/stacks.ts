@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EventSource } from 'eventsource'
+import { whenReady } from '../../src/core/dispatch'
+import type { Generator } from '../../src/core/generation/generator'
+import { Backends } from '../../src/core/service/backends'
+import { ModelService } from '../../src/core/service/model-service'
+import { TieredStore } from '../../src/core/service/tiered-store'
+import { DiskTier } from '../../src/core/storage/disk-tier'
+import { ThumbnailStore } from '../../src/core/storage/thumbnail-store'
+import { forwardEvents, registerIpc } from '../../src/main/ipc'
+import { handleResourceRequest } from '../../src/main/protocol'
+import { saveModelHandler } from '../../src/main/save-model'
+import { createHttpApi } from '../../src/renderer/src/api/http-api'
+import { buildHost } from '../../src/server/app'
+import { type Addresses, electronAddresses, httpAddresses } from '../../src/shared/addresses'
+import type { CacheLimits } from '../../src/shared/cache-types'
+import type { Api } from '../../src/shared/operations'
+import '../../e2e/electron-sim/renderer-fake.js'
+import { FakeIpcMain } from './fake-ipc-main'
+
+export const APP_URL = 'file:///opt/meshcache/out/renderer/index.html'
+const PRELOAD = join(import.meta.dirname, '../../out/preload/index.cjs')
+
+export interface ServiceSetup {
+  generators: Generator[]
+  limits?: Partial<CacheLimits>
+  /** A disk tier in a fresh temporary folder (default), or memory only. */
+  disk?: boolean
+}
+
+/** A real ModelService over the given generators, with a disk tier in a temporary folder. */
+export async function makeService(setup: ServiceSetup, addresses: Addresses): Promise<ModelService> {
+  const dir = setup.disk === false ? undefined : join(mkdtempSync(join(tmpdir(), 'meshcache-test-')), 'models')
+  const store = new TieredStore({
+    limits: setup.limits,
+    disk: dir ? new DiskTier({ dir, log: () => undefined }) : undefined,
+    thumbnails: new ThumbnailStore({ dir: dir ? join(dir, 'thumbnails') : undefined }),
+  })
+  const service = new ModelService({ store, backends: new Backends(setup.generators), addresses })
+  await service.open()
+  return service
+}
+
+/** One way the renderer reaches the app: the Api, plus what the test needs to look behind it. */
+export interface Stack {
+  api: Api
+  service: ModelService
+  /** The same Api, called from a page that is not the app's own. */
+  foreign: Api
+  /** A model's bytes, fetched the way the renderer would (HTTP GET, or the meshcache:// protocol). */
+  fetchModel(url: string): Promise<{ status: number; bytes: Uint8Array }>
+  /** Where the last save went, and with which bytes (a download in the browser, a file in Electron). */
+  saves: { target: string; bytes?: Uint8Array }[]
+  close(): Promise<void>
+}
+
+export interface StackKind {
+  name: string
+  start(setup: ServiceSetup): Promise<Stack>
+}
+
+/** (a) The renderer's HTTP adapter, talking to a real Fastify host over a real service. */
+export const httpStack: StackKind = {
+  name: 'HTTP adapter → Fastify host',
+  async start(setup) {
+    const service = await makeService(setup, httpAddresses)
+    const app = await buildHost({ service })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    const saves: Stack['saves'] = []
+    const sources: EventSource[] = []
+    class TrackedEventSource extends EventSource {
+      constructor(url: string) {
+        super(url)
+        sources.push(this)
+      }
+    }
+    const api = createHttpApi({ base, EventSource: TrackedEventSource, download: (url) => saves.push({ target: url }) })
+    const foreign = createHttpApi({
+      base,
+      EventSource: TrackedEventSource,
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          headers: { ...(init?.headers as Record<string, string>), origin: 'https://evil.example' },
+        }),
+    })
+    return {
+      api,
+      service,
+      foreign,
+      saves,
+      async fetchModel(url) {
+        const response = await fetch(`${base}${url}`)
+        return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) }
+      },
+      async close() {
+        for (const source of sources) source.close()
+        await app.close()
+        await service.close()
+      },
+    }
+  },
+}
+
+/**
+ * (b) The built preload bundle (out/preload/index.cjs), loaded as a sandboxed Electron
+ * preload is: CommonJS, `require('electron')` answered by a stand-in whose ipcRenderer
+ * reaches the real IPC registration (on a fake ipcMain) over a real service.
+ */
+export const preloadStack: StackKind = {
+  name: 'built preload → IPC',
+  async start(setup) {
+    const service = await makeService(setup, electronAddresses)
+    const ipcMain = new FakeIpcMain()
+    const saves: Stack['saves'] = []
+    const saveModel = saveModelHandler(
+      (key) => service.model(key),
+      async (options) => ({ canceled: false, filePath: `/chosen/${options.defaultPath}` }),
+      async (path, bytes) => {
+        saves.push({ target: path, bytes })
+      },
+    )
+    const unregister = registerIpc(
+      ipcMain,
+      { ...whenReady(Promise.resolve(service)), saveModel },
+      (url) => url === APP_URL,
+    )
+    const source = readFileSync(PRELOAD, 'utf8')
+    const load = (pageUrl: string): { api: Api; emit: (channel: string, payload: unknown) => void } => {
+      const fake = globalThis.meshcacheRendererFake.createElectron({
+        invoke: (channel, args) => ipcMain.invoke(pageUrl, channel, ...args),
+      })
+      const preload = new Function('require', 'module', 'exports', source) as Parameters<
+        typeof globalThis.meshcacheRendererFake.runPreload
+      >[0]
+      globalThis.meshcacheRendererFake.runPreload(preload, fake.electron)
+      return { api: fake.exposed.api as Api, emit: fake.emit }
+    }
+    const app = load(APP_URL)
+    const foreign = load('https://evil.example/')
+    const stopEvents = forwardEvents(service.events, (channel, payload) => app.emit(channel, payload))
+    return {
+      api: app.api,
+      service,
+      foreign: foreign.api,
+      saves,
+      async fetchModel(url) {
+        const response = await handleResourceRequest(service, { url, method: 'GET' })
+        return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) }
+      },
+      async close() {
+        stopEvents()
+        unregister()
+        await service.close()
+      },
+    }
+  },
+}
+
+export const STACKS = [httpStack, preloadStack]
