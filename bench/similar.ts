@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import sharp from 'sharp'
+import sharp, { type Region, type Sharp } from 'sharp'
 import { dHash64, objectPicture, pHash64 } from '../src/core/similar/perceptual-hash'
 import { DEFAULT_SIMILARITY_THRESHOLD } from '../src/core/similar/similar-models'
 import { hammingDistance, parseHash64, SimilarityIndex } from '../src/core/similar/similarity-index'
@@ -10,7 +10,7 @@ import { type BenchReport, fmt, markdownTable, percentile, rng } from './lib'
 const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
 const THRESHOLD = DEFAULT_SIMILARITY_THRESHOLD
 
-type Transform = (image: sharp.Sharp, info: { width: number; height: number }) => sharp.Sharp
+type Transform = (image: Sharp, info: { width: number; height: number }) => Sharp
 
 /** The variants a picture goes through in practice: re-saved, resized, cropped, re-lit, flattened. */
 const VARIANTS: { name: string; make: Transform }[] = [
@@ -34,7 +34,7 @@ const VARIANTS: { name: string; make: Transform }[] = [
         { left: 0, top: dy, width, height: height - dy },
         { left: 0, top: 0, width: width - dx, height },
       ]
-      return image.extract(sides[i] as sharp.Region)
+      return image.extract(sides[i] as Region)
     }) as Transform,
   })),
   { name: 'brightness -5%', make: (image) => image.modulate({ brightness: 0.95 }) },

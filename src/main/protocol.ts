@@ -28,7 +28,7 @@ export async function handleResourceRequest(
   const bytes = resource ? await source[resource.kind](resource.key) : undefined
   if (!resource || !bytes) return new Response('not found', { status: 404 })
   return new Response(
-    request.method === 'HEAD' ? null : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    request.method === 'HEAD' ? null : new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength),
     {
       headers: {
         'content-type': CONTENT_TYPE[resource.kind],

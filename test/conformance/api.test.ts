@@ -178,7 +178,7 @@ describe.each(STACKS)('Api over $name', (kind) => {
     expect(stack.saves).toHaveLength(1)
     const save = stack.saves[0] as { target: string; bytes?: Uint8Array }
     const bytes = save.bytes ?? (await fetch(save.target).then(async (r) => new Uint8Array(await r.arrayBuffer())))
-    expect(bytes.byteLength).toBe(result.bytes)
+    expect((bytes as Uint8Array).byteLength).toBe(result.bytes)
   })
 
   it('streams progress to the request that asked, and cache changes; unsubscribing stops both', async () => {

@@ -14,7 +14,10 @@ describe('error payloads', () => {
   })
 
   it('maps aborts to CANCELLED and hides the internals of unknown errors', () => {
-    expect(toErrorPayload(new DOMException('stop', 'AbortError'))).toEqual({ code: 'CANCELLED', message: 'Cancelled.' })
+    expect(toErrorPayload(new DOMException('stop', 'AbortError'))).toEqual({
+      code: 'CANCELLED',
+      message: 'Generation was cancelled.',
+    })
     const hidden = toErrorPayload(new Error('ENOENT /home/secret/path'))
     expect(hidden.code).toBe('INTERNAL')
     expect(hidden.message).not.toContain('secret')

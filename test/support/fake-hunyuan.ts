@@ -8,17 +8,24 @@ import { Document, NodeIO } from '@gltf-transform/core'
  * protocol: POST /generate answers the GLB bytes; POST /send answers {"uid"}; GET
  * /status/{uid} answers {"status":"processing"} or {"status":"completed","model_base64"};
  * failures are HTTP 404 with {"text": ..., "error_code": 1}; failed /send jobs stay
- * "processing" forever, and unknown uids answer "processing" too.
+ * "processing" forever, and unknown uids answer "processing" too. While held (`hold()`),
+ * every job waits until the test calls `release()`, so tests never race a clock.
  */
 export type FakeBehaviour = 'ok' | 'error' | 'never' | 'garbage'
 
 export interface FakeHunyuan {
   url: string
   behaviour: FakeBehaviour
-  /** Milliseconds /generate waits before answering, and polls before a /send job completes. */
-  delayMs: number
+  /** Polls before a /send job completes. */
   pollsUntilDone: number
+  /** The JSON bodies of /generate and /send, in order. */
   received: Record<string, unknown>[]
+  /** /generate requests whose client went away before the answer (a cancelled job). */
+  abandoned: number
+  /** Generations completed (answered /generate, or /send jobs finished). */
+  completed: number
+  hold(): void
+  release(): void
   close(): Promise<void>
 }
 
@@ -38,7 +45,27 @@ export async function tinyGlb(): Promise<Uint8Array> {
 export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?: Uint8Array): Promise<FakeHunyuan> {
   const glb = Buffer.from(served ?? (await tinyGlb()))
   const jobs = new Map<string, { polls: number; failed: boolean }>()
-  const state = { behaviour, delayMs: 0, pollsUntilDone: 1, received: [] as Record<string, unknown>[] }
+  let gate: Promise<void> = Promise.resolve()
+  let openGate: () => void = () => undefined
+  const state = {
+    behaviour,
+    pollsUntilDone: 1,
+    received: [] as Record<string, unknown>[],
+    abandoned: 0,
+    completed: 0,
+    held: false,
+    hold() {
+      if (state.held) return
+      state.held = true
+      gate = new Promise((resolve) => {
+        openGate = resolve
+      })
+    },
+    release() {
+      state.held = false
+      openGate()
+    },
+  }
   const fail = (res: ServerResponse): void => {
     res.writeHead(404, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ text: 'CUDA out of memory', error_code: 1 }))
@@ -63,8 +90,16 @@ export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?:
         return
       }
       if (state.behaviour === 'never') return // the request hangs until the client gives up
-      await new Promise((resolve) => setTimeout(resolve, state.delayMs))
+      let gone = false
+      res.on('close', () => {
+        if (res.writableFinished) return
+        gone = true
+        state.abandoned++
+      })
+      await gate
+      if (gone) return
       if (state.behaviour === 'error') return fail(res)
+      state.completed++
       res.writeHead(200, { 'content-type': 'application/octet-stream' })
       res.end(model())
       return
@@ -73,10 +108,11 @@ export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?:
     if (req.method === 'GET' && status) {
       const job = jobs.get(status[1] as string)
       res.writeHead(200, { 'content-type': 'application/json' })
-      if (!job || job.failed || ++job.polls < state.pollsUntilDone) {
+      if (!job || job.failed || state.held || ++job.polls < state.pollsUntilDone) {
         res.end(JSON.stringify({ status: 'processing' }))
         return
       }
+      state.completed++
       res.end(JSON.stringify({ status: 'completed', model_base64: model().toString('base64') }))
       return
     }
@@ -89,6 +125,7 @@ export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?:
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        state.release()
         server.closeAllConnections()
         server.close(() => resolve())
       }),

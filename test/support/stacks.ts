@@ -8,7 +8,7 @@ import type { Generator } from '../../src/core/generation/generator'
 import { Backends } from '../../src/core/service/backends'
 import { ModelService } from '../../src/core/service/model-service'
 import { TieredStore } from '../../src/core/service/tiered-store'
-import { DiskTier } from '../../src/core/storage/disk-tier'
+import { DiskTier, type DiskTierOptions } from '../../src/core/storage/disk-tier'
 import { ThumbnailStore } from '../../src/core/storage/thumbnail-store'
 import { forwardEvents, registerIpc } from '../../src/main/ipc'
 import { handleResourceRequest } from '../../src/main/protocol'
@@ -29,14 +29,18 @@ export interface ServiceSetup {
   limits?: Partial<CacheLimits>
   /** A disk tier in a fresh temporary folder (default), or memory only. */
   disk?: boolean
+  /** The disk tier's folder, to reopen one (a restart). */
+  diskDir?: string
+  diskOptions?: Partial<DiskTierOptions>
 }
 
 /** A real ModelService over the given generators, with a disk tier in a temporary folder. */
 export async function makeService(setup: ServiceSetup, addresses: Addresses): Promise<ModelService> {
-  const dir = setup.disk === false ? undefined : join(mkdtempSync(join(tmpdir(), 'meshcache-test-')), 'models')
+  const dir =
+    setup.disk === false ? undefined : (setup.diskDir ?? join(mkdtempSync(join(tmpdir(), 'meshcache-test-')), 'models'))
   const store = new TieredStore({
     limits: setup.limits,
-    disk: dir ? new DiskTier({ dir, log: () => undefined }) : undefined,
+    disk: dir ? new DiskTier({ dir, log: () => undefined, ...setup.diskOptions }) : undefined,
     thumbnails: new ThumbnailStore({ dir: dir ? join(dir, 'thumbnails') : undefined }),
   })
   const service = new ModelService({ store, backends: new Backends(setup.generators), addresses })

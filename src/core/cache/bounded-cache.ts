@@ -46,6 +46,8 @@ export interface SetOptions {
    * never pushes out an entry that is in use.
    */
   coldest?: boolean
+  /** What a slower tier remembers of the entry (warming): its times and hits carry over. */
+  history?: Pick<CacheEntryInfo, 'createdAt' | 'lastAccessAt' | 'hits'>
 }
 
 export interface ComputeOptions {
@@ -246,6 +248,7 @@ export class BoundedCache<V> {
     }
     if (slot === NONE) {
       const inserted = this.table.insert(key, value, bytes, meta, generationMs, this.now(), options.coldest)
+      if (options.history) this.table.restore(inserted, options.history)
       this.policy.admitted(inserted)
     } else {
       const old = this.onEvict ? this.removal(slot) : undefined

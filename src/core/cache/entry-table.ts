@@ -103,6 +103,13 @@ export class EntryTable<V> {
     this.moveToHead(slot)
   }
 
+  /** Sets an entry's times and hit count to what another tier remembered of it. */
+  restore(slot: number, history: { createdAt: number; lastAccessAt: number; hits: number }): void {
+    this.created[slot] = history.createdAt
+    this.accessed[slot] = history.lastAccessAt
+    this.hitCounts[slot] = history.hits
+  }
+
   /** Records a hit: one more use, a new access time, and the front of the recency list. */
   touch(slot: number, time: number): void {
     ;(this.hitCounts[slot] as number)++

@@ -320,6 +320,7 @@ export class TieredStore {
           meta: record.meta,
           generationMs: record.generationMs,
           coldest: true,
+          history: record,
         })
         this.onChange('stored')
       }

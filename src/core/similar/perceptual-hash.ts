@@ -32,7 +32,7 @@ export async function objectPicture(image: Uint8Array, background = BACKGROUND):
   for (let i = 0; i < width * height; i++) {
     const alpha = (data[i * 4 + 3] as number) / 255
     for (let c = 0; c < 3; c++)
-      rgb[i * 3 + c] = Math.round((data[i * 4 + c] as number) * alpha + background[c] * (1 - alpha))
+      rgb[i * 3 + c] = Math.round((data[i * 4 + c] as number) * alpha + (background[c] as number) * (1 - alpha))
   }
   const border = borderColour(rgb, width, height)
   let left = width

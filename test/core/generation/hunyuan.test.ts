@@ -85,12 +85,17 @@ describe('Hunyuan3D-2 backend against a fake api_server', () => {
 
   it('cancels a running request', async () => {
     fake = await startFakeHunyuan('ok')
-    fake.delayMs = 2_000
+    fake.hold()
     const controller = new AbortController()
     const generator = new HunyuanGenerator({ url: fake.url })
     const run = generator.generate(input, { signal: controller.signal })
-    setTimeout(() => controller.abort(), 50)
+    while (fake.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
     await expect(run).rejects.toMatchObject({ code: 'CANCELLED' })
+    // The server sees its client go: the job's answer is never sent.
+    while (fake.abandoned === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    fake.release()
+    expect(fake.completed).toBe(0)
   })
 
   it('cancels while polling', async () => {
@@ -98,7 +103,8 @@ describe('Hunyuan3D-2 backend against a fake api_server', () => {
     const controller = new AbortController()
     const generator = new HunyuanGenerator({ url: fake.url, mode: 'send', pollMs: 20 })
     const run = generator.generate(input, { signal: controller.signal })
-    setTimeout(() => controller.abort(), 60)
+    while (fake.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
     await expect(run).rejects.toMatchObject({ code: 'CANCELLED' })
   })
 

@@ -1,46 +1,72 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BuiltinGenerator } from '../../../src/core/generation/builtin/builtin-generator'
-import { ModelService } from '../../../src/core/service'
-import { type DiskFs, DiskTier } from '../../../src/core/storage/disk-tier'
-import { BUILTIN_WORKER, fixture } from '../../support/fixtures'
+import type { StorageFs } from '../../../src/core/storage/atomic-write'
+import { DiskTier, type DiskTierOptions } from '../../../src/core/storage/disk-tier'
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), 'meshcache-disk-'))
+const tempDir = (): string => join(mkdtempSync(join(tmpdir(), 'meshcache-disk-')), 'models')
 const key = (n: number): string => n.toString(16).padStart(64, '0')
 const glb = (n: number, size = 1000): Uint8Array => new Uint8Array(size).fill(n)
+const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 const info = { generationMs: 1234, meta: { prompt: 'p' } }
 const glbFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.glb'))
+const recordFiles = (dir: string): string[] => readdirSync(join(dir, 'records'))
+/** A read's bytes as a plain Uint8Array (reads answer Node Buffers). */
+const bytesOf = (read: { bytes: Uint8Array } | undefined): Uint8Array | undefined => read && new Uint8Array(read.bytes)
 
-async function opened(
-  dir: string,
-  options: Partial<ConstructorParameters<typeof DiskTier>[0]> = {},
-): Promise<DiskTier> {
-  const tier = new DiskTier({ dir, saveDelayMs: 5, ...options })
+async function opened(dir: string, options: Partial<DiskTierOptions> = {}): Promise<{ tier: DiskTier; log: string[] }> {
+  const log: string[] = []
+  const tier = new DiskTier({ dir, snapshotDelayMs: 5, log: (m) => log.push(m), ...options })
   await tier.open()
-  return tier
+  return { tier, log }
+}
+
+/** Three models written and flushed, as a user's data folder after some use. */
+async function used(dir: string): Promise<void> {
+  const { tier } = await opened(dir)
+  for (const n of [1, 2, 3]) expect(await tier.write(key(n), glb(n), info)).toBe(true)
+  await tier.flush()
 }
 
 describe('DiskTier', () => {
-  it('keeps models across a restart, verified by hash', async () => {
+  it('keeps models across a restart, verified by hash, in recency order', async () => {
     const dir = tempDir()
-    const first = await opened(dir)
+    const { tier: first } = await opened(dir)
     expect(await first.write(key(1), glb(1), info)).toBe(true)
     expect(await first.write(key(2), glb(2), info)).toBe(true)
+    first.touch(key(1))
     await first.flush()
-    const second = await opened(dir)
-    expect(second.stats()).toMatchObject({ enabled: true, currentItems: 2, currentBytes: 2000, dropped: 0 })
+    const { tier: second } = await opened(dir)
+    expect(second.stats()).toMatchObject({
+      enabled: true,
+      currentItems: 2,
+      currentBytes: 2000,
+      dropped: 0,
+      readOnly: false,
+    })
     const read = await second.read(key(1))
-    expect(read?.bytes).toEqual(glb(1))
+    expect(bytesOf(read)).toEqual(glb(1))
     expect(read?.record).toMatchObject({ generationMs: 1234, meta: { prompt: 'p' } })
     expect(second.recent().map((r) => r.key)).toEqual([key(1), key(2)])
   })
 
+  it('makes a write durable before it resolves: a crash right after loses nothing', async () => {
+    const dir = tempDir()
+    const { tier } = await opened(dir, { snapshotDelayMs: 60_000 })
+    expect(await tier.write(key(1), glb(1), info)).toBe(true)
+    // No flush, no snapshot: the next start must still find it.
+    expect(existsSync(join(dir, 'index.json'))).toBe(false)
+    const { tier: after } = await opened(dir)
+    expect(bytesOf(await after.read(key(1)))).toEqual(glb(1))
+  })
+
   it('stores identical models once and removes a file only when no key uses it', async () => {
     const dir = tempDir()
-    const tier = await opened(dir)
+    const { tier } = await opened(dir)
     await tier.write(key(1), glb(7), info)
     await tier.write(key(2), glb(7), info)
     expect(glbFiles(dir)).toHaveLength(1)
@@ -50,11 +76,12 @@ describe('DiskTier', () => {
     tier.delete(key(2))
     await tier.flush()
     expect(glbFiles(dir)).toHaveLength(0)
+    expect(recordFiles(dir)).toHaveLength(0)
   })
 
   it('evicts the least recently used models past its byte limit, files included', async () => {
     const dir = tempDir()
-    const tier = await opened(dir, { maxBytes: 2500 })
+    const { tier } = await opened(dir, { maxBytes: 2500 })
     await tier.write(key(1), glb(1), info)
     await tier.write(key(2), glb(2), info)
     tier.touch(key(1))
@@ -62,203 +89,228 @@ describe('DiskTier', () => {
     await tier.flush()
     expect(tier.recent().map((r) => r.key)).toEqual([key(3), key(1)])
     expect(tier.stats()).toMatchObject({ evictions: 1, currentBytes: 2000 })
-    expect(glbFiles(dir)).toHaveLength(2)
-    tier.setMaxBytes(1000)
-    await tier.flush()
-    expect(glbFiles(dir)).toHaveLength(1)
-    expect(await tier.write(key(4), glb(4, 5000), info)).toBe(false)
+    expect(glbFiles(dir).sort()).toEqual([sha(glb(1)), sha(glb(3))].map((f) => `${f}.glb`).sort())
   })
 
-  it('never turns an interrupted write into a hit: stray temporary files and truncated files are dropped', async () => {
+  it('never serves a file that went bad after start: the read drops it, and so does the scrub', async () => {
     const dir = tempDir()
-    const first = await opened(dir)
-    await first.write(key(1), glb(1), info)
-    await first.write(key(2), glb(2), info)
-    await first.flush()
-    // A crash mid-write leaves a temporary file; a torn copy leaves a short file.
-    writeFileSync(join(dir, '.tmp-deadbeef'), glb(9, 10))
-    const victim = glbFiles(dir).find((f) => readFileSync(join(dir, f))[0] === 2) as string
-    writeFileSync(join(dir, victim), glb(2, 400))
-    const second = await opened(dir)
-    expect(readdirSync(dir).some((f) => f.startsWith('.tmp-'))).toBe(false)
-    expect(second.stats()).toMatchObject({ currentItems: 1, dropped: 1 })
-    expect(await second.read(key(2))).toBeUndefined()
-    expect(existsSync(join(dir, victim))).toBe(false)
-  })
-
-  it('drops a file that goes bad after opening instead of serving it', async () => {
-    const dir = tempDir()
-    const tier = await opened(dir)
-    await tier.write(key(1), glb(1), info)
-    const [file] = glbFiles(dir)
-    const bytes = readFileSync(join(dir, file as string))
-    bytes[10] = 99
-    writeFileSync(join(dir, file as string), bytes)
+    await used(dir)
+    const { tier } = await opened(dir)
+    writeFileSync(join(dir, `${sha(glb(1))}.glb`), glb(9))
+    writeFileSync(join(dir, `${sha(glb(2))}.glb`), glb(2).subarray(0, 10))
     expect(await tier.read(key(1))).toBeUndefined()
-    expect(tier.stats()).toMatchObject({ readFailures: 1, currentItems: 0 })
+    expect(tier.stats()).toMatchObject({ readFailures: 1, dropped: 1, currentItems: 2 })
+    expect(await tier.scrub()).toBe(1)
+    expect(tier.recent().map((r) => r.key)).toEqual([key(3)])
+    expect(tier.stats().lastError).toMatch(/missing or damaged/)
   })
 
-  it('starts empty from a corrupt index and removes the files nobody references', async () => {
+  it('sweeps interrupted writes away at start', async () => {
     const dir = tempDir()
-    const first = await opened(dir)
-    await first.write(key(1), glb(1), info)
-    await first.flush()
-    writeFileSync(join(dir, 'index.json'), '{"version": 1, "entries": [trunc')
-    const second = await opened(dir)
-    expect(second.stats()).toMatchObject({ enabled: true, currentItems: 0 })
-    expect(glbFiles(dir)).toHaveLength(0)
+    await used(dir)
+    writeFileSync(join(dir, '.tmp-half-written'), 'x')
+    writeFileSync(join(dir, 'records', '.tmp-record'), '{')
+    const { tier } = await opened(dir)
+    expect(tier.stats().currentItems).toBe(3)
+    expect(readdirSync(dir).some((f) => f.startsWith('.tmp-'))).toBe(false)
+    expect(recordFiles(dir).some((f) => f.startsWith('.tmp-'))).toBe(false)
   })
 
-  it('reports a full disk without failing the caller', async () => {
+  it('drops a model whose file is missing at start, and says so', async () => {
     const dir = tempDir()
-    const full: DiskFs = {
+    await used(dir)
+    rmSync(join(dir, `${sha(glb(2))}.glb`))
+    const { tier, log } = await opened(dir)
+    expect(tier.stats()).toMatchObject({ currentItems: 2, dropped: 1 })
+    expect(log.join('\n')).toMatch(/1 model\(s\) were missing/)
+  })
+
+  describe('a damaged index never costs a model', () => {
+    const variants: [string, (path: string) => void][] = [
+      ['cut to half its size', (p) => writeFileSync(p, readFileSync(p).subarray(0, readFileSync(p).length >> 1))],
+      ['empty', (p) => writeFileSync(p, '')],
+      ['garbage', (p) => writeFileSync(p, '\u0000\u00ff not json at all')],
+      ['null', (p) => writeFileSync(p, 'null')],
+      ['[1,2,3]', (p) => writeFileSync(p, '[1,2,3]')],
+      [
+        'a folder',
+        (p) => {
+          rmSync(p)
+          mkdirSync(p)
+        },
+      ],
+    ]
+    it.each(variants)(
+      'when it is %s: every model stays, the index is moved aside and the log says so',
+      async (_name, damage) => {
+        const dir = tempDir()
+        await used(dir)
+        damage(join(dir, 'index.json'))
+        const { tier, log } = await opened(dir)
+        expect(tier.stats()).toMatchObject({ enabled: true, currentItems: 3, readOnly: false })
+        expect(tier.stats().lastError).toMatch(/index could not be read|was a folder/)
+        expect(log.join('\n')).toMatch(/moved aside/)
+        expect(glbFiles(dir)).toHaveLength(3)
+        expect(readdirSync(dir).some((f) => f.startsWith('index.json.damaged-'))).toBe(true)
+        for (const n of [1, 2, 3]) expect(bytesOf(await tier.read(key(n)))).toEqual(glb(n))
+      },
+    )
+  })
+
+  it('leaves data written by a newer MeshCache alone: served, never changed', async () => {
+    const dir = tempDir()
+    await used(dir)
+    writeFileSync(join(dir, 'FORMAT'), '3')
+    const before = readdirSync(dir).sort()
+    const { tier } = await opened(dir)
+    expect(tier.stats()).toMatchObject({ enabled: true, readOnly: true, currentItems: 3 })
+    expect(tier.stats().lastError).toMatch(/newer MeshCache/)
+    expect(bytesOf(await tier.read(key(1)))).toEqual(glb(1))
+    expect(await tier.write(key(4), glb(4), info)).toBe(false)
+    expect(tier.delete(key(1))).toBe(false)
+    expect(tier.clear()).toBe(0)
+    await tier.flush()
+    expect(readdirSync(dir).sort()).toEqual(before)
+    expect(recordFiles(dir)).toHaveLength(3)
+  })
+
+  it('skips index records it cannot read, counts them, and starts', async () => {
+    const dir = tempDir()
+    await used(dir)
+    const path = (n: number): string => join(dir, 'records', `${key(n)}.json`)
+    const record = JSON.parse(readFileSync(path(1), 'utf8'))
+    writeFileSync(path(1), JSON.stringify({ ...record, meta: { prompt: { nested: true } } }))
+    writeFileSync(path(2), JSON.stringify({ ...record, key: key(2), generationMs: -1 }))
+    rmSync(join(dir, 'index.json'))
+    const { tier, log } = await opened(dir)
+    expect(tier.stats()).toMatchObject({ enabled: true, currentItems: 1, badRecords: 2 })
+    expect(log.join('\n')).toMatch(/2 index record\(s\) could not be read/)
+    // The models of unreadable records are kept, not deleted.
+    expect(readdirSync(join(dir, 'lost+found'))).toHaveLength(2)
+  })
+
+  it('migrates an index of the first layout, and recovers what it can from a damaged one', async () => {
+    const dir = tempDir()
+    mkdirSync(dir, { recursive: true })
+    const records = [1, 2, 3].map((n) => {
+      writeFileSync(join(dir, `${sha(glb(n))}.glb`), glb(n))
+      return {
+        key: key(n),
+        file: sha(glb(n)),
+        bytes: 1000,
+        createdAt: n,
+        lastAccessAt: n,
+        hits: 0,
+        generationMs: 5,
+        meta: { prompt: `p${n}` },
+      }
+    })
+    const text = JSON.stringify({ version: 1, entries: records })
+    writeFileSync(join(dir, 'index.json'), text.slice(0, text.indexOf(key(3)) + 10))
+    const { tier } = await opened(dir)
+    expect(tier.recent().map((r) => r.key)).toEqual([key(2), key(1)])
+    expect(readFileSync(join(dir, 'FORMAT'), 'utf8')).toBe('2')
+    expect(recordFiles(dir).sort()).toEqual([key(1), key(2)].map((k) => `${k}.json`))
+    // The third model's record was lost with the index: its file is kept aside, not deleted.
+    expect(readdirSync(join(dir, 'lost+found'))).toEqual([`${sha(glb(3))}.glb`])
+  })
+
+  it('reports a full disk without failing the caller, and keeps working', async () => {
+    const dir = tempDir()
+    let full = false
+    const fs: StorageFs = {
       ...fsp,
       open: (async (path: string, flags?: string) => {
-        const handle = await fsp.open(path, flags)
-        return Object.assign(handle, {
-          writeFile: async () => {
-            throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
-          },
-        })
-      }) as DiskFs['open'],
+        if (full && String(path).includes('.tmp-')) throw Object.assign(new Error('no space'), { code: 'ENOSPC' })
+        return fsp.open(path, flags)
+      }) as StorageFs['open'],
     }
-    const tier = await opened(dir, { fs: full })
+    const { tier } = await opened(dir, { fs })
+    full = true
     expect(await tier.write(key(1), glb(1), info)).toBe(false)
-    expect(tier.stats()).toMatchObject({ writeFailures: expect.any(Number), currentItems: 0 })
-    expect(tier.stats().lastError).toMatch(/disk is full/)
-    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([])
+    expect(tier.stats()).toMatchObject({
+      writeFailures: 1,
+      currentItems: 0,
+      lastError: expect.stringMatching(/disk is full/),
+    })
+    full = false
+    expect(await tier.write(key(1), glb(1), info)).toBe(true)
+    expect(tier.stats()).toMatchObject({ currentItems: 1, lastError: null })
   })
 
   it('turns itself off when its folder cannot be used', async () => {
-    const parent = tempDir()
-    writeFileSync(join(parent, 'not-a-folder'), 'x')
-    const tier = await opened(join(parent, 'not-a-folder', 'models'))
-    expect(tier.enabled).toBe(false)
-    expect(tier.stats().lastError).toMatch(/not a folder/)
+    const parent = mkdtempSync(join(tmpdir(), 'meshcache-disk-'))
+    writeFileSync(join(parent, 'file'), 'x')
+    const { tier } = await opened(join(parent, 'file', 'models'))
+    expect(tier.stats()).toMatchObject({ enabled: false, lastError: expect.stringMatching(/not a folder/) })
     expect(await tier.write(key(1), glb(1), info)).toBe(false)
     expect(await tier.read(key(1))).toBeUndefined()
   })
-})
 
-describe('ModelService with a disk tier', () => {
-  const request = (seed: number, picture = 'triposr-chair'): Record<string, unknown> => ({
-    image: fixture(picture),
-    prompt: 'chair',
-    quality: 'draft',
-    seed,
-  })
-  const service = async (dir: string, limits = {}, options: { fs?: DiskFs } = {}): Promise<ModelService> => {
-    const svc = new ModelService({
-      generators: [new BuiltinGenerator({ workerPath: BUILTIN_WORKER })],
-      modelUrl: (k) => k,
-      limits,
-      disk: new DiskTier({ dir, saveDelayMs: 5, ...options }),
-    })
-    await svc.init()
-    return svc
-  }
-
-  it('entries survive a restart and warm the memory tier', async () => {
-    const dir = tempDir()
-    const before = await service(dir)
-    const a = await before.generate(request(1))
-    const b = await before.generate(request(2, 'triposr-robot'))
-    await before.flush()
-
-    const after = await service(dir)
-    // Warming memory at start is not counted as use.
-    expect(after.stats()).toMatchObject({ currentItems: 2, loads: 0, disk: { hits: 0, currentItems: 2 } })
-    const again = await after.generate(request(1))
-    expect(again).toMatchObject({ key: a.key, cache: 'hit', tier: 'memory', generationMs: a.generationMs })
-    expect(
-      Buffer.from((await after.model(b.key)) as Uint8Array).equals(
-        Buffer.from((await before.model(b.key)) as Uint8Array),
-      ),
-    ).toBe(true)
-    expect(after.stats().loads).toBe(0)
-  })
-
-  it('warms only what fits; the rest is a disk hit that costs no generation', async () => {
-    const dir = tempDir()
-    const before = await service(dir)
-    const older = await before.generate(request(1))
-    const newer = await before.generate(request(2))
-    await before.flush()
-
-    const after = await service(dir, { maxItems: 1 })
-    expect(after.entries().items.map((e) => [e.key, e.tier])).toEqual([
-      [newer.key, 'memory'],
-      [older.key, 'disk'],
-    ])
-    const fromDisk = await after.generate(request(1))
-    expect(fromDisk).toMatchObject({ cache: 'hit', tier: 'disk', generationMs: older.generationMs })
-    expect(after.stats().disk).toMatchObject({ hits: expect.any(Number) })
-    expect(after.stats().savedMs).toBe(0) // a disk read is a load, not a memory hit
-  })
-
-  it('keeps the disk copy when memory evicts; clear can spare the disk', async () => {
-    const dir = tempDir()
-    const svc = await service(dir, { maxItems: 1 })
-    const a = await svc.generate(request(1))
-    await svc.generate(request(2))
-    await svc.flush()
-    expect(svc.stats()).toMatchObject({ evictions: 1, currentItems: 1, disk: { currentItems: 2 } })
-    expect(await svc.generate(request(1))).toMatchObject({ key: a.key, cache: 'hit', tier: 'disk' })
-
-    expect(svc.clear('memory')).toEqual({ removed: 1, removedFromDisk: 0 })
-    expect(svc.entries().total).toBe(2)
-    expect(svc.clear('all')).toEqual({ removed: 0, removedFromDisk: 2 })
-    expect(svc.entries().total).toBe(0)
-    expect(() => svc.clear('some')).toThrow(/scope/)
-  })
-
-  it('deletes from both tiers, and opens a disk-only model into memory', async () => {
-    const dir = tempDir()
-    const svc = await service(dir, { maxItems: 1 })
-    const a = await svc.generate(request(1))
-    await svc.generate(request(2))
-    await svc.flush()
-    expect(svc.entries().items.find((e) => e.key === a.key)?.tier).toBe('disk')
-    expect((await svc.model(a.key))?.byteLength).toBe(a.bytes)
-    expect(svc.entries().items.find((e) => e.key === a.key)?.tier).toBe('memory')
-    expect(svc.deleteEntry(a.key)).toBe(true)
-    await svc.flush()
-    expect(await svc.model(a.key)).toBeUndefined()
-    expect(svc.deleteEntry(a.key)).toBe(false)
-  })
-
-  it('still serves the result when the disk is full, and says so in the statistics', async () => {
-    const dir = tempDir()
-    const full: DiskFs = {
-      ...fsp,
-      rename: async () => {
-        throw Object.assign(new Error('no space'), { code: 'ENOSPC' })
-      },
-    }
-    const svc = await service(dir, {}, { fs: full })
-    const result = await svc.generate(request(3))
-    expect(result.cache).toBe('miss')
-    await svc.flush()
-    expect(svc.stats().disk).toMatchObject({ currentItems: 0, lastError: expect.stringMatching(/disk is full/) })
-    expect((await svc.generate(request(3))).cache).toBe('hit')
-  })
-
-  it('works in memory only when the data folder is unusable', async () => {
-    const parent = tempDir()
-    writeFileSync(join(parent, 'file'), 'x')
-    const svc = await service(join(parent, 'file', 'models'))
-    expect(svc.stats().disk).toMatchObject({ enabled: false })
-    expect((await svc.generate(request(4))).cache).toBe('miss')
-    expect((await svc.generate(request(4))).cache).toBe('hit')
-  })
-
-  it('changes the disk limit through the config and refuses it without a disk tier', async () => {
-    const svc = await service(tempDir())
-    expect(svc.setConfig({ diskMaxBytes: 64 * 1024 * 1024 })).toMatchObject({ diskMaxBytes: 64 * 1024 * 1024 })
-    const memoryOnly = new ModelService({
-      generators: [new BuiltinGenerator({ workerPath: BUILTIN_WORKER })],
-      modelUrl: (k) => k,
-    })
-    expect(() => memoryOnly.setConfig({ diskMaxBytes: 64 * 1024 * 1024 })).toThrow(/no disk tier/)
+  it('never deletes a file that an entry points to, however stores, deletes, clears, evictions and saves interleave', async () => {
+    // Identical bytes under different keys share one file: the race the index must survive.
+    const command = fc.oneof(
+      fc.record({
+        op: fc.constant('write' as const),
+        key: fc.integer({ min: 1, max: 6 }),
+        bytes: fc.integer({ min: 1, max: 3 }),
+      }),
+      fc.record({ op: fc.constant('delete' as const), key: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ op: fc.constantFrom('clear' as const, 'flush' as const, 'shrink' as const, 'grow' as const) }),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(command, { minLength: 1, maxLength: 14 }), async (s, commands) => {
+        const dir = tempDir()
+        // Every file operation waits for the scheduler, so any interleaving can happen.
+        const scheduled = <T extends (...args: never[]) => Promise<unknown>>(fn: T, label: string): T =>
+          ((...args: Parameters<T>) => s.schedule(Promise.resolve(), label).then(() => fn(...args))) as T
+        const fs: StorageFs = {
+          ...fsp,
+          rm: scheduled(fsp.rm, 'rm'),
+          rename: scheduled(fsp.rename, 'rename'),
+          open: scheduled(fsp.open, 'open') as StorageFs['open'],
+        }
+        const tier = new DiskTier({ dir, fs, maxBytes: 4000, snapshotDelayMs: 1, log: () => undefined })
+        const opening = tier.open()
+        await s.waitFor(opening)
+        const work: Promise<unknown>[] = []
+        for (const c of commands) {
+          if (c.op === 'write') work.push(tier.write(key(c.key), glb(c.bytes), info))
+          else if (c.op === 'delete') tier.delete(key(c.key))
+          else if (c.op === 'clear') tier.clear()
+          else if (c.op === 'flush') work.push(tier.flush())
+          else tier.setMaxBytes(c.op === 'shrink' ? 2500 : 4000)
+        }
+        await s.waitFor(Promise.all(work))
+        await s.waitFor(tier.flush())
+        // Every entry's file is there, whole; no file or record is left without an entry.
+        const files = new Set(glbFiles(dir).map((f) => f.slice(0, 64)))
+        for (const record of tier.recent()) {
+          expect(files.has(record.file)).toBe(true)
+          expect(sha(readFileSync(join(dir, `${record.file}.glb`)))).toBe(record.file)
+        }
+        expect([...files].sort()).toEqual([...new Set(tier.recent().map((r) => r.file))].sort())
+        expect(recordFiles(dir).sort()).toEqual(
+          tier
+            .recent()
+            .map((r) => `${r.key}.json`)
+            .sort(),
+        )
+        // And a restart finds exactly the same models.
+        const { tier: again } = await opened(dir)
+        expect(
+          again
+            .recent()
+            .map((r) => r.key)
+            .sort(),
+        ).toEqual(
+          tier
+            .recent()
+            .map((r) => r.key)
+            .sort(),
+        )
+      }),
+      { numRuns: Number(process.env.RACE_RUNS ?? 150) },
+    )
   })
 })

@@ -1,0 +1,164 @@
+import { describe, expect, it, vi } from 'vitest'
+import { whenReady } from '../../src/core/dispatch'
+import { forwardEvents, registerIpc } from '../../src/main/ipc'
+import { handleResourceRequest } from '../../src/main/protocol'
+import { safeFileName } from '../../src/main/safe-file-name'
+import { saveModelHandler } from '../../src/main/save-model'
+import { electronAddresses } from '../../src/shared/addresses'
+import { EVENT_NAMES, eventChannel, ipcChannel, OPERATION_NAMES } from '../../src/shared/operations'
+import { FakeIpcMain } from '../support/fake-ipc-main'
+import { fixture } from '../support/fixtures'
+import { GatedGenerator } from '../support/gated-generator'
+import { APP_URL, makeService } from '../support/stacks'
+
+const request = { image: fixture('triposr-robot'), prompt: 'robot', quality: 'draft', seed: 3 }
+
+async function setup() {
+  const ipcMain = new FakeIpcMain()
+  const service = await makeService({ generators: [new GatedGenerator()], disk: false }, electronAddresses)
+  const saved: { path: string; bytes: Uint8Array }[] = []
+  const dialog = vi.fn(async (options: { defaultPath: string }) => ({
+    canceled: false,
+    filePath: `/home/u/${options.defaultPath}`,
+  }))
+  const saveModel = saveModelHandler(
+    (key) => service.model(key),
+    dialog,
+    async (path, bytes) => {
+      saved.push({ path, bytes })
+    },
+  )
+  const unregister = registerIpc(
+    ipcMain,
+    { ...whenReady(Promise.resolve(service)), saveModel },
+    (url) => url === APP_URL,
+  )
+  return { ipcMain, service, unregister, saved, dialog }
+}
+
+describe('IPC registration', () => {
+  it('registers one handler per operation of the table and removes them all', async () => {
+    const { ipcMain, unregister } = await setup()
+    expect(ipcMain.channels.sort()).toEqual(OPERATION_NAMES.map(ipcChannel).sort())
+    unregister()
+    expect(ipcMain.channels).toEqual([])
+  })
+
+  it('refuses a foreign sender and a missing frame, before looking at the arguments', async () => {
+    const { ipcMain, service } = await setup()
+    for (const url of ['https://evil.example/', 'file:///tmp/other.html', null]) {
+      expect(await ipcMain.invoke(url, ipcChannel('clear'), { scope: 'all' })).toEqual({
+        ok: false,
+        error: { code: 'FORBIDDEN', message: 'This page may not use MeshCache.' },
+      })
+    }
+    expect(await ipcMain.invoke('https://evil.example/', ipcChannel('generate'), request)).toMatchObject({ ok: false })
+    expect((await service.stats()).misses).toBe(0)
+  })
+
+  it('takes exactly one argument', async () => {
+    const { ipcMain } = await setup()
+    expect(await ipcMain.invoke(APP_URL, ipcChannel('stats'), undefined, 'extra')).toEqual({
+      ok: false,
+      error: { code: 'INVALID_REQUEST', message: 'stats takes one argument.' },
+    })
+  })
+
+  it('serializes errors from the service as code and message', async () => {
+    const { ipcMain } = await setup()
+    const answer = await ipcMain.invoke(APP_URL, ipcChannel('generate'), { ...request, image: new Uint8Array([1, 2]) })
+    expect(answer).toEqual({
+      ok: false,
+      error: { code: 'UNSUPPORTED_FORMAT', message: 'This file is not a PNG, JPEG or WebP image.' },
+    })
+  })
+
+  it('saves a cached model under a safe file name, and says when it is gone or the user cancels', async () => {
+    const { ipcMain, service, saved, dialog } = await setup()
+    const { key } = await service.generate({ ...request, quality: 'draft', reuse: 'exact' })
+    expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: '../robot: v1' })).toEqual({
+      ok: true,
+      value: { saved: true },
+    })
+    expect(saved).toHaveLength(1)
+    expect(saved[0]?.path).toBe('/home/u/_robot_ v1.glb')
+    expect(saved[0]?.bytes.byteLength).toBe((await service.model(key))?.byteLength)
+    dialog.mockResolvedValueOnce({ canceled: true, filePath: '' })
+    expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: 'robot' })).toEqual({
+      ok: true,
+      value: { saved: false },
+    })
+    await service.clear({ scope: 'all' })
+    expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: 'robot' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    })
+  })
+
+  it('forwards every event of the table as a small message, until unsubscribed', async () => {
+    const { service } = await setup()
+    const sent: [string, unknown][] = []
+    const stop = forwardEvents(service.events, (channel, payload) => sent.push([channel, payload]))
+    await service.generate({ ...request, quality: 'draft', requestId: 'r1', reuse: 'exact' })
+    await Promise.resolve()
+    const channels = new Set(sent.map(([channel]) => channel))
+    expect([...channels].sort()).toEqual(EVENT_NAMES.map(eventChannel).sort())
+    expect(
+      sent.some(([c, p]) => c === eventChannel('progress') && (p as { requestId: string }).requestId === 'r1'),
+    ).toBe(true)
+    stop()
+    const count = sent.length
+    await service.clear({ scope: 'all' })
+    await Promise.resolve()
+    expect(sent).toHaveLength(count)
+  })
+
+  it('answers early calls once the service is ready (the window shows before the disk index is read)', async () => {
+    const { service } = await setup()
+    let open!: (value: typeof service) => void
+    const ready = new Promise<typeof service>((resolve) => {
+      open = resolve
+    })
+    const ipcMain = new FakeIpcMain()
+    registerIpc(ipcMain, { ...whenReady(ready), saveModel: vi.fn() }, (url) => url === APP_URL)
+    const early = ipcMain.invoke(APP_URL, ipcChannel('getConfig'))
+    open(service)
+    expect(await early).toMatchObject({ ok: true, value: { maxItems: 1000 } })
+  })
+
+  it('makes safe file names', () => {
+    expect(safeFileName('chair')).toBe('chair.glb')
+    expect(safeFileName('a/b\\c.GLB')).toBe('a_b_c.GLB')
+    expect(safeFileName('...')).toBe('model.glb')
+  })
+})
+
+describe('meshcache:// protocol handler', () => {
+  it('serves model bytes and thumbnails by key and nothing else', async () => {
+    const { service } = await setup()
+    const result = await service.generate({ ...request, quality: 'draft', reuse: 'exact' })
+    const { key } = result
+    const ok = await handleResourceRequest(service, { url: result.modelUrl, method: 'GET' })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('content-type')).toBe('model/gltf-binary')
+    const body = new Uint8Array(await ok.arrayBuffer())
+    expect(Buffer.from(body.subarray(0, 4)).toString('latin1')).toBe('glTF')
+    const thumbnail = await handleResourceRequest(service, { url: electronAddresses('thumbnail', key), method: 'GET' })
+    expect(thumbnail.headers.get('content-type')).toBe('image/webp')
+    const head = await handleResourceRequest(service, { url: result.modelUrl, method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.body).toBeNull()
+    for (const url of [
+      electronAddresses('model', '0'.repeat(64)),
+      'meshcache://app/models/../../etc/passwd',
+      'meshcache://app/models/%2e%2e%2fpackage.json',
+      `meshcache://other/models/${key}.glb`,
+      `meshcache://app/models/${key.toUpperCase()}.glb`,
+      `meshcache://app/models/${key}.webp`,
+      'not a url',
+    ]) {
+      expect([400, 404]).toContain((await handleResourceRequest(service, { url, method: 'GET' })).status)
+    }
+    expect((await handleResourceRequest(service, { url: result.modelUrl, method: 'POST' })).status).toBe(405)
+  })
+})
