@@ -43,7 +43,7 @@ async function service(generators: Generator[] = [builtin()], options: { maxByte
 
 /** Calls an operation the way a transport does: raw input, validated at the edge. */
 function call<K extends ServiceOperationName>(svc: ModelService, name: K, input?: OperationInput<K> | unknown) {
-  return dispatch(whenReady(Promise.resolve(svc)) as Pick<OperationHandlers, K>, name, input)
+  return dispatch(whenReady(Promise.resolve(svc)) as unknown as Pick<OperationHandlers, K>, name, input)
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
