@@ -1,11 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineConfig, type Project } from '@playwright/test'
-
-export const E2E_PORT = Number(process.env.MESHCACHE_E2E_PORT ?? 5931)
-/** The host's disk tier for the UI tests: emptied when the host starts. */
-const E2E_DATA_DIR = join(tmpdir(), 'meshcache-e2e-data')
 
 /**
  * Browser: Debian's Chromium where it is installed (Playwright cannot download its own
@@ -25,26 +20,29 @@ function electronBinary(): string | undefined {
   return existsSync(binary) ? binary : undefined
 }
 
-const projects: Project[] = [
-  {
-    name: 'browser',
-    use: {
-      baseURL: `http://127.0.0.1:${E2E_PORT}`,
-      viewport: { width: 1280, height: 800 },
-      launchOptions: {
-        executablePath: chromiumPath(),
-        // WebGL through SwiftShader: headless Chromium on a machine without a GPU.
-        args: [
-          '--no-sandbox',
-          '--use-angle=swiftshader',
-          '--enable-unsafe-swiftshader',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      },
-    },
+const chromium = {
+  viewport: { width: 1280, height: 800 },
+  launchOptions: {
+    executablePath: chromiumPath(),
+    args: [
+      '--no-sandbox',
+      // WebGL through SwiftShader: headless Chromium on a machine without a GPU.
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // The electron-sim window loads the built renderer from file://, as Electron does.
+      '--allow-file-access-from-files',
+    ],
   },
+}
+
+const projects: Project[] = [
+  // The browser host, one of its own per test.
+  { name: 'browser', use: chromium },
+  // The built Electron main under the stand-in `electron` module, the real preload in the page.
+  { name: 'electron-sim', use: chromium },
 ]
 
 const electron = electronBinary()
@@ -56,22 +54,14 @@ if (electron) {
 
 export default defineConfig({
   testDir: 'e2e',
-  // One shared host and cache: tests run one after another.
-  workers: 1,
-  fullyParallel: false,
+  globalSetup: './e2e/global-setup.ts',
+  // Each test starts its own app; two at once keep both cores busy without starving them.
+  workers: 2,
+  fullyParallel: true,
   timeout: 60_000,
   expect: { timeout: 15_000 },
   reporter: [['list']],
   outputDir: 'test-results',
   use: { screenshot: 'only-on-failure', trace: 'retain-on-failure' },
   projects,
-  webServer: {
-    command: `node -e "require('fs').rmSync(process.argv[1], { recursive: true, force: true })" ${E2E_DATA_DIR} && node out/main/server.js`,
-    url: `http://127.0.0.1:${E2E_PORT}/api/backends`,
-    env: { MESHCACHE_PORT: String(E2E_PORT), MESHCACHE_DATA_DIR: E2E_DATA_DIR },
-    reuseExistingServer: false,
-    timeout: 30_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
 })

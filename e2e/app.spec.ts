@@ -1,5 +1,4 @@
-import sharp from 'sharp'
-import { cacheStats, expect, generate, image, modelCoverage, statValue, test, textFile } from './fixtures'
+import { appCall, expect, generate, image, modelCoverage, statValue, test, textFile } from './fixtures'
 
 test.describe('MeshCache', () => {
   test('generates a model from a picture and shows it in the preview', async ({ app }, testInfo) => {
@@ -16,27 +15,26 @@ test.describe('MeshCache', () => {
     await expect.poll(() => modelCoverage(app)).toBeGreaterThan(0.01)
   })
 
-  test('the same request again is a cache hit', async ({ app, request }) => {
-    const before = await cacheStats(request)
+  test('the same request again is a cache hit', async ({ app }) => {
+    const before = await appCall(app, 'stats')
     expect(await generate(app, 'triposr-chair', { prompt: 'chair', quality: 'draft', seed: 5 })).toBe('miss')
     await app.getByRole('button', { name: 'Generate' }).click()
     await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'hit')
     await expect(app.getByTestId('result')).toContainText('Cache hit')
     await expect(app.getByTestId('result')).toContainText('of generation')
-    const after = await cacheStats(request)
+    const after = await appCall(app, 'stats')
     expect(after.hits - before.hits).toBe(1)
     expect(after.loads - before.loads).toBe(1)
     await expect(app.getByTestId('stat-hit-rate')).toContainText(`${after.hits} hits`)
   })
 
-  test('a double click on Generate runs one generation', async ({ app, request }) => {
-    const before = await cacheStats(request)
+  test('a double click on Generate runs one generation', async ({ app }) => {
+    const before = await appCall(app, 'stats')
     await app.getByTestId('image-input').setInputFiles(image('triposr-robot'))
     await app.getByLabel('Quality').selectOption('draft')
     await app.getByRole('button', { name: 'Generate' }).dblclick()
     await expect(app.getByTestId('result')).toBeVisible()
-    const after = await cacheStats(request)
-    // The counters run for the host's whole life; this test adds exactly one generation.
+    const after = await appCall(app, 'stats')
     expect(after.loads - before.loads).toBe(1)
     expect(after.misses - before.misses).toBe(1)
     expect(after.coalesced - before.coalesced).toBe(0)
@@ -94,7 +92,7 @@ test.describe('MeshCache', () => {
     await expect(prompts.first()).toContainText('a character')
   })
 
-  test('lowering the memory limit evicts, and the cards and chart follow', async ({ app, request }, testInfo) => {
+  test('lowering the memory limit evicts, and the cards and chart follow', async ({ app }, testInfo) => {
     for (const seed of [1, 2, 3]) await generate(app, 'triposr-teapot', { quality: 'standard', seed })
     await expect.poll(() => statValue(app, 'items')).toBe('3')
     const chart = app.getByTestId('history-chart')
@@ -103,7 +101,7 @@ test.describe('MeshCache', () => {
 
     await app.getByLabel('Max memory (MB)').fill('1')
     // A refresh while the user edits (here another client changes a limit) keeps what they typed.
-    await request.post('/api/cache/config', { data: { maxItems: 999 } })
+    await appCall(app, 'setConfig', { maxItems: 999 })
     await expect(app.getByTestId('stat-items')).toContainText('limit 999')
     await expect(app.getByLabel('Max memory (MB)')).toHaveValue('1')
     await app.getByRole('button', { name: 'Save limits' }).click()
@@ -135,20 +133,6 @@ test.describe('MeshCache', () => {
     await expect(app.getByRole('alert').filter({ hasText: 'not a PNG' })).toHaveCount(0)
   })
 
-  test('cancel stops a running generation and caches nothing', async ({ app, request }) => {
-    // A 3000×3000 picture at high quality: long enough to cancel on any machine.
-    const large = await sharp(image('trellis-lantern')).resize(3000, 3000).png().toBuffer()
-    await app
-      .getByTestId('image-input')
-      .setInputFiles({ name: 'lantern-large.png', mimeType: 'image/png', buffer: large })
-    await app.getByLabel('Quality').selectOption('high')
-    await app.getByRole('button', { name: 'Generate' }).click()
-    await app.getByRole('button', { name: 'Cancel' }).click()
-    await expect(app.getByTestId('generate-error')).toHaveText('Generation cancelled.')
-    await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
-    await expect.poll(async () => await cacheStats(request)).toMatchObject({ currentItems: 0, inFlight: 0 })
-  })
-
   test('works by keyboard alone', async ({ app }) => {
     await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
     await app.getByLabel('Quality').selectOption('draft')
@@ -171,5 +155,36 @@ test.describe('MeshCache', () => {
     const overflow = await app.evaluate('document.documentElement.scrollWidth > window.innerWidth')
     expect(overflow).toBe(false)
     await app.screenshot({ path: testInfo.outputPath('main-1920.png') })
+  })
+
+  test('chooses to keep what was expensive to make, and compares the policies on its own requests', async ({ app }) => {
+    for (const seed of [1, 2, 1]) await generate(app, 'triposr-flamingo', { quality: 'draft', seed })
+    await app.getByLabel('When full').selectOption({ label: 'Keep what was expensive to make' })
+    await app.getByRole('button', { name: 'Save limits' }).click()
+    await expect.poll(async () => (await appCall(app, 'getConfig')).policy).toBe('gdsf')
+    await expect(app.getByTestId('stat-saved')).toBeVisible()
+    const comparison = app.getByTestId('policy-comparison')
+    await expect(comparison).toContainText('On your last 3 requests')
+    await expect(comparison.locator('[data-policy="lru"]')).toContainText('keep recently used')
+    await expect(comparison.locator('[data-policy="gdsf"]')).toContainText('keep what was expensive to make')
+  })
+
+  test.describe('with a GPU server whose jobs wait for the test', () => {
+    test.use({ appOptions: { gpu: true } })
+
+    test('cancel stops a running generation and caches nothing', async ({ app, gpu }) => {
+      await expect(app.getByTestId('backend-status')).toContainText('Hunyuan3D-2')
+      await app.getByTestId('image-input').setInputFiles(image('trellis-lantern'))
+      await app.getByRole('button', { name: 'Generate' }).click()
+      // The job is with the server, and stays there until the test says otherwise.
+      await expect.poll(() => gpu?.received.length).toBe(1)
+      await expect(app.getByTestId('stage')).toContainText(/Sending to the generator|Generating/)
+      await app.getByRole('button', { name: 'Cancel' }).click()
+      await expect(app.getByTestId('generate-error')).toHaveText('Generation cancelled.')
+      await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
+      // The server saw the request go: the GPU is free again.
+      await expect.poll(() => gpu?.abandoned).toBe(1)
+      await expect.poll(() => appCall(app, 'stats')).toMatchObject({ currentItems: 0, inFlight: 0, cancelled: 1 })
+    })
   })
 })

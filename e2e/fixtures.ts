@@ -1,39 +1,121 @@
-import { readFileSync } from 'node:fs'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type APIRequestContext, test as base, _electron as electron, expect, type Page } from '@playwright/test'
+import { test as base, _electron as electron, expect, type Page } from '@playwright/test'
 import sharp from 'sharp'
-import type { CacheStats } from '../src/shared/cache-types'
+import type { OperationInput, OperationResult, ServiceOperationName } from '../src/shared/operations'
+import { type FakeHunyuan, startFakeHunyuan } from '../test/support/fake-hunyuan'
+import { launchSimApp, type SimApp } from './electron-sim/host'
 
-export const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(import.meta.dirname, '../test/fixtures/images')
+const ROOT = join(import.meta.dirname, '..')
+export const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
 export const image = (name: string): string => join(FIXTURES, `${name}.png`)
 
+export interface AppOptions {
+  /** Start a (fake) Hunyuan3D-2 server for the app, holding every job until the test releases it. */
+  gpu: boolean
+}
+
 interface Fixtures {
-  /** The app's page, fresh: the browser host with an emptied cache, or a new Electron window. */
+  appOptions: AppOptions
+  /** The fake GPU server, when `appOptions.gpu`. */
+  gpu: FakeHunyuan | undefined
+  /** Starts the app on a data folder of this test and returns its page (again for a relaunch). */
+  launch: (extra?: { env?: Record<string, string> }) => Promise<Page>
+  /** The app's page, fresh: a browser host of its own, or an Electron window (real or stand-in). */
   app: Page
+  /** What is running for this test: the electron-sim app, in that project. */
+  running: { sim?: SimApp }
+}
+
+/** A browser host of this test's own (its own data folder and statistics), on a free port. */
+async function startHost(dataDir: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, 'out/main/server.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, MESHCACHE_PORT: '0', MESHCACHE_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /served at (http:\/\/[\d.:]+)\//.exec(output)
+      if (match) resolve(match[1] as string)
+    })
+    child.once('exit', (code) => reject(new Error(`the host exited (code ${code}): ${output}`)))
+  })
+  return { url, child }
 }
 
 /**
- * The same specs drive both projects: "browser" opens the browser host; "electron" launches
- * the built app through _electron.launch (only where an Electron binary exists).
+ * The same specs drive every project: "browser" opens a browser host, "electron-sim" runs the
+ * built Electron main under the stand-in `electron` module with the real preload in the page,
+ * and "electron" launches the real app (only where its binary exists).
  */
 export const test = base.extend<Fixtures>({
-  app: async ({ page, request }, use, testInfo) => {
+  appOptions: [{ gpu: false }, { option: true }],
+  gpu: async ({ appOptions }, use) => {
+    if (!appOptions.gpu) return use(undefined)
+    const fake = await startFakeHunyuan('ok')
+    fake.hold()
+    await use(fake)
+    await fake.close()
+  },
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads fixtures from an object pattern
+  running: async ({}, use) => use({}),
+  launch: async ({ context, gpu, running }, use, testInfo) => {
+    const dataDir = testInfo.outputPath('data')
+    mkdirSync(dataDir, { recursive: true })
+    const base: Record<string, string> = gpu ? { MESHCACHE_HUNYUAN_URL: gpu.url } : {}
+    const stops: (() => Promise<void>)[] = []
+    const project = testInfo.project.name
     const electronBinary = testInfo.project.metadata.electronBinary as string | undefined
-    if (electronBinary) {
-      const app = await electron.launch({ executablePath: electronBinary, args: [join(import.meta.dirname, '..')] })
-      const window = await app.firstWindow()
-      await use(window)
-      await app.close()
-      return
-    }
-    await request.post('/api/cache/clear', { data: {} })
-    await request.post('/api/cache/config', { data: { maxItems: 1000, maxBytes: 512 * 1024 * 1024 } })
-    await page.goto('/')
-    await use(page)
+    await use(async (extra = {}) => {
+      const env = { ...base, ...extra.env }
+      const page = await context.newPage()
+      if (electronBinary) {
+        const app = await electron.launch({
+          executablePath: electronBinary,
+          args: [ROOT],
+          env: { ...(process.env as Record<string, string>), ...env },
+        })
+        stops.push(() => app.close())
+        return app.firstWindow()
+      }
+      if (project === 'electron-sim') {
+        const sim = await launchSimApp(page, { userData: dataDir, env })
+        running.sim = sim
+        stops.push(() => sim.quit())
+        return page
+      }
+      const host = await startHost(dataDir, env)
+      stops.push(async () => {
+        host.child.kill('SIGTERM')
+        await new Promise((resolve) => host.child.once('exit', resolve))
+      })
+      await page.goto(host.url)
+      return page
+    })
+    for (const stop of stops.reverse()) await stop().catch(() => undefined)
+  },
+  app: async ({ launch }, use) => {
+    await use(await launch())
   },
 })
 
 export { expect }
+
+/** Calls the app's Api from its page: window.api, from the preload or the HTTP adapter. */
+export async function appCall<K extends ServiceOperationName>(
+  page: Page,
+  name: K,
+  input?: OperationInput<K>,
+): Promise<OperationResult<K>> {
+  return page.evaluate(
+    ([n, i]) => (window as unknown as { api: Record<string, (input: unknown) => Promise<unknown>> }).api[n]?.(i),
+    [name, input] as const,
+  ) as Promise<OperationResult<K>>
+}
 
 /** Chooses a picture in the form and generates; returns once the result is shown. */
 export async function generate(
@@ -78,9 +160,4 @@ export function textFile(): { name: string; mimeType: string; buffer: Buffer } {
     mimeType: 'image/png',
     buffer: Buffer.from(readFileSync(join(import.meta.dirname, 'fixtures.ts'))),
   }
-}
-
-/** The host's statistics, read through its own API. */
-export async function cacheStats(request: APIRequestContext): Promise<CacheStats> {
-  return (await (await request.get('/api/cache/stats')).json()) as CacheStats
 }

@@ -281,10 +281,12 @@ export class TieredStore {
     this.onChange('limits')
   }
 
-  /** Stops background work, waits for writes under way and saves every index. */
+  /**
+   * Waits for writes under way and saves every index. Background warm-up and scrub stop at
+   * their next step and are not waited for: they only read (a read can hang on a bad disk).
+   */
   async flush(): Promise<void> {
     this.background?.abort()
-    await this.backgroundWork
     await Promise.all(this.persistent.map((tier) => tier.flush()))
   }
 

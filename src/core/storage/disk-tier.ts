@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
 import * as nodeFs from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DiskStats, EntryMeta, EvictionPolicyName } from '../../shared/cache-types'
@@ -32,6 +33,8 @@ const RECORD_FILE = /^([0-9a-f]{64})\.json$/
 const RECENCY_FACTOR = 15
 /** Reads of a model file go in pieces of this size, hashed as they arrive. */
 const READ_CHUNK = 1024 * 1024
+/** Opening never waits (a pipe in place of a model would block until a writer came). */
+const READ_WITHOUT_WAITING = fsConstants.O_NONBLOCK === undefined ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NONBLOCK
 
 /**
  * The persistent tier on the local disk, under `<data folder>/models`:
@@ -316,18 +319,21 @@ export class DiskTier implements PersistentTier {
   private async readVerified(record: DiskRecord, { scrubbing = false } = {}): Promise<Uint8Array | undefined> {
     let handle: nodeFs.FileHandle | undefined
     try {
-      handle = await this.fs.open(this.files.path(record.file), 'r')
+      handle = await this.fs.open(this.files.path(record.file), READ_WITHOUT_WAITING)
+      // Only a regular file is a model: a pipe or a device in its place would never end.
+      if (!(await handle.stat()).isFile()) throw new Error('not a regular file')
       const bytes = Buffer.allocUnsafe(record.bytes)
       const hash = createHash('sha256')
       let offset = 0
       while (offset < record.bytes) {
-        const { bytesRead } = await handle.read(bytes, offset, Math.min(READ_CHUNK, record.bytes - offset), offset)
+        // Sequential reads (no position): one pass from the start, whatever kind of file it is.
+        const { bytesRead } = await handle.read(bytes, offset, Math.min(READ_CHUNK, record.bytes - offset), null)
         if (bytesRead === 0) break
         hash.update(bytes.subarray(offset, offset + bytesRead))
         offset += bytesRead
         if (scrubbing) await new Promise((resolve) => setImmediate(resolve))
       }
-      const { bytesRead: extra } = await handle.read(Buffer.alloc(1), 0, 1, offset)
+      const { bytesRead: extra } = await handle.read(Buffer.alloc(1), 0, 1, null)
       if (offset !== record.bytes || extra !== 0 || hash.digest('hex') !== record.file)
         throw new Error('checksum mismatch')
       return bytes

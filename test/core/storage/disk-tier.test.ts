@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -103,6 +104,17 @@ describe('DiskTier', () => {
     expect(await tier.scrub()).toBe(1)
     expect(tier.recent().map((r) => r.key)).toEqual([key(3)])
     expect(tier.stats().lastError).toMatch(/missing or damaged/)
+  })
+
+  it('drops a pipe or other non-file found in place of a model instead of waiting on it', async () => {
+    const dir = tempDir()
+    await used(dir)
+    const path = join(dir, `${sha(glb(2))}.glb`)
+    rmSync(path)
+    execFileSync('mkfifo', [path])
+    const { tier } = await opened(dir)
+    expect(await tier.read(key(2))).toBeUndefined()
+    expect(tier.stats()).toMatchObject({ readFailures: 1, currentItems: 2 })
   })
 
   it('sweeps interrupted writes away at start', async () => {

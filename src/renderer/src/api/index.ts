@@ -1,5 +1,8 @@
 import type { Api } from '../../../shared/operations'
 import { createHttpApi } from './http-api'
 
-/** window.api in Electron (from the preload), the HTTP adapter in the browser host. */
-export const api: Api = window.api ?? createHttpApi()
+// window.api comes from the preload in Electron; in the browser host the HTTP adapter takes
+// its place, so the page offers the same object in both hosts.
+window.api ??= createHttpApi()
+
+export const api: Api = window.api
