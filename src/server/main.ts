@@ -3,10 +3,12 @@
  * HTTP, serving the built renderer. Built beside the Electron main entry in out/main.
  */
 import { join } from 'node:path'
+import { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { ConfigError, isLoopback, loopbackNames, readConfig } from '../core/config'
 import { createAppService } from '../core/service/create-service'
 import { httpAddresses } from '../shared/addresses'
 import { buildHost } from './app'
+import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)
@@ -15,13 +17,23 @@ async function main(): Promise<void> {
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
     addresses: httpAddresses,
   })
+  const guardOptions = {
+    token: config.token,
+    allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
+  }
+  const compat = new HunyuanCompat(service)
   const app = await buildHost({
     service,
     staticDir: join(import.meta.dirname, '../renderer'),
-    token: config.token,
-    allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
+    ...guardOptions,
+    plugins: [hunyuanRoutes(compat, '/hunyuan')],
   })
   const address = await app.listen({ host: config.host, port: config.port })
+  const compatHost = config.hunyuanCompatPort === undefined ? undefined : await buildHunyuanHost(compat, guardOptions)
+  if (compatHost) {
+    const compatAddress = await compatHost.listen({ host: config.host, port: config.hunyuanCompatPort })
+    console.log(`Hunyuan3D-2 clients can use ${compatAddress.replace('[::1]', 'localhost')} as their API URL.`)
+  }
   const url = address.replace('[::1]', 'localhost')
   if (config.tokenGenerated) {
     console.log(`MeshCache is served at ${url}/?token=${config.token}`)
@@ -32,8 +44,7 @@ async function main(): Promise<void> {
     console.log(`MeshCache is served at ${url}/${config.token ? '?token=<MESHCACHE_TOKEN>' : ''}`)
   }
   const stop = (): void => {
-    void app
-      .close()
+    void Promise.all([app.close(), compatHost?.close()])
       .then(() => service.close())
       .then(() => process.exit(0))
   }

@@ -40,6 +40,8 @@ export async function glbFor(seed: number, padding = 0): Promise<Uint8Array> {
  */
 export class GatedGenerator implements Generator {
   readonly id: string
+  readonly version = '1'
+  readonly acceptsTextAndMesh = false
   runs = 0
   /** Jobs that have started and not yet finished. */
   running = 0

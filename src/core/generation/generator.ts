@@ -6,6 +6,11 @@ export interface GeneratorInput {
   prompt: string
   quality: Quality
   seed: number
+  /**
+   * A request that arrived in Hunyuan3D-2's own api_server protocol, as its client sent it:
+   * a Hunyuan3D-2 backend forwards these fields unchanged; others use the fields above.
+   */
+  upstream?: Record<string, unknown>
 }
 
 export interface GenerateProgress {
@@ -37,6 +42,10 @@ export interface GeneratorDescription {
 /** A backend that turns an image and a prompt into a GLB. One job runs at a time per backend. */
 export interface Generator {
   readonly id: string
+  /** The version of what generates (a new one makes new models, so it is part of keys). */
+  readonly version: string
+  /** Whether it can make a model from text or texture a given mesh (a GPU server), not only from a picture. */
+  readonly acceptsTextAndMesh: boolean
   describe(): Promise<GeneratorDescription>
   /**
    * Everything besides the request itself that decides the output: the backend's version and

@@ -16,12 +16,13 @@ import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import { replayPolicies } from '../cache/what-if'
 import type { Generator } from '../generation/generator'
-import { normalizePrompt, RequestKeys } from '../generation/request-key'
+import { RequestKeys } from '../generation/request-key'
 import { perceptualHash } from '../similar/perceptual-hash'
-import { type SimilarityParams, SimilarModels } from '../similar/similar-models'
+import { SimilarModels } from '../similar/similar-models'
 import type { SettingsStore } from '../storage/settings-store'
 import type { Backends } from './backends'
 import { ChangeFeed } from './change-feed'
+import { appJob, appParams, type Job } from './job'
 import { RequestLog } from './request-log'
 import { RequestTracker, type TrackedRequest } from './request-tracker'
 import { makeThumbnail } from './thumbnail'
@@ -73,7 +74,7 @@ export class ModelService implements ServiceOperations {
         const reused = await this.reuseSimilar(request, generator, key, tracked.id, started)
         if (reused) return reused
       }
-      return await this.serve(request, generator, key, tracked, started)
+      return (await this.serve(appJob(request, generator, key), tracked, started)).result
     } catch (error) {
       throw tracked.signal.aborted || isAbortError(error) ? new CancelledError() : error
     } finally {
@@ -176,7 +177,7 @@ export class ModelService implements ServiceOperations {
     )
     for (const { request, generator, key } of planned) {
       const tracked = this.requests.begin(undefined)
-      this.serve(request, generator, key, tracked, performance.now())
+      this.serve(appJob(request, generator, key), tracked, performance.now())
         .catch(() => undefined) // counted as a load failure; there is no caller to tell
         .finally(() => tracked.end())
     }
@@ -215,23 +216,43 @@ export class ModelService implements ServiceOperations {
     await this.backendSet.close()
   }
 
-  private async serve(
-    request: ParsedGenerateRequest,
-    generator: Generator,
-    key: string,
-    tracked: TrackedRequest,
-    started: number,
-  ): Promise<GenerateResult> {
+  /**
+   * Serves a job for a caller from outside the operation table (the Hunyuan3D-2 protocol):
+   * the same tiers, single flight, progress and statistics as the app's own requests.
+   */
+  async run(
+    job: Job,
+    context: CallContext & { requestId?: string } = {},
+  ): Promise<{ result: GenerateResult; bytes: Uint8Array }> {
+    const started = performance.now()
+    const tracked = this.requests.begin(context.requestId, context.signal)
+    try {
+      return await this.serve(job, tracked, started)
+    } catch (error) {
+      throw tracked.signal.aborted || isAbortError(error) ? new CancelledError() : error
+    } finally {
+      tracked.end()
+    }
+  }
+
+  /** The pixel digests (shared with other ways of keying requests, so a picture is decoded once). */
+  get digester(): RequestKeys['digester'] {
+    return this.keys.digester
+  }
+
+  /** The named backend, or the one new requests use (the first available in order of preference). */
+  pickBackend(id?: string): Promise<Generator> {
+    return this.backendSet.pick(id)
+  }
+
+  private async serve(job: Job, tracked: TrackedRequest, started: number) {
+    const { key, generator } = job
     tracked.watch(key)
-    const loaded = await this.store.getOrLoad(
-      key,
-      (signal) => this.produce(request, generator, key, signal),
-      tracked.signal,
-    )
+    const loaded = await this.store.getOrLoad(key, (signal) => this.produce(job, signal), tracked.signal)
     this.log.record({ key, bytes: loaded.bytes.byteLength, generationMs: loaded.generationMs })
     // A model read back from a persistent tier is a hit for the request that asked first.
     const fromTier = loaded.outcome === 'miss' && loaded.tier !== 'generator'
-    return {
+    const result: GenerateResult = {
       requestId: tracked.id,
       key,
       cache: fromTier ? 'hit' : loaded.outcome,
@@ -243,30 +264,26 @@ export class ModelService implements ServiceOperations {
       modelUrl: this.options.addresses('model', key),
       kept: loaded.kept,
     }
+    return { result, bytes: loaded.bytes }
   }
 
   /** Runs the generation itself; the thumbnail and perceptual hash are made beside it. */
-  private async produce(
-    request: ParsedGenerateRequest,
-    generator: Generator,
-    key: string,
-    signal: AbortSignal,
-  ): Promise<Generated> {
-    const extras = Promise.all([makeThumbnail(request.image), perceptualHash(request.image).catch(() => undefined)])
+  private async produce(job: Job, signal: AbortSignal): Promise<Generated> {
+    const { key, picture } = job
+    const extras = Promise.all([
+      picture ? makeThumbnail(picture) : undefined,
+      picture ? perceptualHash(picture).catch(() => undefined) : undefined,
+    ])
     const started = performance.now()
     try {
-      const glb = await this.backendSet.run(generator, request, {
+      const glb = await this.backendSet.run(job.generator, job.input, {
         signal,
         onProgress: (progress) => this.requests.progress(key, progress),
       })
       const generationMs = performance.now() - started
       const [thumbnail, phash] = await extras
       if (thumbnail) await this.store.putThumbnail(key, thumbnail)
-      const meta = {
-        ...this.paramsOf(request, generator),
-        thumbnail: thumbnail !== undefined,
-        ...(phash ? { phash } : {}),
-      }
+      const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phash ? { phash } : {}) }
       this.similarModels.remember(key, meta)
       return { glb, generationMs, meta }
     } finally {
@@ -274,19 +291,9 @@ export class ModelService implements ServiceOperations {
     }
   }
 
-  private paramsOf(request: ParsedGenerateRequest, generator: Generator): SimilarityParams {
-    return {
-      prompt: normalizePrompt(request.prompt),
-      quality: request.quality,
-      seed: request.seed,
-      backend: generator.id,
-      identity: identityDigest(generator.identity(request.quality)),
-    }
-  }
-
   private async findSimilar(request: ParsedGenerateRequest, generator: Generator, key: string) {
     const phash = await perceptualHash(request.image)
-    return this.similarModels.find(phash, this.paramsOf(request, generator), key, (k) => this.store.has(k))
+    return this.similarModels.find(phash, appParams(request, generator), key, (k) => this.store.has(k))
   }
 
   /** `reuse: "similar"`: the nearest stored model made from a near-identical picture, if any. */
@@ -325,12 +332,4 @@ export class ModelService implements ServiceOperations {
 
 function noTeamTier(): AppError {
   return new AppError('INVALID_REQUEST', 'There is no team tier: set MESHCACHE_REDIS_URL to share models with a team.')
-}
-
-/** A short, stable digest of a backend's identity (its version and resolved parameters). */
-function identityDigest(identity: Record<string, string | number | boolean>): string {
-  return Object.keys(identity)
-    .sort()
-    .map((k) => `${k}=${identity[k]}`)
-    .join(',')
 }

@@ -18,6 +18,8 @@ export interface BuiltinGeneratorOptions {
  */
 export class BuiltinGenerator implements Generator {
   readonly id = 'builtin'
+  readonly version = BUILTIN_VERSION
+  readonly acceptsTextAndMesh = false
   private readonly idle: Worker[] = []
   private nextJob = 1
 

@@ -46,6 +46,8 @@ const PROBE_TIMEOUT_MS = 2_000
 
 export class HunyuanGenerator implements Generator {
   readonly id = 'hunyuan3d-2'
+  readonly version = '2'
+  readonly acceptsTextAndMesh = true
   private readonly settings: HunyuanSettings
 
   constructor(settings: Partial<HunyuanSettings> & { url: string }) {
@@ -83,12 +85,14 @@ export class HunyuanGenerator implements Generator {
       })
     onProgress?.({ stage: 'uploading', fraction: 0.02 })
     const ticker = setInterval(tick, 1_000)
-    const body = JSON.stringify({
-      image: Buffer.from(input.image).toString('base64'),
-      ...(input.prompt ? { text: input.prompt } : {}),
-      seed: input.seed,
-      ...this.identity(input.quality),
-    })
+    const body = JSON.stringify(
+      input.upstream ?? {
+        image: Buffer.from(input.image).toString('base64'),
+        ...(input.prompt ? { text: input.prompt } : {}),
+        seed: input.seed,
+        ...this.identity(input.quality),
+      },
+    )
     try {
       const glb =
         settings.mode === 'generate' ? await this.viaGenerate(body, combined) : await this.viaSend(body, combined, tick)

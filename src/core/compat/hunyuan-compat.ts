@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto'
+import { AppError, toErrorPayload } from '../../shared/errors'
+import { describeIssues } from '../../shared/schemas'
+import type { Job } from '../service/job'
+import type { ModelService } from '../service/model-service'
+import { type HunyuanRequest, hunyuanKey, hunyuanRequestSchema, qualityForOctree } from './hunyuan-request'
+
+function parse(body: unknown): HunyuanRequest {
+  const parsed = hunyuanRequestSchema.safeParse(body)
+  if (!parsed.success)
+    throw new AppError('INVALID_REQUEST', `The request was refused: ${describeIssues(parsed.error)}.`)
+  return parsed.data
+}
+
+/** What GET /status/<uid> answers. Upstream never reports failures; MeshCache does. */
+export type JobStatus =
+  | { status: 'processing' }
+  | { status: 'completed'; model_base64: string }
+  | { status: 'error'; text: string }
+
+interface SentJob {
+  at: number
+  state: 'processing' | 'completed' | 'error'
+  key?: string
+  /** Held only when no tier kept the model, so the result stays fetchable. */
+  bytes?: Uint8Array
+  text?: string
+}
+
+export interface HunyuanCompatOptions {
+  /** How long a /send job's result stays fetchable. */
+  keepMs?: number
+  /** Most /send jobs remembered; the oldest finished ones go first. */
+  maxJobs?: number
+  now?: () => number
+}
+
+/**
+ * Hunyuan3D-2's api_server protocol over MeshCache: its clients (the Blender add-on, curl,
+ * scripts) get the cache, the single flight and the disk tier by changing one URL. A miss
+ * goes to the configured Hunyuan3D-2 server with the client's fields unchanged, or, for a
+ * picture and no server, to the builtin generator.
+ */
+export class HunyuanCompat {
+  private readonly jobs = new Map<string, SentJob>()
+  private readonly keepMs: number
+  private readonly maxJobs: number
+  private readonly now: () => number
+
+  constructor(
+    private readonly service: ModelService,
+    options: HunyuanCompatOptions = {},
+  ) {
+    this.keepMs = options.keepMs ?? 2 * 60 * 60_000
+    this.maxJobs = options.maxJobs ?? 10_000
+    this.now = options.now ?? Date.now
+  }
+
+  /** POST /generate: the model's bytes. */
+  async generate(body: unknown, signal?: AbortSignal): Promise<Uint8Array> {
+    const job = await this.jobFor(parse(body), body)
+    return (await this.service.run(job, { signal })).bytes
+  }
+
+  /** POST /send: a job id at once; the model is made (or found) in the background. */
+  send(body: unknown): { uid: string } {
+    const request = parse(body)
+    this.forgetOld()
+    const uid = randomUUID()
+    const sent: SentJob = { at: this.now(), state: 'processing' }
+    this.jobs.set(uid, sent)
+    this.jobFor(request, body)
+      .then((job) => this.service.run(job))
+      .then(
+        ({ result, bytes }) =>
+          Object.assign(sent, { state: 'completed', key: result.key, bytes: result.kept ? undefined : bytes }),
+        (error: unknown) => Object.assign(sent, { state: 'error', text: toErrorPayload(error).message }),
+      )
+    return { uid }
+  }
+
+  /** GET /status/<uid>; undefined for a uid no job has (the route answers a clear error). */
+  async status(uid: string): Promise<JobStatus | undefined> {
+    this.forgetOld()
+    const sent = this.jobs.get(uid)
+    if (!sent) return undefined
+    if (sent.state === 'processing') return { status: 'processing' }
+    if (sent.state === 'error') return { status: 'error', text: sent.text ?? 'The generation failed.' }
+    const bytes = sent.bytes ?? (sent.key ? await this.service.model(sent.key) : undefined)
+    if (!bytes)
+      return { status: 'error', text: 'The model was made, but it is no longer cached; send the request again.' }
+    return {
+      status: 'completed',
+      model_base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+    }
+  }
+
+  /** Validates a request and resolves it to a job: the backend, the key, what to remember. */
+  private async jobFor(request: HunyuanRequest, body: unknown): Promise<Job> {
+    const generator = await this.service.pickBackend()
+    if (!generator.acceptsTextAndMesh && (request.mesh || !request.image)) {
+      throw new AppError(
+        'BACKEND_UNAVAILABLE',
+        `${request.mesh ? 'Texturing a mesh' : 'Text to 3D'} needs a Hunyuan3D-2 server, and none is reachable (MESHCACHE_HUNYUAN_URL). The builtin generator makes models from a picture only.`,
+      )
+    }
+    const key = await hunyuanKey(
+      request,
+      { id: generator.id, identity: { version: generator.version } },
+      this.service.digester,
+    )
+    const quality = qualityForOctree(request.octree_resolution)
+    const {
+      image,
+      text = '',
+      seed,
+      octree_resolution,
+      num_inference_steps,
+      guidance_scale,
+      texture,
+      face_count,
+    } = request
+    const views = [request.image_left, request.image_back, request.image_right].filter(Boolean).length
+    return {
+      key,
+      generator,
+      // A Hunyuan3D-2 server gets the client's fields exactly as they came.
+      input: {
+        image: image ?? new Uint8Array(),
+        prompt: text,
+        quality,
+        seed,
+        upstream: body as Record<string, unknown>,
+      },
+      meta: {
+        prompt: text,
+        quality,
+        seed,
+        backend: generator.id,
+        identity: 'hunyuan-api',
+        octree_resolution,
+        num_inference_steps,
+        guidance_scale,
+        texture,
+        face_count,
+        extraViews: views,
+        mesh: request.mesh !== undefined,
+      },
+      picture: image,
+    }
+  }
+
+  private forgetOld(): void {
+    const oldest = this.now() - this.keepMs
+    for (const [uid, job] of this.jobs) {
+      if (job.at >= oldest && this.jobs.size <= this.maxJobs) break
+      if (job.state !== 'processing') this.jobs.delete(uid)
+    }
+  }
+}
