@@ -23,6 +23,8 @@ export interface AppConfig {
   sharedMaxBytes: number
   /** Jobs each GPU server runs at once. */
   gpuConcurrency: number
+  /** Team mode: how long a job's lock lasts; a dead instance's job is taken over after it. */
+  teamLockMs: number
 }
 
 /** A setting that cannot be used; its message names the variable, in one line. */
@@ -97,6 +99,11 @@ const schema = z.object({
     .regex(/^[1-9]\d?$/, 'must be a whole number from 1 to 99')
     .transform(Number)
     .default(1),
+  MESHCACHE_TEAM_LOCK_MS: z
+    .string()
+    .regex(/^\d{3,7}$/, 'must be a number of milliseconds from 100 to 9999999')
+    .transform(Number)
+    .default(15_000),
 })
 
 /**
@@ -130,6 +137,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     redisPrefix: values.MESHCACHE_REDIS_PREFIX,
     sharedMaxBytes: values.MESHCACHE_SHARED_MAX_BYTES,
     gpuConcurrency: values.MESHCACHE_GPU_CONCURRENCY,
+    teamLockMs: values.MESHCACHE_TEAM_LOCK_MS,
   }
 }
 

@@ -15,6 +15,7 @@ describe('readConfig', () => {
       redisPrefix: 'meshcache',
       sharedMaxBytes: 20 * 1024 ** 3,
       gpuConcurrency: 1,
+      teamLockMs: 15_000,
     })
     expect(readConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')
     expect(readConfig({ APPDATA: 'C:/Users/u/AppData/Roaming' }).dataDir).toMatch(/MeshCache$/)

@@ -13,15 +13,18 @@ export interface QueueOptions {
 }
 
 /**
- * Runs one job at a time in arrival order: a GPU (or the CPU worker) does one model at a time,
- * and Hunyuan3D's server has no queue of its own.
+ * Runs at most `concurrency` jobs at a time, the rest in arrival order: a GPU (or the CPU
+ * worker) does one model at a time, and Hunyuan3D's server has no queue of its own. Several
+ * GPU servers give several slots.
  */
 export class JobQueue {
-  private busy = false
+  private active = 0
   private readonly waiting: Waiting[] = []
 
+  constructor(private readonly concurrency = 1) {}
+
   get length(): number {
-    return this.waiting.length + (this.busy ? 1 : 0)
+    return this.waiting.length + this.active
   }
 
   run<T>(task: () => Promise<T>, options: QueueOptions = {}): Promise<T> {
@@ -32,12 +35,12 @@ export class JobQueue {
         onPosition,
         start: () => {
           signal?.removeEventListener('abort', onAbort)
-          this.busy = true
+          this.active++
           Promise.resolve()
             .then(task)
             .then(resolve, reject)
             .finally(() => {
-              this.busy = false
+              this.active--
               this.next()
             })
         },
@@ -51,13 +54,13 @@ export class JobQueue {
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.waiting.push(entry)
-      if (this.busy) this.announcePositions()
+      if (this.active >= this.concurrency) this.announcePositions()
       else this.next()
     })
   }
 
   private next(): void {
-    if (this.busy) return
+    if (this.active >= this.concurrency) return
     const entry = this.waiting.shift()
     if (!entry) return
     entry.start()
@@ -65,8 +68,10 @@ export class JobQueue {
   }
 
   private announcePositions(): void {
+    // Jobs ahead: those waiting before this one, and the running ones when every slot is taken.
+    const running = this.active >= this.concurrency ? this.active : 0
     this.waiting.forEach((entry, index) => {
-      entry.onPosition?.(index + (this.busy ? 1 : 0))
+      entry.onPosition?.(index + running)
     })
   }
 }

@@ -3,11 +3,19 @@ import { AppError } from '../../shared/errors'
 import type { GenerateProgress, Generator, GeneratorDescription, GeneratorInput } from '../generation/generator'
 import { assertGlb } from '../generation/glb-check'
 import { JobQueue } from '../generation/job-queue'
+import { type TeamScheduler, TeamUnavailable } from '../team/team-scheduler'
+
+/** Jobs a backend runs at once: one, or one per slot of a pool of GPU servers. */
+function slotsOf(generator: Generator): number {
+  return 'slots' in generator && typeof generator.slots === 'number' ? generator.slots : 1
+}
 
 export interface BackendsOptions {
   /** How long a backend's availability answer is trusted. */
   availabilityTtlMs?: number
   now?: () => number
+  /** Team mode: generations run on the team's queues (one per request across the team). */
+  team?: TeamScheduler
 }
 
 export type JobProgress = GenerateProgress & { position?: number }
@@ -22,15 +30,17 @@ export class Backends {
   private readonly availability = new Map<string, { at: number; description: GeneratorDescription }>()
   private readonly ttlMs: number
   private readonly now: () => number
+  private readonly team: TeamScheduler | undefined
 
   constructor(
     readonly generators: Generator[],
     options: BackendsOptions = {},
   ) {
     if (generators.length === 0) throw new Error('MeshCache needs at least one generator')
-    for (const generator of generators) this.queues.set(generator.id, new JobQueue())
+    for (const generator of generators) this.queues.set(generator.id, new JobQueue(slotsOf(generator)))
     this.ttlMs = options.availabilityTtlMs ?? 30_000
     this.now = options.now ?? Date.now
+    this.team = options.team
   }
 
   /** The named backend, or the default one; refuses an unknown or unavailable backend. */
@@ -62,13 +72,24 @@ export class Backends {
     )
   }
 
-  /** Runs one job through the backend's queue; the result is checked to be a GLB. */
+  /**
+   * Runs one job: on the team's queue in team mode (joining a generation of the same key
+   * anywhere in the team), else (or when the team's Redis is unreachable) through this
+   * instance's queue for the backend. The result is checked to be a GLB.
+   */
   async run(
     generator: Generator,
     input: GeneratorInput,
-    options: { signal: AbortSignal; onProgress: (progress: JobProgress) => void },
+    options: { key: string; signal: AbortSignal; onProgress: (progress: JobProgress) => void },
   ): Promise<Uint8Array> {
     const { signal, onProgress } = options
+    if (this.team?.ready) {
+      try {
+        return await this.team.run(generator, options.key, input, { signal, onProgress })
+      } catch (error) {
+        if (!(error instanceof TeamUnavailable)) throw error
+      }
+    }
     const queue = this.queues.get(generator.id) as JobQueue
     const model = await queue.run(() => generator.generate(input, { signal, onProgress }), {
       signal,
@@ -79,6 +100,7 @@ export class Backends {
   }
 
   async close(): Promise<void> {
+    await this.team?.close()
     await Promise.all(this.generators.map((g) => g.close?.()))
   }
 

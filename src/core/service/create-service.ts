@@ -4,18 +4,22 @@ import type { CacheLimits } from '../../shared/cache-types'
 import type { AppConfig } from '../config'
 import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import type { Generator } from '../generation/generator'
-import { HunyuanGenerator } from '../generation/hunyuan/hunyuan-generator'
+import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
 import { SettingsStore } from '../storage/settings-store'
 import { ThumbnailStore } from '../storage/thumbnail-store'
+import { redisConnector } from '../team/connect'
+import { SharedTier } from '../team/shared-tier'
+import { TeamScheduler } from '../team/team-scheduler'
 import { Backends } from './backends'
 import { ModelService } from './model-service'
 import { RequestLog } from './request-log'
 import { TieredStore } from './tiered-store'
 
 export interface AppServiceOptions {
-  config: Pick<AppConfig, 'hunyuanUrls' | 'dataDir'>
+  config: Pick<AppConfig, 'hunyuanUrls' | 'dataDir'> &
+    Partial<Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs'>>
   /** The builtin generator's worker script. */
   workerPath: string | URL
   addresses: Addresses
@@ -31,11 +35,11 @@ export interface AppServiceOptions {
  * disk index is read; warming memory from disk goes on in the background.
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
-  const { dataDir } = options.config
-  const generators = options.generators ?? [
-    ...options.config.hunyuanUrls.map((url) => new HunyuanGenerator({ url })),
-    new BuiltinGenerator({ workerPath: options.workerPath }),
-  ]
+  const { dataDir, hunyuanUrls, redisUrl, gpuConcurrency = 1 } = options.config
+  const gpus = hunyuanUrls.length > 0 ? new HunyuanPool(hunyuanUrls, gpuConcurrency) : undefined
+  const builtin = new BuiltinGenerator({ workerPath: options.workerPath })
+  const generators = options.generators ?? [...(gpus ? [gpus] : []), builtin]
+  const team = redisUrl ? await teamMode(redisUrl, options.config, builtin, gpus) : undefined
   const settings = dataDir ? new SettingsStore(join(dataDir, 'settings.json')) : undefined
   const saved = settings ? await settings.load() : { settings: {} }
   if (saved.problem) console.warn(`MeshCache: ${saved.problem}`)
@@ -45,13 +49,14 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     limits: { maxItems, maxBytes },
     policy,
     disk: models ? new DiskTier({ dir: models, maxBytes: diskMaxBytes, policy }) : undefined,
+    shared: team?.shared,
     thumbnails: new ThumbnailStore({ dir: models ? join(models, 'thumbnails') : undefined }),
   })
   const similar = new SimilarModels()
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({
     store,
-    backends: new Backends(generators),
+    backends: new Backends(generators, { team: team?.scheduler }),
     addresses: options.addresses,
     settings,
     similar,
@@ -59,4 +64,39 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   })
   await service.open()
   return service
+}
+
+/**
+ * Team mode (MESHCACHE_REDIS_URL): the shared tier below the disk, and the team's queues:
+ * this host runs builtin jobs, and each GPU server's jobs while it holds that server's lock.
+ */
+async function teamMode(
+  url: string,
+  config: AppServiceOptions['config'],
+  builtin: BuiltinGenerator,
+  gpus: HunyuanPool | undefined,
+): Promise<{ shared: SharedTier; scheduler: TeamScheduler }> {
+  const log = (message: string): void => console.warn(`MeshCache: ${message}`)
+  const connect = redisConnector(url, log)
+  const prefix = config.redisPrefix ?? 'meshcache'
+  const shared = new SharedTier({
+    redis: connect({ failFast: true }),
+    prefix,
+    maxBytes: config.sharedMaxBytes ?? 20 * 1024 ** 3,
+  })
+  const scheduler = new TeamScheduler({
+    connect: () => connect(),
+    prefix,
+    lockMs: config.teamLockMs,
+    workers: [
+      { generator: builtin, concurrency: 1 },
+      ...(gpus?.servers ?? []).map((server) => ({
+        generator: server,
+        concurrency: gpus?.concurrencyPerServer ?? 1,
+        server: server.url,
+      })),
+    ],
+  })
+  await scheduler.start()
+  return { shared, scheduler }
 }

@@ -277,6 +277,7 @@ export class ModelService implements ServiceOperations {
     const started = performance.now()
     try {
       const glb = await this.backendSet.run(job.generator, job.input, {
+        key,
         signal,
         onProgress: (progress) => this.requests.progress(key, progress),
       })

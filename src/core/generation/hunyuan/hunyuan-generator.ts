@@ -54,6 +54,10 @@ export class HunyuanGenerator implements Generator {
     this.settings = { ...DEFAULT_HUNYUAN_SETTINGS, ...settings, url: settings.url.replace(/\/+$/, '') }
   }
 
+  get url(): string {
+    return this.settings.url
+  }
+
   identity(quality: Quality): Record<string, string | number | boolean> {
     return { ...HUNYUAN_PARAMS[quality], texture: this.settings.texture, type: 'glb' }
   }

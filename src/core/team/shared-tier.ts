@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { EntryMeta, EvictionPolicyName, SharedStats } from '../../shared/cache-types'
+import { StatsCounter } from '../cache'
+import { type DiskRecord, parseRecord } from '../storage/disk-records'
+import type { PersistentTier, StoredModel } from '../storage/persistent-tier'
+
+/**
+ * Keys, under the team's prefix P:
+ * - P:rec:<key>   hash: the record (json), bytes, cost (generation ms), file (sha256), hits;
+ * - P:blob:<sha>  the GLB, content-addressed; P:refs:<sha> how many records point to it;
+ * - P:order       sorted set of keys by eviction priority (LRU: last use; GDSF: H);
+ * - P:total       bytes held; P:inflation GDSF's L; P:policy the team's policy.
+ * Every change runs as one Lua script, so eviction is atomic across the team. Redis's own
+ * eviction is never relied on: BullMQ needs `noeviction`.
+ */
+const LUA_LIB = `
+local P = ARGV[1]
+local function priority(key, now, hitsDelta)
+  local policy = redis.call('GET', P..':policy') or 'lru'
+  if policy ~= 'gdsf' then return now end
+  local fields = redis.call('HMGET', P..':rec:'..key, 'bytes', 'cost', 'hits')
+  local bytes = math.max(1, tonumber(fields[1]) or 1)
+  local cost = math.max(1, tonumber(fields[2]) or 1)
+  local hits = (tonumber(fields[3]) or 0) + hitsDelta
+  local inflation = tonumber(redis.call('GET', P..':inflation') or '0')
+  return inflation + (hits + 1) * cost / bytes
+end
+local function remove(key)
+  local file = redis.call('HGET', P..':rec:'..key, 'file')
+  if not file then return 0 end
+  local bytes = tonumber(redis.call('HGET', P..':rec:'..key, 'bytes')) or 0
+  redis.call('DEL', P..':rec:'..key)
+  redis.call('ZREM', P..':order', key)
+  redis.call('DECRBY', P..':total', bytes)
+  if redis.call('DECR', P..':refs:'..file) <= 0 then
+    redis.call('DEL', P..':refs:'..file, P..':blob:'..file)
+  end
+  return bytes
+end
+`
+
+/** ARGV: P, key, file, bytes, cost, json, now, budget, blob → { stored, evictions, evictedBytes }. */
+const WRITE = `${LUA_LIB}
+local key, file, bytes, cost, json, now, budget = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+remove(key)
+if bytes > budget then return {0, 0, 0} end
+redis.call('HSET', P..':rec:'..key, 'json', json, 'bytes', bytes, 'cost', cost, 'file', file, 'hits', 0)
+if redis.call('INCR', P..':refs:'..file) == 1 then redis.call('SET', P..':blob:'..file, ARGV[9]) end
+redis.call('INCRBY', P..':total', bytes)
+redis.call('ZADD', P..':order', priority(key, now, 0), key)
+local evictions, evicted = 0, 0
+while tonumber(redis.call('GET', P..':total') or '0') > budget do
+  local victim = redis.call('ZRANGE', P..':order', 0, 0, 'WITHSCORES')
+  if #victim == 0 then break end
+  if (redis.call('GET', P..':policy') or 'lru') == 'gdsf' then redis.call('SET', P..':inflation', victim[2]) end
+  evicted = evicted + remove(victim[1])
+  evictions = evictions + 1
+end
+return {redis.call('EXISTS', P..':rec:'..key), evictions, evicted}
+`
+
+/** ARGV: P, key, now → 1 when the key is held (its use is recorded). */
+const TOUCH = `${LUA_LIB}
+local key, now = ARGV[2], tonumber(ARGV[3])
+if redis.call('EXISTS', P..':rec:'..key) == 0 then return 0 end
+redis.call('ZADD', P..':order', priority(key, now, 1), key)
+redis.call('HINCRBY', P..':rec:'..key, 'hits', 1)
+return 1
+`
+
+/** ARGV: P, key → bytes removed. */
+const REMOVE = `${LUA_LIB}
+return remove(ARGV[2])
+`
+
+/** ARGV: P → entries removed. */
+const CLEAR = `${LUA_LIB}
+local keys = redis.call('ZRANGE', P..':order', 0, -1)
+for _, key in ipairs(keys) do remove(key) end
+redis.call('DEL', P..':inflation', P..':total')
+return #keys
+`
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+export interface SharedTierOptions {
+  redis: Redis
+  prefix: string
+  maxBytes: number
+  now?: () => number
+  log?: (message: string) => void
+}
+
+/**
+ * The team's shared tier on Redis: every model any instance made, verified by hash on every
+ * read (a corrupt blob is dropped, never a hit), with its own LRU or GDSF eviction within a
+ * byte budget. When Redis cannot be reached, reads are misses and writes are skipped: the
+ * instance keeps working on its own tiers, and `lastError` says so.
+ */
+export class SharedTier implements PersistentTier {
+  readonly name = 'shared'
+  private readonly redis: Redis
+  private readonly prefix: string
+  private budget: number
+  private readonly now: () => number
+  private readonly log: (message: string) => void
+  private readonly counter = new StatsCounter()
+  /** What this instance knows of the keys held (refreshed on every read and listing). */
+  private readonly known = new Map<string, DiskRecord>()
+  private occupancy = { items: 0, bytes: 0 }
+  private lastError: string | undefined
+
+  constructor(options: SharedTierOptions) {
+    this.redis = options.redis
+    this.prefix = options.prefix
+    this.budget = options.maxBytes
+    this.now = options.now ?? Date.now
+    this.log = options.log ?? ((message) => console.warn(`MeshCache: ${message}`))
+    this.redis.on('ready', () => {
+      this.lastError = undefined
+      void this.refresh()
+    })
+  }
+
+  get enabled(): boolean {
+    return true
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready'
+  }
+
+  has(key: string): boolean {
+    return this.known.has(key)
+  }
+
+  record(key: string): DiskRecord | undefined {
+    return this.known.get(key)
+  }
+
+  async read(key: string, { use = true } = {}): Promise<StoredModel | undefined> {
+    const found = await this.attempt(async () => {
+      const [json, file] = await this.redis.hmget(this.key('rec', key), 'json', 'file')
+      if (!json || !file) return undefined
+      const record = parseRecord(JSON.parse(json))
+      const bytes = await this.redis.getBuffer(this.key('blob', file))
+      if (!record || !bytes || bytes.byteLength !== record.bytes || sha256(bytes) !== file) {
+        this.counter.readFailures++
+        this.counter.dropped++
+        this.report(`A model in the team's shared tier was damaged and was dropped (${key.slice(0, 12)}).`)
+        await this.redis.eval(REMOVE, 0, this.prefix, key)
+        this.known.delete(key)
+        return undefined
+      }
+      return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), record }
+    })
+    if (!use) return found
+    if (found) {
+      this.counter.recordHit(found.record.generationMs)
+      this.known.set(key, found.record)
+      this.touch(key)
+    } else {
+      this.counter.recordMiss()
+    }
+    return found
+  }
+
+  async write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean> {
+    const file = sha256(bytes)
+    const time = this.now()
+    const record: DiskRecord = {
+      key,
+      file,
+      bytes: bytes.byteLength,
+      createdAt: time,
+      lastAccessAt: time,
+      hits: 0,
+      generationMs: info.generationMs,
+      meta: info.meta,
+    }
+    const stored = await this.attempt(async () => {
+      const [kept, evictions, evicted] = (await this.redis.eval(
+        WRITE,
+        0,
+        this.prefix,
+        key,
+        file,
+        bytes.byteLength,
+        Math.round(info.generationMs),
+        JSON.stringify(record),
+        time,
+        this.budget,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      )) as [number, number, number]
+      for (let i = 0; i < evictions; i++) this.counter.recordEviction(i === 0 ? evicted : 0)
+      return kept === 1
+    })
+    if (stored) {
+      this.counter.writes++
+      this.known.set(key, record)
+      void this.refresh()
+    } else if (stored === undefined) {
+      this.counter.writeFailures++
+    }
+    return stored === true
+  }
+
+  touch(key: string): void {
+    void this.attempt(() => this.redis.eval(TOUCH, 0, this.prefix, key, this.now()))
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const removed = await this.attempt(() => this.redis.eval(REMOVE, 0, this.prefix, key) as Promise<number>)
+    this.known.delete(key)
+    void this.refresh()
+    return (removed ?? 0) > 0
+  }
+
+  async clear(): Promise<number> {
+    const removed = await this.attempt(() => this.redis.eval(CLEAR, 0, this.prefix) as Promise<number>)
+    this.known.clear()
+    void this.refresh()
+    return removed ?? 0
+  }
+
+  /** Entries most recently used first (at most `limit`), and what this instance knows of them. */
+  async entries(limit = 1000): Promise<DiskRecord[]> {
+    const records = await this.attempt(async () => {
+      const keys = await this.redis.zrevrange(this.key('order'), 0, limit - 1)
+      const pipeline = this.redis.pipeline()
+      for (const key of keys) pipeline.hmget(this.key('rec', key), 'json', 'hits')
+      const rows = (await pipeline.exec()) ?? []
+      return rows.flatMap(([, row]) => {
+        const [json, hits] = row as [string | null, string | null]
+        const record = json ? parseRecord(JSON.parse(json)) : undefined
+        return record ? [{ ...record, hits: Number(hits ?? 0) }] : []
+      })
+    })
+    for (const record of records ?? []) this.known.set(record.key, record)
+    return records ?? []
+  }
+
+  /** The shared tier's budget comes from the team's configuration (MESHCACHE_SHARED_MAX_BYTES). */
+  setMaxBytes(maxBytes: number): void {
+    this.budget = maxBytes
+  }
+
+  /** The policy is the team's: one setting in Redis, so every instance ranks entries alike. */
+  setPolicy(policy: EvictionPolicyName): void {
+    void this.attempt(() => this.redis.set(this.key('policy'), policy))
+  }
+
+  stats(): SharedStats {
+    return {
+      ...this.counter.snapshot(),
+      enabled: true,
+      connected: this.connected,
+      currentItems: this.occupancy.items,
+      currentBytes: this.occupancy.bytes,
+      maxBytes: this.budget,
+      lastError: this.connected
+        ? (this.lastError ?? null)
+        : "The team's Redis cannot be reached: working on this machine's tiers only.",
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.refresh()
+  }
+
+  /** Reads the occupancy (other instances change it too). */
+  async refresh(): Promise<void> {
+    await this.attempt(async () => {
+      const [items, total] = await Promise.all([this.redis.zcard(this.key('order')), this.redis.get(this.key('total'))])
+      this.occupancy = { items, bytes: Number(total ?? 0) }
+    })
+  }
+
+  private key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':')
+  }
+
+  /** Runs a Redis step; undefined (and a note) when Redis is unreachable or fails. */
+  private async attempt<T>(step: () => Promise<T>): Promise<T | undefined> {
+    if (!this.connected) return undefined
+    try {
+      return await step()
+    } catch (error) {
+      this.report(`The team's shared tier failed: ${error instanceof Error ? error.message : String(error)}`)
+      return undefined
+    }
+  }
+
+  private report(message: string): void {
+    if (message !== this.lastError) this.log(message)
+    this.lastError = message
+  }
+}

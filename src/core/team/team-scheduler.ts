@@ -1,0 +1,302 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { AppError, CancelledError } from '../../shared/errors'
+import type { GenerateProgress, Generator, GeneratorInput } from '../generation/generator'
+import { assertGlb } from '../generation/glb-check'
+
+/** A generation request as it travels through Redis: pictures as base64. */
+interface JobData {
+  image: string
+  prompt: string
+  quality: GeneratorInput['quality']
+  seed: number
+  upstream?: Record<string, unknown>
+}
+
+interface JobResult {
+  sha256: string
+  bytes: number
+}
+
+/**
+ * A generator this instance can run team jobs with. A GPU server (`server` set) gets one
+ * worker in the whole team: the instance holding its lock runs it.
+ */
+export interface WorkerSpec {
+  generator: Generator
+  concurrency: number
+  server?: string
+}
+
+/** Raised when team generation cannot be used right now; the caller generates locally. */
+export class TeamUnavailable extends Error {
+  override readonly name = 'TeamUnavailable'
+}
+
+export interface TeamSchedulerOptions {
+  /** Connects a new Redis client (BullMQ needs several: queues, events, workers). */
+  connect: () => Redis
+  prefix: string
+  /** The generators this instance runs jobs for: its builtin one, and one client per GPU server. */
+  workers: WorkerSpec[]
+  /** How long a job's lock lasts without renewal: a dead instance's job is taken over after it. */
+  lockMs?: number
+  log?: (message: string) => void
+}
+
+const RESULT_TTL_SECONDS = 600
+
+/**
+ * One generation per request across the team, on BullMQ: the job id is the cache key, so an
+ * instance asking for a key that any instance is already generating joins that job. Each
+ * backend has one queue; a GPU server is served by exactly one worker in the team (the
+ * instance holding its lock), so jobs go to whichever server is free, and a host's builtin
+ * generator takes builtin jobs. A waiter may leave; the job stops only when none is left.
+ * If the instance running a job dies, its lock expires and another instance takes the job
+ * over (BullMQ's stalled-job recovery).
+ */
+export class TeamScheduler {
+  readonly instance = randomUUID()
+  private readonly redis: Redis
+  private readonly subscriber: Redis
+  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>()
+  private readonly running = new Map<string, Worker>()
+  private readonly lockMs: number
+  private readonly log: (message: string) => void
+  private readonly timers: ReturnType<typeof setInterval>[] = []
+  private closed = false
+
+  constructor(private readonly options: TeamSchedulerOptions) {
+    this.redis = options.connect()
+    this.subscriber = options.connect()
+    this.lockMs = options.lockMs ?? 15_000
+    this.log = options.log ?? ((message) => console.warn(`MeshCache: ${message}`))
+  }
+
+  get ready(): boolean {
+    return this.redis.status === 'ready'
+  }
+
+  /** Starts this instance's workers, and listens for cancels of jobs it runs. */
+  async start(): Promise<void> {
+    // Not awaited: with Redis down at start, the app starts anyway and subscribes once it is back.
+    void this.subscriber.subscribe(this.key('cancel')).catch(() => undefined)
+    this.subscriber.on('message', (_channel, jobId: string) => {
+      for (const worker of this.running.values()) worker.cancelJob(jobId, 'nobody waits for it any more')
+    })
+    for (const spec of this.options.workers) {
+      if (spec.server === undefined) {
+        this.startWorker(spec, spec.generator.id)
+        continue
+      }
+      // A GPU server gets one worker in the team: whoever holds its lock.
+      const claim = (): void => void this.claim(spec).catch(() => undefined)
+      claim()
+      this.timers.push(setInterval(claim, this.lockMs / 3))
+    }
+  }
+
+  /**
+   * Runs a generation on the team's queue for `generator`, or joins the one under way for
+   * `key`; resolves with the model's bytes. Throws TeamUnavailable when Redis is unreachable
+   * (before or during the wait), so the caller can generate locally instead.
+   */
+  async run(
+    generator: Generator,
+    key: string,
+    input: GeneratorInput,
+    options: { signal: AbortSignal; onProgress?: (progress: GenerateProgress) => void },
+  ): Promise<Uint8Array> {
+    if (!this.ready) throw new TeamUnavailable("the team's Redis cannot be reached")
+    const { queue, events } = this.queueFor(generator.id)
+    const data: JobData = {
+      image: Buffer.from(input.image).toString('base64'),
+      prompt: input.prompt,
+      quality: input.quality,
+      seed: input.seed,
+      upstream: input.upstream,
+    }
+    const waiters = this.key('waiters', key)
+    await this.redis
+      .multi()
+      .incr(waiters)
+      .pexpire(waiters, 24 * 3600_000)
+      .exec()
+    let left = false
+    /** This instance stops waiting; a cancelling last waiter stops the job too. */
+    const leave = async (cancelling: boolean): Promise<void> => {
+      if (left) return
+      left = true
+      const remaining = await this.redis.decr(waiters).catch(() => 1)
+      if (remaining > 0) return
+      await this.redis.del(waiters).catch(() => undefined)
+      if (!cancelling) return
+      await this.redis.publish(this.key('cancel'), key).catch(() => undefined)
+      await queue.remove(key).catch(() => undefined)
+    }
+    const onProgress = ({ jobId, data: progress }: { jobId: string; data: unknown }): void => {
+      if (jobId === key && progress && typeof progress === 'object') options.onProgress?.(progress as GenerateProgress)
+    }
+    events.on('progress', onProgress)
+    try {
+      const job = await this.addOrJoin(queue, key, data)
+      const result = (await this.until(job.waitUntilFinished(events), options.signal)) as JobResult
+      const bytes = await this.redis.getBuffer(this.key('result', key))
+      if (!bytes || createHash('sha256').update(bytes).digest('hex') !== result.sha256) {
+        throw new AppError('BACKEND_FAILED', "The team's generated model could not be read back whole.")
+      }
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    } catch (error) {
+      if (options.signal.aborted) {
+        await leave(true)
+        throw new CancelledError()
+      }
+      if (error instanceof TeamUnavailable) throw error
+      throw error instanceof AppError ? error : new AppError('BACKEND_FAILED', jobFailure(error))
+    } finally {
+      events.off('progress', onProgress)
+      if (!options.signal.aborted) await leave(false)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const timer of this.timers) clearInterval(timer)
+    await Promise.all([...this.running.values()].map((worker) => worker.close(true).catch(() => undefined)))
+    await Promise.all(
+      [...this.queues.values()].map(({ queue, events }) =>
+        Promise.all([queue.close(), events.close()]).catch(() => undefined),
+      ),
+    )
+    this.subscriber.disconnect()
+    this.redis.disconnect()
+  }
+
+  /** A job with this key: the one queued or running, or a new one (a finished or failed one is replaced). */
+  private async addOrJoin(queue: Queue, key: string, data: JobData): Promise<Job> {
+    const existing = await queue.getJob(key)
+    const state = await existing?.getState()
+    if (existing && (state === 'failed' || state === 'completed')) await existing.remove().catch(() => undefined)
+    return queue.add('generate', data, {
+      jobId: key,
+      attempts: 2,
+      removeOnComplete: { age: RESULT_TTL_SECONDS },
+      removeOnFail: { age: RESULT_TTL_SECONDS },
+    })
+  }
+
+  /** Waits for `work`; rejects on the caller's abort, or with TeamUnavailable if Redis goes away meanwhile. */
+  private until<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(new CancelledError())
+      const onGone = (): void => reject(new TeamUnavailable("the team's Redis went away"))
+      const done = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        this.redis.off('close', onGone)
+      }
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.redis.once('close', onGone)
+      work.then(
+        (value) => {
+          done()
+          resolve(value)
+        },
+        (error: unknown) => {
+          done()
+          reject(error)
+        },
+      )
+    })
+  }
+
+  private queueFor(backend: string): { queue: Queue; events: QueueEvents } {
+    let entry = this.queues.get(backend)
+    if (!entry) {
+      const name = `generate-${backend}`
+      const prefix = this.key('bull')
+      entry = {
+        queue: new Queue(name, { connection: this.options.connect(), prefix }),
+        events: new QueueEvents(name, { connection: this.options.connect(), prefix }),
+      }
+      this.queues.set(backend, entry)
+    }
+    return entry
+  }
+
+  /** Holds (or renews) the lock of an exclusive worker's server, and runs the worker while it does. */
+  private async claim(spec: WorkerSpec): Promise<void> {
+    if (this.closed || !this.ready) return
+    const id = `${spec.generator.id}@${spec.server}`
+    const lock = this.key('owner', createHash('sha256').update(id).digest('hex').slice(0, 16))
+    const available = (await spec.generator.describe()).available
+    const held = available
+      ? (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
+      : (await this.redis.eval(RELEASE, 1, lock, this.instance), false)
+    const worker = this.running.get(id)
+    if (held && !worker) this.startWorker(spec, id)
+    if (!held && worker) {
+      this.running.delete(id)
+      await worker.close().catch(() => undefined)
+    }
+  }
+
+  private startWorker(spec: WorkerSpec, id: string): void {
+    const queue = `generate-${spec.generator.id}`
+    const worker = new Worker(
+      queue,
+      async (job: Job<JobData>, _token, signal) => {
+        const input: GeneratorInput = { ...job.data, image: new Uint8Array(Buffer.from(job.data.image, 'base64')) }
+        try {
+          const model = await spec.generator.generate(input, {
+            signal: signal ?? new AbortController().signal,
+            onProgress: (progress) => void job.updateProgress(progress).catch(() => undefined),
+          })
+          assertGlb(model.glb, 'The generator')
+          const glb = Buffer.from(model.glb.buffer, model.glb.byteOffset, model.glb.byteLength)
+          await this.redis.set(this.key('result', job.id as string), glb, 'EX', RESULT_TTL_SECONDS)
+          return { sha256: createHash('sha256').update(glb).digest('hex'), bytes: glb.byteLength } satisfies JobResult
+        } catch (error) {
+          // A cancelled job or a refused request would fail the same way again.
+          if (signal?.aborted || (error instanceof AppError && error.code !== 'BACKEND_UNAVAILABLE')) {
+            throw new UnrecoverableError(error instanceof Error ? error.message : String(error))
+          }
+          throw error
+        }
+      },
+      {
+        connection: this.options.connect(),
+        prefix: this.key('bull'),
+        concurrency: spec.concurrency,
+        lockDuration: this.lockMs,
+        stalledInterval: Math.max(500, Math.round(this.lockMs / 2)),
+        maxStalledCount: 2,
+      },
+    )
+    worker.on('error', (error) => this.log(`team worker: ${error.message}`))
+    this.running.set(id, worker)
+  }
+
+  private key(...parts: string[]): string {
+    return [this.options.prefix, ...parts].join(':')
+  }
+}
+
+/** KEYS: lock; ARGV: owner, ms → 1 when this owner holds the lock (taken or renewed). */
+const CLAIM = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+`
+/** KEYS: lock; ARGV: owner → gives the lock up if this owner holds it. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`
+
+function jobFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.startsWith('The ') ? message : `The generation failed in the team: ${message}`
+}

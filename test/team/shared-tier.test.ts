@@ -1,0 +1,189 @@
+import type { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { GenerateProgress } from '../../src/core/generation/generator'
+import { redisConnector } from '../../src/core/team/connect'
+import { SharedTier } from '../../src/core/team/shared-tier'
+import { TeamScheduler, TeamUnavailable } from '../../src/core/team/team-scheduler'
+import { fixture } from '../support/fixtures'
+import { GatedGenerator } from '../support/gated-generator'
+import { type RedisServer, startRedis } from '../support/redis-server'
+
+/** The team's pieces in this process, against a real redis-server. */
+
+let redis: RedisServer
+let prefix = ''
+let run = 0
+const opened: { close(): Promise<void> | void }[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((item) => item.close()))
+})
+
+const problems: string[] = []
+const connect = (): ((options?: { failFast?: boolean }) => Redis) => redisConnector(redis.url, (m) => problems.push(m))
+
+async function ready(client: Redis): Promise<Redis> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
+  return client
+}
+
+async function tier(maxBytes = 10_000): Promise<SharedTier> {
+  prefix = `shared-${++run}`
+  const client = await ready(connect()({ failFast: true }))
+  opened.push({ close: () => client.disconnect() })
+  return new SharedTier({ redis: client, prefix, maxBytes, log: () => undefined })
+}
+
+const key = (n: number): string => n.toString(16).padStart(64, '0')
+const glb = (n: number, size = 1000): Uint8Array => new Uint8Array(size).fill(n)
+const info = (generationMs = 1000) => ({ generationMs, meta: { prompt: 'p' } })
+
+describe('SharedTier', () => {
+  it('keeps models by content, reads them back verified, and lists them most recent first', async () => {
+    const shared = await tier()
+    expect(await shared.write(key(1), glb(7), info())).toBe(true)
+    expect(await shared.write(key(2), glb(7), info())).toBe(true)
+    const read = await shared.read(key(1))
+    expect(read && Buffer.from(read.bytes).equals(Buffer.from(glb(7)))).toBe(true)
+    expect(read?.record).toMatchObject({ key: key(1), generationMs: 1000, meta: { prompt: 'p' } })
+    expect(await redis.client().keys(`${prefix}:blob:*`)).toHaveLength(1)
+    expect((await shared.entries()).map((r) => r.key)).toEqual([key(1), key(2)])
+    await shared.refresh()
+    expect(shared.stats()).toMatchObject({ connected: true, hits: 1, writes: 2, currentItems: 2, currentBytes: 2000 })
+    expect(await shared.read(key(9))).toBeUndefined()
+    expect(shared.stats().misses).toBe(1)
+  })
+
+  it('drops a corrupted blob instead of serving it', async () => {
+    const shared = await tier()
+    await shared.write(key(1), glb(1), info())
+    const [blob] = await redis.client().keys(`${prefix}:blob:*`)
+    await redis.client().set(blob as string, 'garbage')
+    expect(await shared.read(key(1))).toBeUndefined()
+    expect(shared.stats()).toMatchObject({ dropped: 1, readFailures: 1 })
+    expect(await redis.client().exists(`${prefix}:rec:${key(1)}`)).toBe(0)
+  })
+
+  it('evicts the least recently used first within its budget', async () => {
+    const shared = await tier(2500)
+    await shared.write(key(1), glb(1), info())
+    await shared.write(key(2), glb(2), info())
+    shared.touch(key(1))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await shared.write(key(3), glb(3), info())
+    expect((await redis.client().zrange(`${prefix}:order`, 0, -1)).sort()).toEqual([key(1), key(3)].sort())
+    expect(shared.stats()).toMatchObject({ evictions: 1, evictedBytes: 1000 })
+    expect(await shared.write(key(4), glb(4, 3000), info())).toBe(false)
+  })
+
+  it("ranks by cost per byte under the team's GDSF policy: the cheap model leaves first", async () => {
+    const shared = await tier(2500)
+    shared.setPolicy('gdsf')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await shared.write(key(1), glb(1), info(60_000))
+    await shared.write(key(2), glb(2), info(10))
+    await shared.write(key(3), glb(3), info(60_000))
+    expect((await redis.client().zrange(`${prefix}:order`, 0, -1)).sort()).toEqual([key(1), key(3)].sort())
+  })
+
+  it('deletes one model and clears them all, blobs included', async () => {
+    const shared = await tier()
+    await shared.write(key(1), glb(1), info())
+    await shared.write(key(2), glb(2), info())
+    expect(await shared.delete(key(1))).toBe(true)
+    expect(await shared.delete(key(1))).toBe(false)
+    expect(await shared.clear()).toBe(1)
+    expect(await redis.client().keys(`${prefix}:*`)).toEqual([])
+  })
+})
+
+describe('TeamScheduler', () => {
+  function scheduler(generator: GatedGenerator): TeamScheduler {
+    const made = new TeamScheduler({
+      connect: () => connect()(),
+      prefix,
+      lockMs: 1500,
+      workers: [{ generator, concurrency: 1 }],
+      log: () => undefined,
+    })
+    opened.push(made)
+    return made
+  }
+
+  const input = { image: fixture('triposr-chair'), prompt: '', quality: 'draft' as const, seed: 1 }
+
+  async function readyScheduler(generator: GatedGenerator): Promise<TeamScheduler> {
+    const made = scheduler(generator)
+    await made.start()
+    for (let i = 0; i < 500 && !made.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    return made
+  }
+
+  it('runs one job for a key asked of two instances, with progress to both', async () => {
+    prefix = `sched-${++run}`
+    const generator = new GatedGenerator('builtin')
+    const first = await readyScheduler(generator)
+    const second = await readyScheduler(new GatedGenerator('builtin'))
+    generator.hold()
+    const progress: GenerateProgress[] = []
+    const signal = new AbortController().signal
+    const a = first.run(generator, key(1), input, { signal, onProgress: (p) => progress.push(p) })
+    const b = second.run(generator, key(1), input, { signal })
+    await generator.jobsStarted(1)
+    generator.release()
+    const [x, y] = await Promise.all([a, b])
+    expect(Buffer.from(x).equals(Buffer.from(y))).toBe(true)
+    expect(generator.runs).toBe(1)
+    expect(progress.some((p) => p.stage === 'generating')).toBe(true)
+  })
+
+  it('stops the job when its last waiter leaves, not before', async () => {
+    prefix = `sched-${++run}`
+    const generator = new GatedGenerator('builtin')
+    const only = await readyScheduler(generator)
+    generator.hold()
+    const leaving = new AbortController()
+    const staying = new AbortController()
+    const a = only.run(generator, key(2), input, { signal: leaving.signal }).catch((e: Error) => e.name)
+    const b = only.run(generator, key(2), input, { signal: staying.signal }).catch((e: Error) => e.name)
+    await generator.jobsStarted(1)
+    leaving.abort()
+    expect(await a).toBe('AppError')
+    expect(generator.running).toBe(1)
+    staying.abort()
+    expect(await b).toBe('AppError')
+    for (let i = 0; i < 500 && generator.running > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(generator.running).toBe(0)
+  })
+
+  it('passes a failure on to the waiter', async () => {
+    prefix = `sched-${++run}`
+    const generator = new GatedGenerator('builtin')
+    generator.failure = new Error('GPU on fire')
+    const only = await readyScheduler(generator)
+    await expect(only.run(generator, key(3), input, { signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'BACKEND_FAILED',
+      message: expect.stringContaining('GPU on fire'),
+    })
+  })
+
+  it('says it is unavailable when Redis cannot be reached', async () => {
+    prefix = `sched-${++run}`
+    const offline = new TeamScheduler({
+      connect: () => redisConnector('redis://127.0.0.1:1', () => undefined)(),
+      prefix,
+      workers: [],
+      log: () => undefined,
+    })
+    opened.push(offline)
+    await expect(
+      offline.run(new GatedGenerator(), key(4), input, { signal: new AbortController().signal }),
+    ).rejects.toBeInstanceOf(TeamUnavailable)
+  })
+})

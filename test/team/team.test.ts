@@ -1,0 +1,191 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeHunyuan, startFakeHunyuan } from '../support/fake-hunyuan'
+import { fixture } from '../support/fixtures'
+import { glbFor } from '../support/gated-generator'
+import { type HostProcess, startHostProcess } from '../support/host-process'
+import { type RedisServer, startRedis } from '../support/redis-server'
+
+/**
+ * Team mode against a real redis-server (Debian's package, started here on a free port),
+ * with two built hosts in processes of their own and two fake GPU servers that count the
+ * generations they run. Jobs are held at the fake servers until the test lets them go, so
+ * nothing races a clock.
+ */
+
+let redis: RedisServer
+let gpus: FakeHunyuan[] = []
+const hosts: HostProcess[] = []
+let prefix = ''
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((host) => host.crash()))
+  await Promise.all(gpus.map((gpu) => gpu.close()))
+  gpus = []
+})
+
+async function startGpus(model?: Uint8Array): Promise<void> {
+  gpus = [await startFakeHunyuan('ok', model), await startFakeHunyuan('ok', model)]
+  for (const gpu of gpus) gpu.hold()
+}
+
+let run = 0
+async function host(env: Record<string, string> = {}): Promise<HostProcess> {
+  const started = await startHostProcess({
+    MESHCACHE_REDIS_URL: redis.url,
+    MESHCACHE_REDIS_PREFIX: prefix,
+    MESHCACHE_DATA_DIR: mkdtempSync(join(tmpdir(), 'meshcache-team-')),
+    MESHCACHE_HUNYUAN_URL: gpus.map((gpu) => gpu.url).join(','),
+    MESHCACHE_TEAM_LOCK_MS: '1500',
+    ...env,
+  })
+  hosts.push(started)
+  return started
+}
+
+const image = Buffer.from(fixture('triposr-robot')).toString('base64')
+
+function generate(host: HostProcess, seed: number): Promise<Response> {
+  return fetch(`${host.url}/api/generate-3d-cached`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ image, quality: 'draft', seed }),
+  })
+}
+
+async function result(response: Promise<Response>) {
+  const answer = await response
+  const body = (await answer.json()) as { key: string; cache: string; tier: string; bytes: number }
+  expect(answer.status, JSON.stringify(body)).toBe(200)
+  return body
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`never happened: ${what}`)
+}
+
+async function stats(target: HostProcess) {
+  return (await (await fetch(`${target.url}/api/cache/stats`)).json()) as {
+    coalesced: number
+    shared: { connected: boolean; currentItems: number; dropped: number; hits: number; lastError: string | null }
+  }
+}
+
+const received = (): number => gpus.reduce((sum, gpu) => sum + gpu.received.length, 0)
+const completed = (): number => gpus.reduce((sum, gpu) => sum + gpu.completed, 0)
+
+describe('team mode on Redis', () => {
+  it('makes one upstream generation for ten concurrent identical requests over two hosts', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    const a = await host()
+    const b = await host()
+    const answers = Array.from({ length: 10 }, (_, i) => result(generate(i % 2 === 0 ? a : b, 1)))
+    await until(() => received() === 1, 'the job reached a GPU server')
+    // Every request is waiting: four joined locally on each host, and both hosts wait on the one job.
+    await until(async () => (await stats(a)).coalesced === 4 && (await stats(b)).coalesced === 4, 'all ten wait')
+    for (const gpu of gpus) gpu.release()
+    const results = await Promise.all(answers)
+    expect(new Set(results.map((r) => r.key)).size).toBe(1)
+    expect(received()).toBe(1)
+    expect(completed()).toBe(1)
+  })
+
+  it('spreads distinct requests over both GPU servers', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    const a = await host()
+    const b = await host()
+    const answers = Array.from({ length: 8 }, (_, i) => result(generate(i % 2 === 0 ? a : b, 100 + i)))
+    // Each server takes one job at a time: both are busy at once.
+    await until(() => gpus.every((gpu) => gpu.received.length === 1), 'both servers are busy')
+    for (const gpu of gpus) gpu.release()
+    expect(new Set((await Promise.all(answers)).map((r) => r.key)).size).toBe(8)
+    expect(completed()).toBe(8)
+    for (const gpu of gpus) expect(gpu.completed).toBeGreaterThan(0)
+  })
+
+  it('lets another host take over the job of a host killed mid-generation; its waiter gets the model', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    const runner = await host() // starts first: it runs both GPU servers' workers
+    const waiter = await host()
+    const answer = result(generate(waiter, 7))
+    await until(() => received() === 1, 'the runner sent the job to a GPU server')
+    await runner.crash()
+    // The runner's locks expire; the waiter's host takes the servers and the stalled job over.
+    await until(() => received() === 2, 'the job was taken over')
+    for (const gpu of gpus) gpu.release()
+    expect((await answer).cache).toBe('miss')
+  })
+
+  it('gives a host with an empty data folder a hit from the shared tier', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    for (const gpu of gpus) gpu.release()
+    const first = await host()
+    const made = await result(generate(first, 3))
+    await first.stop()
+    const fresh = await host()
+    expect(await result(generate(fresh, 3))).toMatchObject({ key: made.key, cache: 'hit', tier: 'shared' })
+    expect(received()).toBe(1)
+  })
+
+  it('never serves a corrupted shared blob', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    for (const gpu of gpus) gpu.release()
+    const first = await host()
+    const made = await result(generate(first, 4))
+    const client = redis.client()
+    const [blob] = await client.keys(`${prefix}:blob:*`)
+    await client.set(blob as string, Buffer.from('not the model it claims to be'))
+    const fresh = await host()
+    expect(await result(generate(fresh, 4))).toMatchObject({ key: made.key, cache: 'miss', tier: 'generator' })
+    expect((await stats(fresh)).shared.dropped).toBe(1)
+    expect(received()).toBe(2)
+  })
+
+  it('evicts the least recently used models past its byte budget', async () => {
+    prefix = `team-${++run}`
+    const model = await glbFor(1, 40_000)
+    await startGpus(model)
+    for (const gpu of gpus) gpu.release()
+    const only = await host({ MESHCACHE_SHARED_MAX_BYTES: String(Math.round(model.byteLength * 2.5)) })
+    const keys = [
+      (await result(generate(only, 11))).key,
+      (await result(generate(only, 12))).key,
+      (await result(generate(only, 13))).key,
+    ]
+    const held = await redis.client().zrange(`${prefix}:order`, 0, -1)
+    expect(held.sort()).toEqual([keys[1], keys[2]].sort())
+  })
+
+  it('keeps working on its own tiers while Redis is down, says so, and reconnects by itself', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    for (const gpu of gpus) gpu.release()
+    const only = await host()
+    await result(generate(only, 21))
+    await redis.crash()
+    await until(async () => (await stats(only)).shared.connected === false, 'the host noticed')
+    expect((await stats(only)).shared.lastError).toMatch(/Redis cannot be reached/)
+    expect(await result(generate(only, 22))).toMatchObject({ cache: 'miss' })
+    await redis.restart()
+    await until(async () => (await stats(only)).shared.connected, 'the host reconnected')
+    await result(generate(only, 23))
+    await until(async () => (await stats(only)).shared.currentItems >= 1, 'the shared tier is written again')
+  })
+})
