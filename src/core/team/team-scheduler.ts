@@ -230,10 +230,10 @@ export class TeamScheduler {
     if (this.closed || !this.ready) return
     const id = `${spec.generator.id}@${spec.server}`
     const lock = this.key('owner', createHash('sha256').update(id).digest('hex').slice(0, 16))
+    // An unreachable server is skipped (its lock given up) and tried again on the next round.
     const available = (await spec.generator.describe()).available
-    const held = available
-      ? (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
-      : (await this.redis.eval(RELEASE, 1, lock, this.instance), false)
+    if (!available) await this.redis.eval(RELEASE, 1, lock, this.instance)
+    const held = available && (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
     const worker = this.running.get(id)
     if (held && !worker) this.startWorker(spec, id)
     if (!held && worker) {
