@@ -3,6 +3,7 @@ import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
+import { runPolicyBench } from './policy'
 import { updateReadme } from './readme'
 import { runSimilarBench } from './similar'
 import { runWorkloadBench } from './workload'
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   hit: runHitBench,
   workload: runWorkloadBench,
   similar: runSimilarBench,
+  policy: runPolicyBench,
 }
 
 const wanted = process.argv.slice(2)

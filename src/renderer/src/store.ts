@@ -87,7 +87,8 @@ interface State {
   refreshPolicyReport(): Promise<void>
   sortBy(field: SortField): Promise<void>
   open(key: string, name: string): void
-  deleteEntry(key: string): Promise<void>
+  /** 'team' also removes it from the team's shared tier (the caller has asked the user). */
+  deleteEntry(key: string, scope?: 'local' | 'team'): Promise<void>
   clear(scope: ClearScope): Promise<number>
   setConfig(config: CacheConfigPatch): Promise<void>
   warm(files: File[]): Promise<void>
@@ -275,9 +276,9 @@ export const useStore = create<State>()((set, get) => ({
     set({ model: { key, url: api.modelUrl(key), name } })
   },
 
-  async deleteEntry(key) {
+  async deleteEntry(key, scope = 'local') {
     try {
-      await api.deleteEntry({ key })
+      await api.deleteEntry({ key, scope })
       if (get().model?.key === key) set({ model: undefined })
       set({ notice: 'Model removed from the cache.' })
     } catch (error) {

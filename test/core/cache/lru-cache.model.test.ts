@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { LruCache } from '../../../src/core/cache'
-import type { CacheLimits } from '../../../src/shared/cache-types'
+import { type CacheLimits, EVICTION_POLICIES, type EvictionPolicyName } from '../../../src/shared/cache-types'
 
 /**
  * Model-based test: random command sequences run against the real cache and a deliberately
@@ -12,10 +12,20 @@ import type { CacheLimits } from '../../../src/shared/cache-types'
 interface ModelEntry {
   key: string
   bytes: number
+  /** Generation time (the cost GDSF weighs). */
+  cost: number
+  hits: number
+  /** GDSF: priority and the recency stamp that breaks ties. */
+  priority: number
+  stamp: number
 }
 
 interface Model {
+  policy: EvictionPolicyName
   entries: ModelEntry[] // most recent first
+  /** GDSF's inflation L. */
+  inflation: number
+  clock: number
   limits: CacheLimits
   hits: number
   misses: number
@@ -36,30 +46,54 @@ function modelBytes(m: Model): number {
   return m.entries.reduce((sum, e) => sum + e.bytes, 0)
 }
 
+/** GDSF's priority, written as plainly as the paper has it: H = L + frequency × cost / size. */
+function rank(m: Model, entry: ModelEntry): void {
+  entry.priority = m.inflation + ((entry.hits + 1) * Math.max(1, entry.cost)) / Math.max(1, entry.bytes)
+  entry.stamp = ++m.clock
+}
+
+/** The entry that leaves first: the least recently used, or the lowest priority (older on a tie). */
+function victimIndex(m: Model): number {
+  if (m.policy === 'lru') return m.entries.length - 1
+  let best = 0
+  m.entries.forEach((e, i) => {
+    const b = m.entries[best] as ModelEntry
+    if (e.priority < b.priority || (e.priority === b.priority && e.stamp < b.stamp)) best = i
+  })
+  return best
+}
+
 function modelEvict(m: Model): void {
   while (m.entries.length > m.limits.maxItems || modelBytes(m) > m.limits.maxBytes) {
-    const victim = m.entries.pop()
-    if (!victim) return
+    if (m.entries.length === 0) return
+    const [victim] = m.entries.splice(victimIndex(m), 1) as [ModelEntry]
+    if (m.policy === 'gdsf') m.inflation = victim.priority
     m.evictions++
     m.evictedBytes += victim.bytes
   }
 }
 
-function modelSet(m: Model, key: string, bytes: number): void {
-  m.entries = m.entries.filter((e) => e.key !== key)
+function modelSet(m: Model, key: string, bytes: number, cost = 0): void {
+  const index = m.entries.findIndex((e) => e.key === key)
+  const previous = index < 0 ? undefined : m.entries.splice(index, 1)[0]
   if (bytes > m.limits.maxBytes) {
     m.rejected++
     return
   }
-  m.entries.unshift({ key, bytes })
+  // An update in place keeps the entry's hit count.
+  const entry: ModelEntry = { key, bytes, cost, hits: previous?.hits ?? 0, priority: 0, stamp: 0 }
+  rank(m, entry)
+  m.entries.unshift(entry)
   modelEvict(m)
 }
 
 function modelTouch(m: Model, key: string): boolean {
   const index = m.entries.findIndex((e) => e.key === key)
   if (index < 0) return false
-  const [entry] = m.entries.splice(index, 1)
-  if (entry) m.entries.unshift(entry)
+  const [entry] = m.entries.splice(index, 1) as [ModelEntry]
+  entry.hits++
+  rank(m, entry)
+  m.entries.unshift(entry)
   return true
 }
 
@@ -88,14 +122,15 @@ class SetCommand implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly key: string,
     readonly size: number,
+    readonly cost: number,
   ) {}
   check = (): boolean => true
   async run(m: Model, r: Real): Promise<void> {
-    r.set(this.key, new Uint8Array(this.size))
-    modelSet(m, this.key, this.size)
+    r.set(this.key, new Uint8Array(this.size), { generationMs: this.cost })
+    modelSet(m, this.key, this.size, this.cost)
     check(m, r)
   }
-  toString = (): string => `set(${this.key}, ${this.size})`
+  toString = (): string => `set(${this.key}, ${this.size}, ${this.cost} ms)`
 }
 
 class GetCommand implements fc.AsyncCommand<Model, Real> {
@@ -138,6 +173,7 @@ class ClearCommand implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     r.clear()
     m.entries = []
+    m.inflation = 0
     check(m, r)
   }
   toString = (): string => 'clear()'
@@ -191,7 +227,7 @@ class GetOrComputeCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 const commandArbs = [
-  fc.tuple(keyArb, sizeArb).map(([k, s]) => new SetCommand(k, s)),
+  fc.tuple(keyArb, sizeArb, fc.integer({ min: 0, max: 50 })).map(([k, s, c]) => new SetCommand(k, s, c)),
   keyArb.map((k) => new GetCommand(k)),
   keyArb.map((k) => new PeekCommand(k)),
   keyArb.map((k) => new DeleteCommand(k)),
@@ -211,7 +247,7 @@ const commandArbs = [
     .map(([k, s, f]) => new GetOrComputeCommand(k, s, f)),
 ]
 
-describe('LruCache against a reference model', () => {
+describe.each(EVICTION_POLICIES)('the cache under %s against a reference model', (policy) => {
   it(`agrees on contents, order, limits and counters (${NUM_RUNS} runs)`, async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -221,7 +257,10 @@ describe('LruCache against a reference model', () => {
         async (maxItems, maxBytes, commands) => {
           const setup = (): { model: Model; real: Real } => ({
             model: {
+              policy,
               entries: [],
+              inflation: 0,
+              clock: 0,
               limits: { maxItems, maxBytes },
               hits: 0,
               misses: 0,
@@ -231,7 +270,8 @@ describe('LruCache against a reference model', () => {
               loads: 0,
               loadFailures: 0,
             },
-            real: new LruCache<Uint8Array>({ maxItems, maxBytes }),
+            // A computation's measured time is its cost: a clock that stands still makes it 0.
+            real: new LruCache<Uint8Array>({ maxItems, maxBytes, policy, monotonicNow: () => 0 }),
           })
           await fc.asyncModelRun(setup, commands)
         },

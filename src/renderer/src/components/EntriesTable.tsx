@@ -1,3 +1,4 @@
+import { useState } from 'react'
 import { modelFileName, shortKey } from '../../../shared/addresses'
 import type { Tier } from '../../../shared/cache-types'
 import type { SortField } from '../../../shared/contract'
@@ -16,6 +17,48 @@ const TIER_TITLE: Record<Tier, string> = {
   memory: 'In memory (and on disk)',
   disk: 'On disk only',
   shared: "In the team's shared tier only",
+}
+
+/**
+ * Delete removes a model from this machine; one held only in the team's shared tier is
+ * removed for everyone, so that asks once more.
+ */
+function DeleteButton(props: { tier: Tier; label: string; onDelete: (scope: 'local' | 'team') => void }) {
+  const [confirming, setConfirming] = useState(false)
+  if (props.tier !== 'shared') {
+    return (
+      <button
+        type="button"
+        className="link danger"
+        onClick={() => props.onDelete('local')}
+        aria-label={`Delete ${props.label}`}
+      >
+        Delete
+      </button>
+    )
+  }
+  if (!confirming) {
+    return (
+      <button
+        type="button"
+        className="link danger"
+        onClick={() => setConfirming(true)}
+        aria-label={`Delete ${props.label} for the team`}
+      >
+        Delete…
+      </button>
+    )
+  }
+  return (
+    <>
+      <button type="button" className="link danger" onClick={() => props.onDelete('team')}>
+        Remove for the whole team
+      </button>
+      <button type="button" className="link" onClick={() => setConfirming(false)}>
+        Keep
+      </button>
+    </>
+  )
 }
 
 export function EntriesTable(): React.JSX.Element {
@@ -96,14 +139,11 @@ export function EntriesTable(): React.JSX.Element {
                   >
                     Open
                   </button>
-                  <button
-                    type="button"
-                    className="link danger"
-                    onClick={() => void deleteEntry(entry.key)}
-                    aria-label={`Delete ${prompt}`}
-                  >
-                    Delete
-                  </button>
+                  <DeleteButton
+                    tier={entry.tier}
+                    label={prompt}
+                    onDelete={(scope) => void deleteEntry(entry.key, scope)}
+                  />
                 </td>
               </tr>
             )
