@@ -38,13 +38,15 @@ export function send(
   method: string,
   body?: string,
   keep = true,
+  /** False: a connection of its own (for concurrent requests; the shared agent has one socket). */
+  pooled = true,
 ): Promise<{ status: number; body: Buffer; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method,
-        agent,
+        agent: pooled ? agent : false,
         headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
       },
       (res) => {
@@ -59,6 +61,8 @@ export function send(
       },
     )
     req.on('error', reject)
+    // Small requests go out at once (no Nagle wait behind the last response's ACK).
+    req.on('socket', (socket) => socket.setNoDelay(true))
     req.end(body)
   })
 }

@@ -3,9 +3,13 @@ import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
+import { runMemoryBench } from './memory'
 import { runPolicyBench } from './policy'
 import { updateReadme } from './readme'
 import { runSimilarBench } from './similar'
+import { runStartupBench } from './startup'
+import { runTeamBench } from './team'
+import { runUiBench } from './ui'
 import { runWorkloadBench } from './workload'
 
 /** `npm run bench -- [name ...]`: runs the named benchmarks (all when none is named). */
@@ -16,6 +20,10 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   workload: runWorkloadBench,
   similar: runSimilarBench,
   policy: runPolicyBench,
+  startup: runStartupBench,
+  memory: runMemoryBench,
+  ui: runUiBench,
+  team: runTeamBench,
 }
 
 const wanted = process.argv.slice(2)

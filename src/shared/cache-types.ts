@@ -98,6 +98,8 @@ export interface DiskStats extends PersistentTierStats {
   badRecords: number
   /** Models still being read into memory after start (the background warm-up). */
   warming: boolean
+  /** The background integrity check of every model file is under way. */
+  scrubbing: boolean
 }
 
 export interface SharedStats extends PersistentTierStats {

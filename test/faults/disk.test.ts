@@ -116,6 +116,7 @@ describe('DiskTier under faults', () => {
     writeFileSync(path(2), JSON.stringify({ ...record, key: key(2), generationMs: -1 }))
     rmSync(join(dir, 'index.json'))
     const { tier, log } = await opened(dir)
+    await tier.tidy()
     expect(tier.stats()).toMatchObject({ enabled: true, currentItems: 1, badRecords: 2 })
     expect(log.join('\n')).toMatch(/2 index record\(s\) could not be read/)
     // The models of unreadable records are kept, not deleted.
@@ -141,6 +142,7 @@ describe('DiskTier under faults', () => {
     const text = JSON.stringify({ version: 1, entries: records })
     writeFileSync(join(dir, 'index.json'), text.slice(0, text.indexOf(key(3)) + 10))
     const { tier } = await opened(dir)
+    await tier.tidy()
     expect(tier.recent().map((r) => r.key)).toEqual([key(2), key(1)])
     expect(readFileSync(join(dir, 'FORMAT'), 'utf8')).toBe('2')
     expect(recordFiles(dir).sort()).toEqual([key(1), key(2)].map((k) => `${k}.json`))

@@ -100,6 +100,7 @@ export class TieredStore {
     const background = new AbortController()
     this.background = background
     this.backgroundWork = this.warmUp(background.signal)
+      .then(() => this.disk?.tidy())
       .then(() => this.disk?.scrub({ signal: background.signal, pause: () => this.quietMoment() }))
       .then(() => undefined)
       .catch(() => undefined)

@@ -7,7 +7,7 @@ import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
 import { BoundedCache } from '../cache'
 import { explainStorageFailure, type StorageFs, TMP_PREFIX, writeFileAtomically } from './atomic-write'
 import { ContentStore, sha256 } from './content-store'
-import { DISK_FORMAT, type DiskRecord, parseRecord, readSnapshotText } from './disk-records'
+import { DISK_FORMAT, type DiskRecord, type IndexSnapshot, parseRecord, readSnapshotText } from './disk-records'
 import { KeyedChains } from './keyed-chains'
 import type { PersistentTier, StoredModel } from './persistent-tier'
 
@@ -64,6 +64,9 @@ export class DiskTier implements PersistentTier {
   private usable = false
   private readOnly = false
   private warming = false
+  /** The start found a damaged index or records: unreferenced files are kept, not deleted. */
+  private damagedAtStart = false
+  private scrubbing = false
   private badRecords = 0
   private lastError: string | undefined
   private snapshotTimer: ReturnType<typeof setTimeout> | undefined
@@ -97,9 +100,10 @@ export class DiskTier implements PersistentTier {
   }
 
   /**
-   * Reads the layout version, the snapshot and the records written since; no model file is
-   * read. A damaged snapshot is moved aside and rebuilt from the records; files that cannot
-   * be matched to a request are kept (in lost+found), never deleted.
+   * Reads the index only: the layout version, the snapshot, and the records written since it
+   * (the records folder is listed only when it changed after the snapshot). No model file is
+   * read or even listed: `tidy()` does that in the background. A damaged snapshot is moved
+   * aside and rebuilt from the records.
    */
   async open(): Promise<void> {
     const problems: string[] = []
@@ -111,36 +115,56 @@ export class DiskTier implements PersistentTier {
         problems.push(
           `the models folder was written by a newer MeshCache (format ${format}); it is only read, never changed`,
         )
-      if (!this.readOnly) await this.sweepTemporaryFiles()
       const legacy = format === undefined
       const snapshot = await this.readSnapshot(problems)
-      const records = await this.loadRecords(snapshot, legacy, problems)
-      const names = await this.fs.readdir(this.dir)
-      const present = new Set(names.flatMap((n) => MODEL_FILE.exec(n)?.[1] ?? []))
-      let missing = 0
-      for (const record of records) {
-        if (!present.has(record.file)) {
-          missing++
-          if (!this.readOnly) this.removeRecordFile(record.key)
-          continue
-        }
+      for (const record of await this.loadRecords(snapshot, legacy, problems)) {
         this.files.adopt(record.file)
         this.index.set(record.key, record, { generationMs: record.generationMs })
       }
-      if (missing > 0) problems.push(`${missing} model(s) were missing from the folder and were dropped`)
-      if (!this.readOnly) {
-        await this.handleUnreferenced(present, problems.length === 0)
-        if (legacy) await writeFileAtomically(this.fs, join(this.dir, FORMAT_FILE), String(DISK_FORMAT))
-      }
+      if (legacy && !this.readOnly) await writeFileAtomically(this.fs, join(this.dir, FORMAT_FILE), String(DISK_FORMAT))
       this.usable = true
       this.index.resetStats()
-      this.index.counter.dropped = missing
+      this.damagedAtStart = problems.length > 0
       if (problems.length > 0) this.report(`Disk tier: ${problems.join('; ')}.`)
       if (legacy || problems.length > 0) this.scheduleSnapshot()
     } catch (error) {
       this.usable = false
       this.lastError = explainStorageFailure(error)
       this.log(this.lastError)
+    }
+  }
+
+  /**
+   * The part of opening that lists the model files, run in the background after the first
+   * answer: interrupted writes are swept away; records whose model file is missing are
+   * dropped; files no record refers to are deleted after a clean start (leftovers of a crash
+   * between writing a model and its record, or of a removal), or kept in lost+found after a
+   * start that found damage (they may be models whose records were lost).
+   */
+  async tidy(): Promise<void> {
+    if (!this.usable || this.readOnly) return
+    try {
+      for (const folder of [this.dir, join(this.dir, RECORDS)]) {
+        for (const name of await this.fs.readdir(folder)) {
+          if (name.startsWith(TMP_PREFIX)) await this.fs.rm(join(folder, name), { force: true })
+        }
+      }
+      const names = await this.fs.readdir(this.dir)
+      const present = new Set(names.flatMap((n) => MODEL_FILE.exec(n)?.[1] ?? []))
+      let missing = 0
+      for (const record of this.recent()) {
+        if (present.has(record.file)) continue
+        missing++
+        this.index.delete(record.key)
+      }
+      if (missing > 0) {
+        this.index.counter.dropped += missing
+        this.report(`Disk tier: ${missing} model(s) were missing from the folder and were dropped.`)
+        this.scheduleSnapshot()
+      }
+      await this.handleUnreferenced(present, !this.damagedAtStart && missing === 0)
+    } catch (error) {
+      this.report(explainStorageFailure(error, 'Checking the models folder'))
     }
   }
 
@@ -280,6 +304,7 @@ export class DiskTier implements PersistentTier {
       readOnly: this.readOnly,
       badRecords: this.badRecords,
       warming: this.warming,
+      scrubbing: this.scrubbing,
       currentItems: this.index.size,
       currentBytes: this.index.currentBytes,
       maxBytes: this.index.getLimits().maxBytes,
@@ -293,11 +318,16 @@ export class DiskTier implements PersistentTier {
    */
   async scrub(options: { signal?: AbortSignal; pause?: () => Promise<void> } = {}): Promise<number> {
     let dropped = 0
-    for (const record of this.recent().reverse()) {
-      if (options.signal?.aborted || !this.usable) break
-      await options.pause?.()
-      if (this.index.peek(record.key) !== record) continue
-      if (!(await this.readVerified(record, { scrubbing: true }))) dropped++
+    this.scrubbing = true
+    try {
+      for (const record of this.recent().reverse()) {
+        if (options.signal?.aborted || !this.usable) break
+        await options.pause?.()
+        if (this.index.peek(record.key) !== record) continue
+        if (!(await this.readVerified(record, { scrubbing: true }))) dropped++
+      }
+    } finally {
+      this.scrubbing = false
     }
     return dropped
   }
@@ -322,15 +352,21 @@ export class DiskTier implements PersistentTier {
       handle = await this.fs.open(this.files.path(record.file), READ_WITHOUT_WAITING)
       // Only a regular file is a model: a pipe or a device in its place would never end.
       if (!(await handle.stat()).isFile()) throw new Error('not a regular file')
+      // One buffer, read once in pieces: the next piece is read (off the main thread) while
+      // this one is hashed. Sequential reads (no position): one pass, whatever kind of file.
       const bytes = Buffer.allocUnsafe(record.bytes)
       const hash = createHash('sha256')
+      const file = handle
+      const readAt = (at: number) => file.read(bytes, at, Math.min(READ_CHUNK, record.bytes - at), null)
       let offset = 0
-      while (offset < record.bytes) {
-        // Sequential reads (no position): one pass from the start, whatever kind of file it is.
-        const { bytesRead } = await handle.read(bytes, offset, Math.min(READ_CHUNK, record.bytes - offset), null)
+      let next = record.bytes > 0 ? readAt(0) : undefined
+      while (next) {
+        const { bytesRead } = await next
         if (bytesRead === 0) break
-        hash.update(bytes.subarray(offset, offset + bytesRead))
+        const start = offset
         offset += bytesRead
+        next = offset < record.bytes ? readAt(offset) : undefined
+        hash.update(bytes.subarray(start, offset))
         if (scrubbing) await new Promise((resolve) => setImmediate(resolve))
       }
       const { bytesRead: extra } = await handle.read(Buffer.alloc(1), 0, 1, null)
@@ -360,29 +396,22 @@ export class DiskTier implements PersistentTier {
     }
   }
 
-  private async sweepTemporaryFiles(): Promise<void> {
-    for (const folder of [this.dir, join(this.dir, RECORDS)]) {
-      for (const name of await this.fs.readdir(folder)) {
-        if (name.startsWith(TMP_PREFIX)) await this.fs.rm(join(folder, name), { force: true })
-      }
-    }
-  }
-
   /** The snapshot's entries (least recent first), or what could be salvaged from a damaged one. */
-  private async readSnapshot(problems: string[]): Promise<unknown[]> {
+  /** The snapshot's entries (least recent first), or what could be salvaged from a damaged one. */
+  private async readSnapshot(problems: string[]): Promise<{ entries: unknown[]; recordsMtimeMs?: number }> {
     const path = join(this.dir, SNAPSHOT)
     let text: string
     try {
       text = await this.fs.readFile(path, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') return []
+      if (code === 'ENOENT') return { entries: [] }
       if (code !== 'EISDIR') throw error
       problems.push(`${await this.moveAside(SNAPSHOT)} (it was a folder)`)
-      return []
+      return { entries: [] }
     }
     const reading = readSnapshotText(text)
-    if (reading.state === 'missing') return []
+    if (reading.state === 'missing') return { entries: [] }
     if (reading.state === 'ok') {
       if (reading.version > DISK_FORMAT && !this.readOnly) {
         this.readOnly = true
@@ -390,13 +419,13 @@ export class DiskTier implements PersistentTier {
           `the index was written by a newer MeshCache (version ${reading.version}); the models are only read, never changed`,
         )
       }
-      return reading.entries
+      return reading
     }
     const aside = this.readOnly ? 'it was left as it is' : await this.moveAside(SNAPSHOT)
     problems.push(
       `the index could not be read (${reading.reason}); ${aside}; ${reading.salvaged.length} record(s) were recovered from it`,
     )
-    return reading.salvaged
+    return { entries: reading.salvaged }
   }
 
   /** Renames a damaged file or folder out of the way, keeping it for inspection. */
@@ -411,21 +440,28 @@ export class DiskTier implements PersistentTier {
    * and the snapshot gives their order; an older layout (index only) is migrated by writing a
    * record file for each entry it had.
    */
-  private async loadRecords(snapshot: unknown[], legacy: boolean, problems: string[]): Promise<DiskRecord[]> {
-    const recordNames = await this.fs.readdir(join(this.dir, RECORDS))
-    const onDisk = new Set(recordNames.flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
+  private async loadRecords(
+    snapshot: { entries: unknown[]; recordsMtimeMs?: number },
+    legacy: boolean,
+    problems: string[],
+  ): Promise<DiskRecord[]> {
+    // When the records folder has not changed since the snapshot, the snapshot is complete.
+    const folder = join(this.dir, RECORDS)
+    const unchanged = !legacy && snapshot.recordsMtimeMs !== undefined && (await this.fs.stat(folder)).mtimeMs === snapshot.recordsMtimeMs
+    const onDisk = unchanged ? undefined : new Set((await this.fs.readdir(folder)).flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
     const byKey = new Map<string, DiskRecord>()
     let bad = 0
-    for (const value of snapshot) {
+    for (const value of snapshot.entries) {
       const record = parseRecord(value)
       if (!record) {
         bad++
         continue
       }
       // In this layout a snapshot entry without a record file was deleted after the snapshot.
-      if (legacy || onDisk.has(record.key) || this.readOnly) byKey.set(record.key, record)
+      if (!onDisk || legacy || onDisk.has(record.key) || this.readOnly) byKey.set(record.key, record)
     }
-    for (const key of onDisk) {
+    const inSnapshot = byKey.size
+    for (const key of onDisk ?? []) {
       if (byKey.has(key)) continue
       const record = await this.readRecordFile(key)
       if (record) byKey.set(key, record)
@@ -438,13 +474,14 @@ export class DiskTier implements PersistentTier {
     const records = [...byKey.values()]
     if (legacy && !this.readOnly) {
       for (const record of records) {
-        if (!onDisk.has(record.key))
+        if (!onDisk?.has(record.key))
           await writeFileAtomically(this.fs, this.recordPath(record.key), JSON.stringify(record))
       }
     }
-    // Snapshot order first (it is least recent first), then newer records by their last use.
-    const order = new Map(records.map((r, i) => [r.key, i]))
-    return records.sort((a, b) => a.lastAccessAt - b.lastAccessAt || (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0))
+    // The snapshot's order is the recency order (least recent first); records found only in
+    // the folder are newer than the snapshot, and go after it by their last use.
+    const newer = records.slice(inSnapshot).sort((a, b) => a.lastAccessAt - b.lastAccessAt)
+    return records.slice(0, inSnapshot).concat(newer)
   }
 
   private async readRecordFile(key: string): Promise<DiskRecord | undefined> {
@@ -508,8 +545,10 @@ export class DiskTier implements PersistentTier {
     this.saving = this.saving.then(async () => {
       if (!this.usable || this.readOnly) return
       try {
-        const entries = this.recent().reverse()
-        await writeFileAtomically(this.fs, join(this.dir, SNAPSHOT), JSON.stringify({ version: DISK_FORMAT, entries }))
+        // The folder's time first: a record written after it changes it, so the next start lists the folder.
+        const recordsMtimeMs = (await this.fs.stat(join(this.dir, RECORDS))).mtimeMs
+        const snapshot: IndexSnapshot = { version: DISK_FORMAT, recordsMtimeMs, entries: this.recent().reverse() }
+        await writeFileAtomically(this.fs, join(this.dir, SNAPSHOT), JSON.stringify(snapshot))
       } catch (error) {
         this.index.counter.writeFailures++
         this.report(explainStorageFailure(error, 'Saving the disk index'))

@@ -61,6 +61,20 @@ describe('DiskTier', () => {
     expect(bytesOf(await after.read(key(1)))).toEqual(glb(1))
   })
 
+  it('finds a model written after the last snapshot, and forgets one deleted after it', async () => {
+    const dir = tempDir()
+    const { tier } = await opened(dir, { snapshotDelayMs: 60_000 })
+    await tier.write(key(1), glb(1), info)
+    await tier.write(key(2), glb(2), info)
+    await tier.flush()
+    await tier.write(key(3), glb(3), info)
+    tier.delete(key(1))
+    // A crash now: no snapshot after the last two changes.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const { tier: after } = await opened(dir)
+    expect(after.recent().map((r) => r.key).sort()).toEqual([key(2), key(3)])
+  })
+
   it('stores identical models once and removes a file only when no key uses it', async () => {
     const dir = tempDir()
     const { tier } = await opened(dir)
@@ -89,12 +103,13 @@ describe('DiskTier', () => {
     expect(glbFiles(dir).sort()).toEqual([sha(glb(1)), sha(glb(3))].map((f) => `${f}.glb`).sort())
   })
 
-  it('sweeps interrupted writes away at start', async () => {
+  it('sweeps interrupted writes away after start', async () => {
     const dir = tempDir()
     await used(dir)
     writeFileSync(join(dir, '.tmp-half-written'), 'x')
     writeFileSync(join(dir, 'records', '.tmp-record'), '{')
     const { tier } = await opened(dir)
+    await tier.tidy()
     expect(tier.stats().currentItems).toBe(3)
     expect(readdirSync(dir).some((f) => f.startsWith('.tmp-'))).toBe(false)
     expect(recordFiles(dir).some((f) => f.startsWith('.tmp-'))).toBe(false)
@@ -105,6 +120,9 @@ describe('DiskTier', () => {
     await used(dir)
     rmSync(join(dir, `${sha(glb(2))}.glb`))
     const { tier, log } = await opened(dir)
+    // Only the index is read at start; the folder is checked in the background.
+    expect(tier.stats().currentItems).toBe(3)
+    await tier.tidy()
     expect(tier.stats()).toMatchObject({ currentItems: 2, dropped: 1 })
     expect(log.join('\n')).toMatch(/1 model\(s\) were missing/)
   })
