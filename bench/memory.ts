@@ -35,7 +35,10 @@ async function bigPicture(name: string, index: number): Promise<string> {
   return png.toString('base64')
 }
 
-async function scenario(name: string, run: (url: string) => Promise<void>): Promise<{ name: string; idleMb: number; peakMb: number }> {
+async function scenario(
+  name: string,
+  run: (url: string) => Promise<void>,
+): Promise<{ name: string; idleMb: number; peakMb: number }> {
   const host = await startHost({ MESHCACHE_DATA_DIR: 'off' })
   const pid = host.child.pid as number
   await new Promise((resolve) => setTimeout(resolve, 500))
@@ -48,12 +51,16 @@ async function scenario(name: string, run: (url: string) => Promise<void>): Prom
 
 export async function runMemoryBench(): Promise<BenchReport> {
   const names = ['trellis-lantern', 'triposr-teapot', 'trellis-pyramid', 'triposr-robot']
-  const pictures = await Promise.all(Array.from({ length: 32 }, (_, i) => bigPicture(names[i % names.length] as string, i)))
+  const pictures = await Promise.all(
+    Array.from({ length: 32 }, (_, i) => bigPicture(names[i % names.length] as string, i)),
+  )
   const uploadMb = Buffer.byteLength(pictures[0] as string) / 1024 / 1024
   const results = [
     await scenario('16 concurrent generations of 4096×4096 pictures', async (url) => {
       const bodies = pictures.slice(0, 16).map((image, i) => JSON.stringify({ image, quality: 'draft', seed: i }))
-      const answers = await Promise.all(bodies.map((body) => send(`${url}/api/generate-3d-cached`, 'POST', body, true, false)))
+      const answers = await Promise.all(
+        bodies.map((body) => send(`${url}/api/generate-3d-cached`, 'POST', body, true, false)),
+      )
       const failed = answers.filter((a) => a.status !== 200)
       if (failed.length > 0) throw new Error(`generations failed: ${failed[0]?.body.toString()}`)
     }),
@@ -63,7 +70,10 @@ export async function runMemoryBench(): Promise<BenchReport> {
       if (answer.status !== 202) throw new Error(`warm failed: ${answer.body.toString()}`)
       // Wait for the background generations.
       for (;;) {
-        const stats = JSON.parse((await send(`${url}/api/cache/stats`, 'GET')).body.toString()) as { loads: number; loadFailures: number }
+        const stats = JSON.parse((await send(`${url}/api/cache/stats`, 'GET')).body.toString()) as {
+          loads: number
+          loadFailures: number
+        }
         if (stats.loads + stats.loadFailures >= requests.length) break
         await new Promise((resolve) => setTimeout(resolve, 200))
       }

@@ -37,15 +37,32 @@ async function instances(team: { url: string; prefix: string } | undefined) {
       const connect = team ? redisConnector(team.url, () => undefined) : undefined
       const scheduler =
         team && connect
-          ? new TeamScheduler({ connect: () => connect(), prefix: team.prefix, workers: [{ generator, concurrency: 1 }], log: () => undefined })
+          ? new TeamScheduler({
+              connect: () => connect(),
+              prefix: team.prefix,
+              workers: [{ generator, concurrency: 1 }],
+              log: () => undefined,
+            })
           : undefined
       await scheduler?.start()
       const store = new TieredStore({
         disk: new DiskTier({ dir, log: () => undefined }),
-        shared: team && connect ? new SharedTier({ redis: connect({ failFast: true }), prefix: team.prefix, maxBytes: 20 * 1024 ** 3, log: () => undefined }) : undefined,
+        shared:
+          team && connect
+            ? new SharedTier({
+                redis: connect({ failFast: true }),
+                prefix: team.prefix,
+                maxBytes: 20 * 1024 ** 3,
+                log: () => undefined,
+              })
+            : undefined,
         thumbnails: new ThumbnailStore(),
       })
-      const service = new ModelService({ store, backends: new Backends([generator], { team: scheduler }), addresses: httpAddresses })
+      const service = new ModelService({
+        store,
+        backends: new Backends([generator], { team: scheduler }),
+        addresses: httpAddresses,
+      })
       await service.open()
       for (let i = 0; i < 500 && scheduler && !scheduler.ready; i++) await new Promise((r) => setTimeout(r, 10))
       return { service, generator }
@@ -58,11 +75,19 @@ async function replay(team: { url: string; prefix: string } | undefined): Promis
   const image = fixture('triposr-chair')
   const streams = artists.map((_, i) => zipfStream(POOL, REQUESTS_PER_ARTIST, 1.0, 7 + i))
   const order = rng(42)
-  const request = (n: number): ParsedGenerateRequest => ({ image, prompt: '', quality: 'draft', seed: n, reuse: 'exact' })
+  const request = (n: number): ParsedGenerateRequest => ({
+    image,
+    prompt: '',
+    quality: 'draft',
+    seed: n,
+    reuse: 'exact',
+  })
   for (let step = 0; step < REQUESTS_PER_ARTIST; step++) {
     // The three artists ask at once, in a shuffled order.
     const who = artists.map((_, i) => i).sort(() => order() - 0.5)
-    await Promise.all(who.map((i) => artists[i]?.service.generate(request((streams[i] as Uint32Array)[step] as number))))
+    await Promise.all(
+      who.map((i) => artists[i]?.service.generate(request((streams[i] as Uint32Array)[step] as number))),
+    )
   }
   const generations = artists.reduce((sum, a) => sum + a.generator.runs, 0)
   await Promise.all(artists.map((a) => a.service.close()))
@@ -80,8 +105,15 @@ export async function runTeamBench(): Promise<BenchReport> {
       ['separate caches (one per artist)', requests, separate, gpu(separate), '1.00x'],
       ['team mode (shared tier, one generation per request)', requests, team, gpu(team), `${fmt(separate / team, 2)}x`],
     ]
-    const table = markdownTable(['setup', 'requests', 'generations run', `GPU time at ${HUNYUAN_SECONDS} s each`, 'fewer generations'], rows)
-    return { name: 'team', table, data: { artists: ARTISTS, pool: POOL, requestsPerArtist: REQUESTS_PER_ARTIST, separate, team } }
+    const table = markdownTable(
+      ['setup', 'requests', 'generations run', `GPU time at ${HUNYUAN_SECONDS} s each`, 'fewer generations'],
+      rows,
+    )
+    return {
+      name: 'team',
+      table,
+      data: { artists: ARTISTS, pool: POOL, requestsPerArtist: REQUESTS_PER_ARTIST, separate, team },
+    }
   } finally {
     await redis.stop()
   }

@@ -67,7 +67,8 @@ export async function runUiBench(): Promise<BenchReport> {
       return { ...variant, app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/` }
     }),
   )
-  const executablePath = process.env.MESHCACHE_CHROMIUM ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
+  const executablePath =
+    process.env.MESHCACHE_CHROMIUM ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-background-networking'] })
   const times = new Map<string, number[]>(hosts.map((h) => [h.name, []]))
   try {

@@ -45,7 +45,7 @@ const CONTENT_TYPE = { model: 'model/gltf-binary', thumbnail: 'image/webp' } as 
 /** The argument of an operation from an HTTP request: the query (GET) or JSON body, plus path segments. */
 function inputOf(method: string, query: unknown, body: unknown, params: unknown): unknown {
   const { token: _token, ...fromQuery } = (query ?? {}) as Record<string, unknown>
-  const base = method === 'GET' ? fromQuery : method === 'DELETE' ? {} : body
+  const base = method === 'GET' || method === 'DELETE' ? fromQuery : body
   const segments = (params ?? {}) as Record<string, unknown>
   if (Object.keys(segments).length === 0) return base ?? {}
   if (typeof base !== 'object' || base === null || Array.isArray(base)) return base

@@ -199,11 +199,8 @@ export class ModelService implements ServiceOperations {
   /** Opens the tiers, indexes what they hold for similar-picture lookups, loads the request log. */
   async open(): Promise<void> {
     await Promise.all([this.store.open(), this.log.load()])
-    for (const entry of (
-      await this.store.entries({ offset: 0, limit: Number.MAX_SAFE_INTEGER, sort: 'lastAccessAt', order: 'asc' })
-    ).items) {
-      this.similarModels.remember(entry.key, entry.meta)
-    }
+    // Indexing every stored picture for similar-picture offers does not hold up the first answer.
+    void this.store.eachEntry((key, meta) => this.similarModels.remember(key, meta))
   }
 
   /** Waits for writes under way and saves every index and log (on quit, and in tests). */

@@ -244,6 +244,14 @@ export class TieredStore {
     return { total: all.length, offset: query.offset, items: all.slice(query.offset, query.offset + query.limit) }
   }
 
+  /** Calls `visit` for every entry of every tier (for indexes kept beside the tiers), without copies or sorting. */
+  async eachEntry(visit: (key: string, meta: EntryMeta) => void): Promise<void> {
+    for (const entry of this.memory.entries()) visit(entry.key, entry.meta)
+    for (const tier of this.persistent) {
+      for (const record of await tier.entries()) visit(record.key, record.meta)
+    }
+  }
+
   /** Removes a model from this machine's tiers, and with `team` from the shared tier too. */
   async delete(key: string, team: boolean): Promise<boolean> {
     const fromMemory = this.memory.delete(key)
@@ -334,7 +342,7 @@ export class TieredStore {
 
   /** Resolves at a moment when no read is being served, after a short pause. */
   private async quietMoment(): Promise<void> {
-    const pauseMs = this.options.scrubPauseMs ?? 20
+    const pauseMs = this.options.scrubPauseMs ?? 50
     do await sleep(pauseMs, undefined, { ref: false })
     while (this.busy > 0)
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, webcrypto } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import * as nodeFs from 'node:fs/promises'
 import { join } from 'node:path'
@@ -324,7 +324,7 @@ export class DiskTier implements PersistentTier {
         if (options.signal?.aborted || !this.usable) break
         await options.pause?.()
         if (this.index.peek(record.key) !== record) continue
-        if (!(await this.readVerified(record, { scrubbing: true }))) dropped++
+        if (!(await this.readVerified(record, { background: true }))) dropped++
       }
     } finally {
       this.scrubbing = false
@@ -345,8 +345,12 @@ export class DiskTier implements PersistentTier {
     return join(this.dir, RECORDS, `${key}.json`)
   }
 
-  /** Reads a model file into one buffer, hashing each piece as it arrives; undefined (and dropped) when it is bad. */
-  private async readVerified(record: DiskRecord, { scrubbing = false } = {}): Promise<Uint8Array | undefined> {
+  /**
+   * Reads a model file into one buffer and checks its hash; undefined (and dropped) when it
+   * is bad. A hit hashes each piece on this thread as it arrives (the fastest answer); the
+   * background scrub has the hash computed off this thread, so it never holds up a hit.
+   */
+  private async readVerified(record: DiskRecord, { background = false } = {}): Promise<Uint8Array | undefined> {
     let handle: nodeFs.FileHandle | undefined
     try {
       handle = await this.fs.open(this.files.path(record.file), READ_WITHOUT_WAITING)
@@ -355,7 +359,7 @@ export class DiskTier implements PersistentTier {
       // One buffer, read once in pieces: the next piece is read (off the main thread) while
       // this one is hashed. Sequential reads (no position): one pass, whatever kind of file.
       const bytes = Buffer.allocUnsafe(record.bytes)
-      const hash = createHash('sha256')
+      const hash = background ? undefined : createHash('sha256')
       const file = handle
       const readAt = (at: number) => file.read(bytes, at, Math.min(READ_CHUNK, record.bytes - at), null)
       let offset = 0
@@ -366,12 +370,13 @@ export class DiskTier implements PersistentTier {
         const start = offset
         offset += bytesRead
         next = offset < record.bytes ? readAt(offset) : undefined
-        hash.update(bytes.subarray(start, offset))
-        if (scrubbing) await new Promise((resolve) => setImmediate(resolve))
+        hash?.update(bytes.subarray(start, offset))
       }
       const { bytesRead: extra } = await handle.read(Buffer.alloc(1), 0, 1, null)
-      if (offset !== record.bytes || extra !== 0 || hash.digest('hex') !== record.file)
-        throw new Error('checksum mismatch')
+      const digest = hash
+        ? hash.digest('hex')
+        : Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex')
+      if (offset !== record.bytes || extra !== 0 || digest !== record.file) throw new Error('checksum mismatch')
       return bytes
     } catch {
       this.index.counter.readFailures++
@@ -447,8 +452,13 @@ export class DiskTier implements PersistentTier {
   ): Promise<DiskRecord[]> {
     // When the records folder has not changed since the snapshot, the snapshot is complete.
     const folder = join(this.dir, RECORDS)
-    const unchanged = !legacy && snapshot.recordsMtimeMs !== undefined && (await this.fs.stat(folder)).mtimeMs === snapshot.recordsMtimeMs
-    const onDisk = unchanged ? undefined : new Set((await this.fs.readdir(folder)).flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
+    const unchanged =
+      !legacy &&
+      snapshot.recordsMtimeMs !== undefined &&
+      (await this.fs.stat(folder)).mtimeMs === snapshot.recordsMtimeMs
+    const onDisk = unchanged
+      ? undefined
+      : new Set((await this.fs.readdir(folder)).flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
     const byKey = new Map<string, DiskRecord>()
     let bad = 0
     for (const value of snapshot.entries) {

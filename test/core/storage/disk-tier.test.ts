@@ -72,7 +72,12 @@ describe('DiskTier', () => {
     // A crash now: no snapshot after the last two changes.
     await new Promise((resolve) => setTimeout(resolve, 20))
     const { tier: after } = await opened(dir)
-    expect(after.recent().map((r) => r.key).sort()).toEqual([key(2), key(3)])
+    expect(
+      after
+        .recent()
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual([key(2), key(3)])
   })
 
   it('stores identical models once and removes a file only when no key uses it', async () => {

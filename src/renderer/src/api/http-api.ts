@@ -50,13 +50,12 @@ function requestFor(name: OperationName, input: unknown): { method: string; path
     delete fields[field]
     return value
   })
-  if (route.method === 'GET') {
+  if (route.method === 'GET' || route.method === 'DELETE') {
     const query = new URLSearchParams()
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) query.set(k, String(v))
     const text = query.toString()
-    return { method: 'GET', path: text ? `${path}?${text}` : path }
+    return { method: route.method, path: text ? `${path}?${text}` : path }
   }
-  if (route.method === 'DELETE') return { method: 'DELETE', path }
   return { method: route.method, path, body: toJson(fields) }
 }
 
