@@ -9,7 +9,7 @@ import { DiskTier } from '../src/core/storage/disk-tier'
 import { startFakeHunyuan } from '../test/support/fake-hunyuan'
 import { ROOT } from './built'
 import { syntheticGlb } from './glb'
-import { getJson, requestModel, startHost } from './host-client'
+import { getJson, requestModel, send, startHost } from './host-client'
 import { type BenchReport, fmt, markdownTable, median, percentile } from './lib'
 
 /**
@@ -72,6 +72,9 @@ function buildIndex(entries: number): string {
 }
 
 interface StartTimes {
+  /** The page itself (the host listens while the service reads its disk index). */
+  pageMs: number
+  /** The first operation (cache statistics): after the disk index is read. */
   firstAnswerMs: number
   warmMs: number
 }
@@ -82,21 +85,17 @@ async function startOnce(
 ): Promise<StartTimes & { stop: () => void }> {
   const started = performance.now()
   const host = await startHost({ MESHCACHE_DATA_DIR: dataDir, ...env })
-  for (;;) {
-    try {
-      await getJson(`${host.url}/api/backends`)
-      break
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  }
+  const page = await send(`${host.url}/`, 'GET')
+  if (page.status !== 200) throw new Error(`the page answered HTTP ${page.status}`)
+  const pageMs = performance.now() - started
+  const stats = async () => (await getJson<{ disk: { warming: boolean } }>(`${host.url}/api/cache/stats`)).disk
+  let disk = await stats()
   const firstAnswerMs = performance.now() - started
-  for (;;) {
-    const stats = (await getJson(`${host.url}/api/cache/stats`)) as { disk: { warming: boolean } }
-    if (!stats.disk.warming) break
+  while (disk.warming) {
     await new Promise((resolve) => setTimeout(resolve, 20))
+    disk = await stats()
   }
-  return { firstAnswerMs, warmMs: performance.now() - started, stop: () => host.child.kill('SIGKILL') }
+  return { pageMs, firstAnswerMs, warmMs: performance.now() - started, stop: () => host.child.kill('SIGKILL') }
 }
 
 /** Memory hits of one 10 MB model (the request and the model to its last byte). */
@@ -132,11 +131,12 @@ export async function runStartupBench(): Promise<BenchReport> {
       run.stop()
       runs.push(run)
     }
+    const page = median(runs.map((r) => r.pageMs))
     const first = median(runs.map((r) => r.firstAnswerMs))
     const warm = median(runs.map((r) => r.warmMs))
     if (tier.models === 0) emptyFirst = first
-    startData.push({ tier: tier.name, firstAnswerMs: first, warmMs: warm })
-    startRows.push([tier.name, fmt(first), `${fmt(first / emptyFirst, 2)}x`, fmt(warm)])
+    startData.push({ tier: tier.name, pageMs: page, firstAnswerMs: first, warmMs: warm })
+    startRows.push([tier.name, fmt(page), fmt(first), `${fmt(first / emptyFirst, 2)}x`, fmt(warm)])
   }
 
   // The index alone, at 100 000 entries, each load in a fresh process (as a start is).
@@ -159,11 +159,14 @@ export async function runStartupBench(): Promise<BenchReport> {
   const host = await startHost({ MESHCACHE_DATA_DIR: bigDir, MESHCACHE_HUNYUAN_URL: fake.url, MESHCACHE_PORT: '0' })
   const body = JSON.stringify({ image: readFileSync(join(FIXTURES, 'triposr-robot.png')).toString('base64') })
   await requestModel(host.url, body)
-  const disk = async () =>
-    (await getJson<{ disk: { scrubbing: boolean; warming: boolean } }>(`${host.url}/api/cache/stats`)).disk
-  const scrubbing = async (): Promise<boolean> => (await disk()).scrubbing
-  // The scrub starts once warm-up is done.
-  while ((await disk()).warming) await new Promise((resolve) => setTimeout(resolve, 20))
+  const scrubbing = async (): Promise<boolean> =>
+    (await getJson<{ disk: { scrubbing: boolean } }>(`${host.url}/api/cache/stats`)).disk.scrubbing
+  // The scrub starts once warm-up and the tidy (a listing of the folder) are done; checking
+  // 3 GB with a pause between files takes far longer than these polls.
+  for (let polls = 0; !(await scrubbing()); polls++) {
+    if (polls > 3000) throw new Error('the scrub did not start within a minute')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   const duringScrub: number[] = []
   while ((await scrubbing()) && duringScrub.length < HITS) duringScrub.push(...(await hits(host.url, body, 10)))
   while (await scrubbing()) await new Promise((resolve) => setTimeout(resolve, 100))
@@ -183,9 +186,9 @@ export async function runStartupBench(): Promise<BenchReport> {
     ],
   ]
   const table = [
-    markdownTable(['disk tier', 'first answer ms (median of 3)', 'vs empty', 'warm ms'], startRows),
+    markdownTable(['disk tier', 'page ms', 'first operation ms', 'first operation vs empty', 'warm ms'], startRows),
     '',
-    `Loading an index of ${fmt(INDEX_ENTRIES)} entries: ${fmt(indexMs)} ms (median of ${STARTS}); the host answers its first request ${fmt(hostOnIndex.firstAnswerMs)} ms after it starts on it.`,
+    `Times from starting the host process, medians of ${STARTS} starts. Loading an index of ${fmt(INDEX_ENTRIES)} entries: ${fmt(indexMs)} ms (median of ${STARTS}, each in a fresh process). On that index the host serves its page ${fmt(hostOnIndex.pageMs)} ms and answers its first operation ${fmt(hostOnIndex.firstAnswerMs)} ms after it starts.`,
     '',
     markdownTable(['10 MB memory hit, to the last byte', 'n', 'p50 ms', 'p95 ms', 'p95 vs no scrub'], hitRows),
   ].join('\n')
@@ -196,7 +199,7 @@ export async function runStartupBench(): Promise<BenchReport> {
       starts: startData,
       indexEntries: INDEX_ENTRIES,
       indexLoadMs: indexMs,
-      hostOnIndexFirstAnswerMs: hostOnIndex.firstAnswerMs,
+      hostOnIndex,
       hits: { memory, duringScrub },
     },
   }

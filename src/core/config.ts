@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_SHARED_MAX_BYTES } from '../shared/cache-types'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
@@ -93,7 +94,7 @@ const schema = z.object({
     .string()
     .regex(/^[\w.:-]{1,64}$/, 'must be 1-64 letters, digits, or . : - _')
     .default('meshcache'),
-  MESHCACHE_SHARED_MAX_BYTES: bytes.default(20 * 1024 ** 3),
+  MESHCACHE_SHARED_MAX_BYTES: bytes.default(DEFAULT_SHARED_MAX_BYTES),
   MESHCACHE_GPU_CONCURRENCY: z
     .string()
     .regex(/^[1-9]\d?$/, 'must be a whole number from 1 to 99')

@@ -50,3 +50,14 @@ export function whenReady(ready: Promise<ServiceOperations>): ServiceOperations 
   }
   return handlers as unknown as ServiceOperations
 }
+
+/** The service's events, once `ready` resolves: listeners added before then are added then, in order. */
+export function eventsWhenReady(ready: Promise<{ events: EventSourceLike }>): EventSourceLike {
+  const later = (change: (events: EventSourceLike) => unknown): void => {
+    ready.then(({ events }) => change(events)).catch(() => undefined)
+  }
+  return {
+    on: (event, listener) => later((events) => events.on(event, listener)),
+    off: (event, listener) => later((events) => events.off(event, listener)),
+  }
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import rateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify'
-import { dispatch, type EventSourceLike } from '../core/dispatch'
+import { dispatch, type EventSourceLike, eventsWhenReady, whenReady } from '../core/dispatch'
 import { parseResourcePath } from '../shared/addresses'
 import { SMALL_BODY_LIMIT } from '../shared/limits'
 import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOperations } from '../shared/operations'
@@ -15,6 +15,19 @@ export interface HostService extends ServiceOperations {
   readonly events: EventSourceLike
   model(key: string): Promise<Uint8Array | undefined>
   thumbnail(key: string): Promise<Uint8Array | undefined>
+}
+
+/**
+ * The host's service once `ready` resolves: the host listens at once (the page and the
+ * first answer do not wait for the disk index) and early requests simply wait.
+ */
+export function hostWhenReady(ready: Promise<HostService>): HostService {
+  return {
+    ...whenReady(ready),
+    events: eventsWhenReady(ready),
+    model: async (key) => (await ready).model(key),
+    thumbnail: async (key) => (await ready).thumbnail(key),
+  }
 }
 
 export interface HostOptions extends GuardOptions {

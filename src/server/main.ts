@@ -7,23 +7,25 @@ import { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { ConfigError, isLoopback, loopbackNames, readConfig } from '../core/config'
 import { createAppService } from '../core/service/create-service'
 import { httpAddresses } from '../shared/addresses'
-import { buildHost } from './app'
+import { buildHost, hostWhenReady } from './app'
 import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)
-  const service = await createAppService({
+  // The host listens while the service opens (reads the disk index): early requests wait.
+  const ready = createAppService({
     config,
     workerPath: join(import.meta.dirname, 'builtin-worker.js'),
     addresses: httpAddresses,
   })
+  ready.catch(failed)
   const guardOptions = {
     token: config.token,
     allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
   }
-  const compat = new HunyuanCompat(service)
+  const compat = new HunyuanCompat(ready)
   const app = await buildHost({
-    service,
+    service: hostWhenReady(ready),
     staticDir: join(import.meta.dirname, '../renderer'),
     ...guardOptions,
     plugins: [hunyuanRoutes(compat, '/hunyuan')],
@@ -45,15 +47,17 @@ async function main(): Promise<void> {
   }
   const stop = (): void => {
     void Promise.all([app.close(), compatHost?.close()])
-      .then(() => service.close())
+      .then(async () => (await ready).close())
       .then(() => process.exit(0))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 }
 
-main().catch((error: unknown) => {
+function failed(error: unknown): never {
   const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error)
   console.error(`MeshCache could not start: ${message}`)
   process.exit(1)
-})
+}
+
+main().catch(failed)

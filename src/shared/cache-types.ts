@@ -79,6 +79,8 @@ export interface CacheEntryInfo {
 export const DEFAULT_MAX_ITEMS = 1000
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3
+/** The team's shared tier in Redis, unless MESHCACHE_SHARED_MAX_BYTES says otherwise. */
+export const DEFAULT_SHARED_MAX_BYTES = 20 * 1024 ** 3
 
 /** A persistent tier (disk, or the team's shared tier): counters, occupancy and health. */
 export interface PersistentTierStats extends TierCounters {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,6 +107,21 @@ describe('DiskTier under faults', () => {
     expect(recordFiles(dir)).toHaveLength(3)
   })
 
+  it('reads the record files of index entries it cannot read, even when the records folder is unchanged', async () => {
+    const dir = tempDir()
+    await used(dir)
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'))
+    // The snapshot vouches for an unchanged records folder; two of its entries are damaged.
+    expect(index.recordsMtimeMs).toBe(statSync(join(dir, 'records')).mtimeMs)
+    index.entries[0].meta.prompt = { nested: true }
+    index.entries[1].generationMs = -1
+    writeFileSync(join(dir, 'index.json'), JSON.stringify(index))
+    const { tier, log } = await opened(dir)
+    expect(tier.stats()).toMatchObject({ currentItems: 3, badRecords: 0 })
+    for (const n of [1, 2, 3]) expect(bytesOf(await tier.read(key(n)))).toEqual(glb(n))
+    expect(log.join('\n')).toMatch(/2 index entr\(ies\) could not be read; their record files were read instead/)
+  })
+
   it('skips index records it cannot read, counts them, and starts', async () => {
     const dir = tempDir()
     await used(dir)
@@ -182,7 +197,77 @@ describe('DiskTier under faults', () => {
     expect(await tier.read(key(1))).toBeUndefined()
   })
 
-  it('never deletes a file that an entry points to, however stores, deletes, clears, evictions and saves interleave', async () => {
+  it('keeps a model written while the tidy lists the folder', async () => {
+    const dir = tempDir()
+    await used(dir)
+    // The listing of the models folder is taken, then held until the write is done.
+    let releaseListing = (): void => undefined
+    const listingHeld = new Promise<void>((resolve) => {
+      releaseListing = resolve
+    })
+    let listed = (): void => undefined
+    const listingTaken = new Promise<void>((resolve) => {
+      listed = resolve
+    })
+    const fs: StorageFs = {
+      ...fsp,
+      readdir: (async (path: string) => {
+        const names = await fsp.readdir(path)
+        if (path === dir) {
+          listed()
+          await listingHeld
+        }
+        return names
+      }) as StorageFs['readdir'],
+    }
+    const { tier } = await opened(dir, { fs })
+    const tidying = tier.tidy()
+    await listingTaken
+    expect(await tier.write(key(4), glb(4), info)).toBe(true)
+    releaseListing()
+    await tidying
+    expect(tier.stats()).toMatchObject({ currentItems: 4, dropped: 0 })
+    expect(bytesOf(await tier.read(key(4)))).toEqual(glb(4))
+  })
+
+  it('keeps a leftover file that a new write takes while the tidy removes leftovers', async () => {
+    const dir = tempDir()
+    await used(dir)
+    // Two files no record refers to (as after a crash between a model and its record).
+    writeFileSync(join(dir, `${sha(glb(8))}.glb`), glb(8))
+    writeFileSync(join(dir, `${sha(glb(9))}.glb`), glb(9))
+    let releaseRemoval = (): void => undefined
+    const removalHeld = new Promise<void>((resolve) => {
+      releaseRemoval = resolve
+    })
+    let removing = (_path: string): void => undefined
+    const firstRemoval = new Promise<string>((resolve) => {
+      removing = resolve
+    })
+    let held = false
+    const fs: StorageFs = {
+      ...fsp,
+      rm: (async (path: string, options?: Parameters<typeof fsp.rm>[1]) => {
+        // The first leftover's removal waits until the test lets it go.
+        if (path.endsWith('.glb') && !held) {
+          held = true
+          removing(path)
+          await removalHeld
+        }
+        return fsp.rm(path, options)
+      }) as StorageFs['rm'],
+    }
+    const { tier } = await opened(dir, { fs })
+    const tidying = tier.tidy()
+    const other = (await firstRemoval).includes(sha(glb(8))) ? 9 : 8
+    // While the first leftover is being removed, the other one becomes a model again.
+    expect(await tier.write(key(other), glb(other), info)).toBe(true)
+    releaseRemoval()
+    await tidying
+    expect(bytesOf(await tier.read(key(other)))).toEqual(glb(other))
+  })
+
+  it('never deletes a file that an entry points to, however stores, deletes, clears, evictions, saves and the start-up tidy interleave', async () => {
     // Identical bytes under different keys share one file: the race the index must survive.
     const command = fc.oneof(
       fc.record({
@@ -191,19 +276,28 @@ describe('DiskTier under faults', () => {
         bytes: fc.integer({ min: 1, max: 3 }),
       }),
       fc.record({ op: fc.constant('delete' as const), key: fc.integer({ min: 1, max: 6 }) }),
-      fc.record({ op: fc.constantFrom('clear' as const, 'flush' as const, 'shrink' as const, 'grow' as const) }),
+      fc.record({
+        op: fc.constantFrom('clear' as const, 'flush' as const, 'shrink' as const, 'grow' as const, 'tidy' as const),
+      }),
     )
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(command, { minLength: 1, maxLength: 14 }), async (s, commands) => {
         const dir = tempDir()
         // Every file operation waits for the scheduler, so any interleaving can happen.
+        // Listing a folder also waits after it is read, so the folder may change under a listing.
         const scheduled = <T extends (...args: never[]) => Promise<unknown>>(fn: T, label: string): T =>
           ((...args: Parameters<T>) => s.schedule(Promise.resolve(), label).then(() => fn(...args))) as T
+        const listed = ((...args: Parameters<typeof fsp.readdir>) =>
+          s
+            .schedule(Promise.resolve(), 'readdir')
+            .then(() => fsp.readdir(...args))
+            .then((names) => s.schedule(Promise.resolve(names), 'readdir done'))) as StorageFs['readdir']
         const fs: StorageFs = {
           ...fsp,
           rm: scheduled(fsp.rm, 'rm'),
           rename: scheduled(fsp.rename, 'rename'),
           open: scheduled(fsp.open, 'open') as StorageFs['open'],
+          readdir: listed,
         }
         const tier = new DiskTier({ dir, fs, maxBytes: 4000, snapshotDelayMs: 1, log: () => undefined })
         const opening = tier.open()
@@ -214,10 +308,15 @@ describe('DiskTier under faults', () => {
           else if (c.op === 'delete') tier.delete(key(c.key))
           else if (c.op === 'clear') tier.clear()
           else if (c.op === 'flush') work.push(tier.flush())
+          else if (c.op === 'tidy') work.push(tier.tidy())
           else tier.setMaxBytes(c.op === 'shrink' ? 2500 : 4000)
         }
         await s.waitFor(Promise.all(work))
         await s.waitFor(tier.flush())
+        // No write failed for the tidy's sake (a failed write would keep its model in memory only).
+        expect(tier.stats().lastError).toBeNull()
+        // Nothing went missing or bad here, so the tidy had nothing to drop.
+        expect(tier.stats().dropped).toBe(0)
         // Every entry's file is there, whole; no file or record is left without an entry.
         const files = new Set(glbFiles(dir).map((f) => f.slice(0, 64)))
         for (const record of tier.recent()) {

@@ -37,6 +37,10 @@ export async function startHostProcess(env: Record<string, string>): Promise<Hos
     child.stdout?.on('data', check)
     child.once('exit', (code) => reject(new Error(`the host exited (code ${code}):\n${text}`)))
   })
+  // The host listens while its service opens: an operation's answer means it is open.
+  const token = env.MESHCACHE_TOKEN ?? /\?token=(\w+)/.exec(text)?.[1]
+  const ready = await fetch(`${url}/api/backends`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
+  if (!ready.ok) throw new Error(`the host did not open (HTTP ${ready.status}):\n${text}`)
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { GenerateProgress } from '../../src/core/generation/generator'
 import { redisConnector } from '../../src/core/team/connect'
 import { SharedTier } from '../../src/core/team/shared-tier'
-import { TeamScheduler, TeamUnavailable } from '../../src/core/team/team-scheduler'
+import { TeamScheduler } from '../../src/core/team/team-scheduler'
+import { TeamUnavailable } from '../../src/core/team/team-unavailable'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { type RedisServer, startRedis } from '../support/redis-server'
@@ -37,7 +38,9 @@ async function tier(maxBytes = 10_000): Promise<SharedTier> {
   prefix = `shared-${++run}`
   const client = await ready(connect()({ failFast: true }))
   opened.push({ close: () => client.disconnect() })
-  return new SharedTier({ redis: client, prefix, maxBytes, log: () => undefined })
+  // A clock that moves on at every reading: no two uses share a time, whatever the machine's speed.
+  let time = 0
+  return new SharedTier({ redis: client, prefix, maxBytes, now: () => ++time, log: () => undefined })
 }
 
 const key = (n: number): string => n.toString(16).padStart(64, '0')
@@ -74,8 +77,8 @@ describe('SharedTier', () => {
     const shared = await tier(2500)
     await shared.write(key(1), glb(1), info())
     await shared.write(key(2), glb(2), info())
+    // Commands on one connection run in order: the use is recorded before the next write.
     shared.touch(key(1))
-    await new Promise((resolve) => setTimeout(resolve, 20))
     await shared.write(key(3), glb(3), info())
     expect((await redis.client().zrange(`${prefix}:order`, 0, -1)).sort()).toEqual([key(1), key(3)].sort())
     expect(shared.stats()).toMatchObject({ evictions: 1, evictedBytes: 1000 })
@@ -85,7 +88,6 @@ describe('SharedTier', () => {
   it("ranks by cost per byte under the team's GDSF policy: the cheap model leaves first", async () => {
     const shared = await tier(2500)
     shared.setPolicy('gdsf')
-    await new Promise((resolve) => setTimeout(resolve, 20))
     await shared.write(key(1), glb(1), info(60_000))
     await shared.write(key(2), glb(2), info(10))
     await shared.write(key(3), glb(3), info(60_000))
@@ -171,6 +173,25 @@ describe('TeamScheduler', () => {
       code: 'BACKEND_FAILED',
       message: expect.stringContaining('GPU on fire'),
     })
+  })
+
+  it("starts a GPU server's worker as soon as Redis is reachable, not a lock period later", async () => {
+    prefix = `sched-${++run}`
+    const gpu = new GatedGenerator('hunyuan')
+    // Renewals an hour apart: only the claim made when Redis became reachable can run the job.
+    const made = new TeamScheduler({
+      connect: () => connect()(),
+      prefix,
+      lockMs: 3_600_000,
+      workers: [{ generator: gpu, concurrency: 1, server: 'http://gpu-1.test' }],
+      log: () => undefined,
+    })
+    opened.push(made)
+    await made.start()
+    expect(made.ready).toBe(false)
+    for (let i = 0; i < 500 && !made.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    await made.run(gpu, key(5), input, { signal: new AbortController().signal })
+    expect(gpu.runs).toBe(1)
   })
 
   it('says it is unavailable when Redis cannot be reached', async () => {

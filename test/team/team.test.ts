@@ -44,7 +44,9 @@ async function host(env: Record<string, string> = {}): Promise<HostProcess> {
     MESHCACHE_REDIS_PREFIX: prefix,
     MESHCACHE_DATA_DIR: mkdtempSync(join(tmpdir(), 'meshcache-team-')),
     MESHCACHE_HUNYUAN_URL: gpus.map((gpu) => gpu.url).join(','),
-    MESHCACHE_TEAM_LOCK_MS: '1500',
+    // Long enough that a busy machine never misses a renewal (a missed one hands the job to
+    // another host, which would generate it twice); the take-over test shortens it.
+    MESHCACHE_TEAM_LOCK_MS: '30000',
     ...env,
   })
   hosts.push(started)
@@ -120,8 +122,9 @@ describe('team mode on Redis', () => {
   it('lets another host take over the job of a host killed mid-generation; its waiter gets the model', async () => {
     prefix = `team-${++run}`
     await startGpus()
-    const runner = await host() // starts first: it runs both GPU servers' workers
-    const waiter = await host()
+    const shortLocks = { MESHCACHE_TEAM_LOCK_MS: '1500' }
+    const runner = await host(shortLocks) // starts first: it runs both GPU servers' workers
+    const waiter = await host(shortLocks)
     const answer = result(generate(waiter, 7))
     await until(() => received() === 1, 'the runner sent the job to a GPU server')
     await runner.crash()

@@ -47,10 +47,11 @@ export class HunyuanCompat {
   private readonly maxJobs: number
   private readonly now: () => number
 
-  constructor(
-    private readonly service: ModelService,
-    options: HunyuanCompatOptions = {},
-  ) {
+  /** The service, once it has opened (the host answers before the disk index is read). */
+  private readonly ready: Promise<ModelService>
+
+  constructor(service: ModelService | Promise<ModelService>, options: HunyuanCompatOptions = {}) {
+    this.ready = Promise.resolve(service)
     this.keepMs = options.keepMs ?? 2 * 60 * 60_000
     this.maxJobs = options.maxJobs ?? 10_000
     this.now = options.now ?? Date.now
@@ -59,7 +60,7 @@ export class HunyuanCompat {
   /** POST /generate: the model's bytes. */
   async generate(body: unknown, signal?: AbortSignal): Promise<Uint8Array> {
     const job = await this.jobFor(parse(body), body)
-    return (await this.service.run(job, { signal })).bytes
+    return (await (await this.ready).run(job, { signal })).bytes
   }
 
   /** POST /send: a job id at once; the model is made (or found) in the background. */
@@ -70,7 +71,7 @@ export class HunyuanCompat {
     const sent: SentJob = { at: this.now(), state: 'processing' }
     this.jobs.set(uid, sent)
     this.jobFor(request, body)
-      .then((job) => this.service.run(job))
+      .then(async (job) => (await this.ready).run(job))
       .then(
         ({ result, bytes }) =>
           Object.assign(sent, { state: 'completed', key: result.key, bytes: result.kept ? undefined : bytes }),
@@ -86,7 +87,7 @@ export class HunyuanCompat {
     if (!sent) return undefined
     if (sent.state === 'processing') return { status: 'processing' }
     if (sent.state === 'error') return { status: 'error', text: sent.text ?? 'The generation failed.' }
-    const bytes = sent.bytes ?? (sent.key ? await this.service.model(sent.key) : undefined)
+    const bytes = sent.bytes ?? (sent.key ? await (await this.ready).model(sent.key) : undefined)
     if (!bytes)
       return { status: 'error', text: 'The model was made, but it is no longer cached; send the request again.' }
     return {
@@ -97,7 +98,8 @@ export class HunyuanCompat {
 
   /** Validates a request and resolves it to a job: the backend, the key, what to remember. */
   private async jobFor(request: HunyuanRequest, body: unknown): Promise<Job> {
-    const generator = await this.service.pickBackend()
+    const service = await this.ready
+    const generator = await service.pickBackend()
     if (!generator.acceptsTextAndMesh && (request.mesh || !request.image)) {
       throw new AppError(
         'BACKEND_UNAVAILABLE',
@@ -107,7 +109,7 @@ export class HunyuanCompat {
     const key = await hunyuanKey(
       request,
       { id: generator.id, identity: { version: generator.version } },
-      this.service.digester,
+      service.digester,
     )
     const quality = qualityForOctree(request.octree_resolution)
     const {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Quality } from '../../shared/contract'
-import { BoundedCache } from '../cache'
+import { BoundedCache, cached } from '../cache'
 import type { Generator } from './generator'
 import { pixelDigest } from './image-input'
 
@@ -42,8 +42,9 @@ export function requestKey(parts: KeyParts): string {
 
 /**
  * Digests an image by its decoded pixels (EXIF-rotated 8-bit RGBA plus its size), so the same
- * picture saved as PNG or as lossless WebP is the same request. Remembers the digest by the
- * hash of the raw upload, so a byte-identical upload skips decoding (and was validated before).
+ * picture saved as PNG or as lossless WebP is the same request. The digest is cached by the
+ * hash of the raw upload (with `cached()`), so a byte-identical upload skips decoding (it was
+ * validated before), and identical uploads arriving together are decoded once.
  */
 export class PixelDigester {
   private readonly known = new BoundedCache<string>({
@@ -51,20 +52,16 @@ export class PixelDigester {
     maxBytes: 10_000 * 64,
     sizeOf: (s) => s.length,
   })
-  /** How many digests needed a decode, and how many came from the raw-bytes fast path. */
-  readonly counts = { decoded: 0, remembered: 0 }
+  readonly digest: (image: Uint8Array) => Promise<string> = cached(
+    this.known,
+    (image: Uint8Array, _signal: AbortSignal) => pixelDigest(image),
+    { key: (image: Uint8Array) => sha256(image) },
+  )
 
-  async digest(image: Uint8Array): Promise<string> {
-    const raw = sha256(image)
-    const remembered = this.known.peek(raw)
-    if (remembered !== undefined) {
-      this.counts.remembered++
-      return remembered
-    }
-    const digest = await pixelDigest(image)
-    this.counts.decoded++
-    this.known.set(raw, digest)
-    return digest
+  /** How many digests needed a decode, and how many came from the raw-bytes fast path. */
+  get counts(): { decoded: number; remembered: number } {
+    const { loads, hits } = this.known.stats()
+    return { decoded: loads, remembered: hits }
   }
 }
 

@@ -3,7 +3,8 @@ import { AppError } from '../../shared/errors'
 import type { GenerateProgress, Generator, GeneratorDescription, GeneratorInput } from '../generation/generator'
 import { assertGlb } from '../generation/glb-check'
 import { JobQueue } from '../generation/job-queue'
-import { type TeamScheduler, TeamUnavailable } from '../team/team-scheduler'
+import type { TeamScheduler } from '../team/team-scheduler'
+import { TeamUnavailable } from '../team/team-unavailable'
 
 /** Jobs a backend runs at once: one, or one per slot of a pool of GPU servers. */
 function slotsOf(generator: Generator): number {

@@ -9,9 +9,6 @@ import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
 import { SettingsStore } from '../storage/settings-store'
 import { ThumbnailStore } from '../storage/thumbnail-store'
-import { redisConnector } from '../team/connect'
-import { SharedTier } from '../team/shared-tier'
-import { TeamScheduler } from '../team/team-scheduler'
 import { Backends } from './backends'
 import { ModelService } from './model-service'
 import { RequestLog } from './request-log'
@@ -39,7 +36,10 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   const gpus = hunyuanUrls.length > 0 ? new HunyuanPool(hunyuanUrls, gpuConcurrency) : undefined
   const builtin = new BuiltinGenerator({ workerPath: options.workerPath })
   const generators = options.generators ?? [...(gpus ? [gpus] : []), builtin]
-  const team = redisUrl ? await teamMode(redisUrl, options.config, builtin, gpus) : undefined
+  // Redis and BullMQ are loaded only in team mode: a single artist's start does not pay for them.
+  const team = redisUrl
+    ? await (await import('../team/team-mode')).startTeamMode(redisUrl, options.config, builtin, gpus)
+    : undefined
   const settings = dataDir ? new SettingsStore(join(dataDir, 'settings.json')) : undefined
   const saved = settings ? await settings.load() : { settings: {} }
   if (saved.problem) console.warn(`MeshCache: ${saved.problem}`)
@@ -64,39 +64,4 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   })
   await service.open()
   return service
-}
-
-/**
- * Team mode (MESHCACHE_REDIS_URL): the shared tier below the disk, and the team's queues:
- * this host runs builtin jobs, and each GPU server's jobs while it holds that server's lock.
- */
-async function teamMode(
-  url: string,
-  config: AppServiceOptions['config'],
-  builtin: BuiltinGenerator,
-  gpus: HunyuanPool | undefined,
-): Promise<{ shared: SharedTier; scheduler: TeamScheduler }> {
-  const log = (message: string): void => console.warn(`MeshCache: ${message}`)
-  const connect = redisConnector(url, log)
-  const prefix = config.redisPrefix ?? 'meshcache'
-  const shared = new SharedTier({
-    redis: connect({ failFast: true }),
-    prefix,
-    maxBytes: config.sharedMaxBytes ?? 20 * 1024 ** 3,
-  })
-  const scheduler = new TeamScheduler({
-    connect: () => connect(),
-    prefix,
-    lockMs: config.teamLockMs,
-    workers: [
-      { generator: builtin, concurrency: 1 },
-      ...(gpus?.servers ?? []).map((server) => ({
-        generator: server,
-        concurrency: gpus?.concurrencyPerServer ?? 1,
-        server: server.url,
-      })),
-    ],
-  })
-  await scheduler.start()
-  return { shared, scheduler }
 }

@@ -6,7 +6,9 @@ import { basename, dirname, join } from 'node:path'
 export type StorageFs = Pick<typeof nodeFs, 'mkdir' | 'readFile' | 'readdir' | 'rm' | 'rename' | 'open' | 'stat'>
 
 /** Temporary files start with this, so a start-up sweep can tell them from real ones. */
-export const TMP_PREFIX = '.tmp-'
+const TMP_PREFIX = '.tmp-'
+/** Temporary files this process is writing now: the sweep must leave them alone. */
+const inFlight = new Set<string>()
 
 /**
  * Writes a file so that its final name only ever holds a complete copy: a temporary file
@@ -16,6 +18,7 @@ export const TMP_PREFIX = '.tmp-'
 export async function writeFileAtomically(fs: StorageFs, target: string, data: Uint8Array | string): Promise<void> {
   const folder = dirname(target)
   const temporary = join(folder, `${TMP_PREFIX}${basename(target)}-${randomBytes(6).toString('hex')}`)
+  inFlight.add(temporary)
   try {
     const handle = await fs.open(temporary, 'w')
     try {
@@ -28,8 +31,21 @@ export async function writeFileAtomically(fs: StorageFs, target: string, data: U
   } catch (error) {
     await fs.rm(temporary, { force: true }).catch(() => undefined)
     throw error
+  } finally {
+    inFlight.delete(temporary)
   }
   await syncFolder(fs, folder)
+}
+
+/**
+ * Removes the temporary files an interrupted write left in a folder, given its listing.
+ * Files this process is writing at this moment are not leftovers and are kept.
+ */
+export async function sweepTemporaries(fs: StorageFs, folder: string, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const path = join(folder, name)
+    if (name.startsWith(TMP_PREFIX) && !inFlight.has(path)) await fs.rm(path, { force: true })
+  }
 }
 
 /** fsync of a folder, where the platform allows it (Windows does not: skipped there). */

@@ -70,7 +70,20 @@ export class ContentStore {
       .catch(() => undefined)
   }
 
-  private async exists(file: string): Promise<boolean> {
+  /**
+   * Deletes a file found on disk that no entry refers to, or moves it to `keepAt`; in the
+   * file's queue, so a write that takes a reference first keeps it. True if it was handled.
+   */
+  async removeUnreferenced(file: string, keepAt?: string): Promise<boolean> {
+    return this.chains.run(file, async () => {
+      if (this.references(file) > 0) return false
+      if (keepAt) await this.fs.rename(this.path(file), keepAt)
+      else await this.fs.rm(this.path(file), { force: true })
+      return true
+    })
+  }
+
+  async exists(file: string): Promise<boolean> {
     try {
       await this.fs.stat(this.path(file))
       return true

@@ -2,10 +2,11 @@ import { createHash, webcrypto } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import * as nodeFs from 'node:fs/promises'
 import { join } from 'node:path'
+import { MODEL_KEY_PATTERN } from '../../shared/addresses'
 import type { DiskStats, EntryMeta, EvictionPolicyName } from '../../shared/cache-types'
 import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
 import { BoundedCache } from '../cache'
-import { explainStorageFailure, type StorageFs, TMP_PREFIX, writeFileAtomically } from './atomic-write'
+import { explainStorageFailure, type StorageFs, sweepTemporaries, writeFileAtomically } from './atomic-write'
 import { ContentStore, sha256 } from './content-store'
 import { DISK_FORMAT, type DiskRecord, type IndexSnapshot, parseRecord, readSnapshotText } from './disk-records'
 import { KeyedChains } from './keyed-chains'
@@ -27,8 +28,9 @@ const FORMAT_FILE = 'FORMAT'
 const SNAPSHOT = 'index.json'
 const RECORDS = 'records'
 const LOST_AND_FOUND = 'lost+found'
-const MODEL_FILE = /^([0-9a-f]{64})\.glb$/
-const RECORD_FILE = /^([0-9a-f]{64})\.json$/
+const hex64 = MODEL_KEY_PATTERN.source.slice(1, -1)
+const MODEL_FILE = new RegExp(`^(${hex64})\\.glb$`)
+const RECORD_FILE = new RegExp(`^(${hex64})\\.json$`)
 /** Recency-only snapshot updates wait this many times longer than content changes. */
 const RECENCY_FACTOR = 15
 /** Reads of a model file go in pieces of this size, hashed as they arrive. */
@@ -144,16 +146,17 @@ export class DiskTier implements PersistentTier {
   async tidy(): Promise<void> {
     if (!this.usable || this.readOnly) return
     try {
-      for (const folder of [this.dir, join(this.dir, RECORDS)]) {
-        for (const name of await this.fs.readdir(folder)) {
-          if (name.startsWith(TMP_PREFIX)) await this.fs.rm(join(folder, name), { force: true })
-        }
-      }
+      const records = join(this.dir, RECORDS)
+      await sweepTemporaries(this.fs, records, await this.fs.readdir(records))
+      // One listing of the models folder serves both the sweep and the check below.
       const names = await this.fs.readdir(this.dir)
+      await sweepTemporaries(this.fs, this.dir, names)
       const present = new Set(names.flatMap((n) => MODEL_FILE.exec(n)?.[1] ?? []))
       let missing = 0
       for (const record of this.recent()) {
-        if (present.has(record.file)) continue
+        // A model written while the folder was being listed is not in the listing: ask again.
+        if (present.has(record.file) || (await this.files.exists(record.file))) continue
+        if (this.index.peek(record.key) !== record) continue
         missing++
         this.index.delete(record.key)
       }
@@ -402,7 +405,6 @@ export class DiskTier implements PersistentTier {
   }
 
   /** The snapshot's entries (least recent first), or what could be salvaged from a damaged one. */
-  /** The snapshot's entries (least recent first), or what could be salvaged from a damaged one. */
   private async readSnapshot(problems: string[]): Promise<{ entries: unknown[]; recordsMtimeMs?: number }> {
     const path = join(this.dir, SNAPSHOT)
     let text: string
@@ -450,23 +452,26 @@ export class DiskTier implements PersistentTier {
     legacy: boolean,
     problems: string[],
   ): Promise<DiskRecord[]> {
-    // When the records folder has not changed since the snapshot, the snapshot is complete.
+    const parsed = snapshot.entries.map(parseRecord)
+    const unreadable = parsed.filter((record) => !record).length
+    // When the records folder has not changed since the snapshot, the snapshot is complete,
+    // unless some of its entries cannot be read: then the record files stand in for them.
     const folder = join(this.dir, RECORDS)
     const unchanged =
       !legacy &&
+      unreadable === 0 &&
       snapshot.recordsMtimeMs !== undefined &&
       (await this.fs.stat(folder)).mtimeMs === snapshot.recordsMtimeMs
     const onDisk = unchanged
       ? undefined
       : new Set((await this.fs.readdir(folder)).flatMap((n) => RECORD_FILE.exec(n)?.[1] ?? []))
+    if (unreadable > 0 && !legacy)
+      problems.push(`${unreadable} index entr(ies) could not be read; their record files were read instead`)
     const byKey = new Map<string, DiskRecord>()
-    let bad = 0
-    for (const value of snapshot.entries) {
-      const record = parseRecord(value)
-      if (!record) {
-        bad++
-        continue
-      }
+    // In the first layout the index is all there is: an entry it cannot read is lost.
+    let bad = legacy ? unreadable : 0
+    for (const record of parsed) {
+      if (!record) continue
       // In this layout a snapshot entry without a record file was deleted after the snapshot.
       if (!onDisk || legacy || onDisk.has(record.key) || this.readOnly) byKey.set(record.key, record)
     }
@@ -512,15 +517,15 @@ export class DiskTier implements PersistentTier {
   private async handleUnreferenced(present: Set<string>, clean: boolean): Promise<void> {
     const unreferenced = [...present].filter((file) => this.files.references(file) === 0)
     if (unreferenced.length === 0) return
-    if (clean) {
-      for (const file of unreferenced) await this.fs.rm(this.files.path(file), { force: true })
-      return
-    }
-    await this.fs.mkdir(join(this.dir, LOST_AND_FOUND), { recursive: true })
+    const lostAndFound = join(this.dir, LOST_AND_FOUND)
+    if (!clean) await this.fs.mkdir(lostAndFound, { recursive: true })
+    let kept = 0
     for (const file of unreferenced) {
-      await this.fs.rename(this.files.path(file), join(this.dir, LOST_AND_FOUND, `${file}.glb`))
+      // A write may have taken the file since the listing: then it stays where it is.
+      const moved = await this.files.removeUnreferenced(file, clean ? undefined : join(lostAndFound, `${file}.glb`))
+      if (moved && !clean) kept++
     }
-    this.log(`${unreferenced.length} model file(s) without a record were kept in ${join(this.dir, LOST_AND_FOUND)}.`)
+    if (kept > 0) this.log(`${kept} model file(s) without a record were kept in ${lostAndFound}.`)
   }
 
   private report(message: string): void {

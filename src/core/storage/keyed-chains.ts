@@ -4,12 +4,12 @@
  * must never overtake each other.
  */
 export class KeyedChains {
-  private readonly chains = new Map<string, Promise<void>>()
+  private readonly chains = new Map<string, Promise<unknown>>()
 
-  run(name: string, operation: () => Promise<void>): Promise<void> {
+  run<T>(name: string, operation: () => Promise<T>): Promise<T> {
     const previous = this.chains.get(name) ?? Promise.resolve()
     const next = previous.catch(() => undefined).then(operation)
-    const tail = next.finally(() => {
+    const tail: Promise<T> = next.finally(() => {
       if (this.chains.get(name) === tail) this.chains.delete(name)
     })
     this.chains.set(name, tail)

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import { AppError, CancelledError } from '../../shared/errors'
 import type { GenerateProgress, Generator, GeneratorInput } from '../generation/generator'
 import { assertGlb } from '../generation/glb-check'
+import { TeamUnavailable } from './team-unavailable'
 
 /** A generation request as it travels through Redis: pictures as base64. */
 interface JobData {
@@ -27,11 +28,6 @@ export interface WorkerSpec {
   generator: Generator
   concurrency: number
   server?: string
-}
-
-/** Raised when team generation cannot be used right now; the caller generates locally. */
-export class TeamUnavailable extends Error {
-  override readonly name = 'TeamUnavailable'
 }
 
 export interface TeamSchedulerOptions {
@@ -93,6 +89,8 @@ export class TeamScheduler {
       // A GPU server gets one worker in the team: whoever holds its lock.
       const claim = (): void => void this.claim(spec).catch(() => undefined)
       claim()
+      // Also as soon as Redis is (again) reachable, rather than a renewal period later.
+      this.redis.on('ready', claim)
       this.timers.push(setInterval(claim, this.lockMs / 3))
     }
   }

@@ -76,4 +76,11 @@ describe('request keys', () => {
     expect(await fresh.digest(new Uint8Array(teapot))).toBe(first)
     expect(fresh.counts).toEqual({ decoded: 1, remembered: 1 })
   })
+
+  it('decodes identical uploads that arrive together once', async () => {
+    const fresh = new PixelDigester()
+    const digests = await Promise.all([1, 2, 3].map(() => fresh.digest(new Uint8Array(teapot))))
+    expect(new Set(digests).size).toBe(1)
+    expect(fresh.counts.decoded).toBe(1)
+  })
 })

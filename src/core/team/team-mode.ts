@@ -1,0 +1,44 @@
+import { DEFAULT_SHARED_MAX_BYTES } from '../../shared/cache-types'
+import type { AppConfig } from '../config'
+import type { BuiltinGenerator } from '../generation/builtin/builtin-generator'
+import type { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
+import { redisConnector } from './connect'
+import { SharedTier } from './shared-tier'
+import { TeamScheduler } from './team-scheduler'
+
+type TeamConfig = Partial<Pick<AppConfig, 'redisPrefix' | 'sharedMaxBytes' | 'teamLockMs'>>
+
+/**
+ * Team mode (MESHCACHE_REDIS_URL): the shared tier below the disk, and the team's queues:
+ * this host runs builtin jobs, and each GPU server's jobs while it holds that server's lock.
+ */
+export async function startTeamMode(
+  url: string,
+  config: TeamConfig,
+  builtin: BuiltinGenerator,
+  gpus: HunyuanPool | undefined,
+): Promise<{ shared: SharedTier; scheduler: TeamScheduler }> {
+  const log = (message: string): void => console.warn(`MeshCache: ${message}`)
+  const connect = redisConnector(url, log)
+  const prefix = config.redisPrefix ?? 'meshcache'
+  const shared = new SharedTier({
+    redis: connect({ failFast: true }),
+    prefix,
+    maxBytes: config.sharedMaxBytes ?? DEFAULT_SHARED_MAX_BYTES,
+  })
+  const scheduler = new TeamScheduler({
+    connect: () => connect(),
+    prefix,
+    lockMs: config.teamLockMs,
+    workers: [
+      { generator: builtin, concurrency: 1 },
+      ...(gpus?.servers ?? []).map((server) => ({
+        generator: server,
+        concurrency: gpus?.concurrencyPerServer ?? 1,
+        server: server.url,
+      })),
+    ],
+  })
+  await scheduler.start()
+  return { shared, scheduler }
+}
