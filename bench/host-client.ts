@@ -94,7 +94,9 @@ export async function requestModel(
 
 /** JSON from the host. */
 export async function getJson<T>(url: string): Promise<T> {
-  return JSON.parse((await send(url, 'GET')).body.toString('utf8')) as T
+  const { status, body } = await send(url, 'GET')
+  if (status >= 400) throw new Error(`GET ${url} answered HTTP ${status}: ${body.toString('utf8')}`)
+  return JSON.parse(body.toString('utf8')) as T
 }
 
 export async function postJson<T>(url: string, body: unknown): Promise<T> {

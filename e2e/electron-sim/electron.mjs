@@ -252,6 +252,10 @@ if (holdSuffix) {
 
 // --- the channel from the test process -------------------------------------------------
 
+// When the test process goes away (its run stopped or crashed), so does the app, as
+// Playwright's Electron launcher kills the app it started.
+process.on('disconnect', () => process.exit(0))
+
 process.on('message', async (message) => {
   const reply = (value, error) => parent.send({ type: 'reply', call: message.call, value, error })
   try {
@@ -275,6 +279,8 @@ process.on('message', async (message) => {
         dialogAnswers.push(message.answer)
         break
       case 'quit':
+        // Reads held by the seam would keep a quitting app waiting: they go first.
+        releaseReads()
         app.quit()
         break
       default:

@@ -12,12 +12,14 @@ import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)
-  // The host listens while the service opens (reads the disk index): early requests wait.
-  const ready = createAppService({
-    config,
-    workerPath: join(import.meta.dirname, 'builtin-worker.js'),
-    addresses: httpAddresses,
-  })
+  // The host listens first; then the service opens (reads the disk index) and the requests
+  // that came meanwhile are answered. The page itself never waits for the index.
+  let listening = (): void => undefined
+  const ready = new Promise<void>((resolve) => {
+    listening = resolve
+  }).then(() =>
+    createAppService({ config, workerPath: join(import.meta.dirname, 'builtin-worker.js'), addresses: httpAddresses }),
+  )
   ready.catch(failed)
   const guardOptions = {
     token: config.token,
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     plugins: [hunyuanRoutes(compat, '/hunyuan')],
   })
   const address = await app.listen({ host: config.host, port: config.port })
+  listening()
   const compatHost = config.hunyuanCompatPort === undefined ? undefined : await buildHunyuanHost(compat, guardOptions)
   if (compatHost) {
     const compatAddress = await compatHost.listen({ host: config.host, port: config.hunyuanCompatPort })

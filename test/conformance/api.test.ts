@@ -236,6 +236,9 @@ describe.each(STACKS)('Api over $name', (kind) => {
       ['setConfig', { maxBytes: 5 }],
       ['warm', { requests: [] }],
       ['cancel', { requestId: 'has spaces' }],
+      ['similar', { image: 'not base64 at all!' }],
+      ['similar', { ...request(), seed: -1 }],
+      ['setConfig', { similarityThreshold: 65 }],
     ]
     for (const [name, input] of cases)
       expect(await codeOf(loose[name]?.(input) as Promise<unknown>), name).toBe('INVALID_REQUEST')
@@ -254,5 +257,6 @@ describe.each(STACKS)('Api over $name', (kind) => {
     await start()
     const text = new TextEncoder().encode('hello, not a picture')
     expect(await codeOf(api.generate(request({ image: text })))).toBe('UNSUPPORTED_FORMAT')
+    expect(await codeOf(api.similar(request({ image: text })))).toBe('UNSUPPORTED_FORMAT')
   })
 })

@@ -1,30 +1,21 @@
 import { EventEmitter } from 'node:events'
 import type { Addresses } from '../../shared/addresses'
-import type {
-  BackendInfo,
-  CacheConfig,
-  ClearResult,
-  EntriesPage,
-  GenerateResult,
-  PolicyReport,
-  ProgressEvent,
-  ServiceStats,
-  SimilarResult,
-} from '../../shared/contract'
-import { AppError, CancelledError, isAbortError } from '../../shared/errors'
+import type { BackendInfo, GenerateResult, ProgressEvent, ServiceStats, SimilarResult } from '../../shared/contract'
+import { CancelledError, isAbortError } from '../../shared/errors'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
-import { replayPolicies } from '../cache/what-if'
 import type { Generator } from '../generation/generator'
 import { RequestKeys } from '../generation/request-key'
 import { perceptualHash } from '../similar/perceptual-hash'
 import { SimilarModels } from '../similar/similar-models'
 import type { SettingsStore } from '../storage/settings-store'
 import type { Backends } from './backends'
+import { CacheAdmin } from './cache-admin'
 import { ChangeFeed } from './change-feed'
-import { appJob, appParams, type Job } from './job'
+import { appJob, type Job } from './job'
 import { RequestLog } from './request-log'
 import { RequestTracker, type TrackedRequest } from './request-tracker'
+import { SimilarOffers } from './similar-offers'
 import { makeThumbnail } from './thumbnail'
 import type { Generated, TieredStore } from './tiered-store'
 
@@ -54,58 +45,35 @@ export class ModelService implements ServiceOperations {
   private readonly requests = new RequestTracker((event: ProgressEvent) => this.events.emit('progress', event))
   private readonly similarModels: SimilarModels
   private readonly log: RequestLog
+  private readonly offers: SimilarOffers
+  private readonly admin: CacheAdmin
 
   constructor(private readonly options: ModelServiceOptions) {
     this.store = options.store
     this.backendSet = options.backends
     this.similarModels = options.similar ?? new SimilarModels()
     this.log = options.requestLog ?? new RequestLog()
+    this.offers = new SimilarOffers(this.similarModels, this.store, options.addresses, this.log)
+    this.admin = new CacheAdmin(this.store, this.similarModels, options.addresses, this.log, options.settings)
     const changes = new ChangeFeed((event) => this.events.emit('cacheChanged', event))
     this.store.onChange = (reason) => changes.changed(reason)
   }
 
-  async generate(request: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
-    const started = performance.now()
-    const tracked = this.requests.begin(request.requestId, context.signal)
-    try {
+  generate(request: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
+    return this.tracked(request.requestId, context.signal, async (tracked, started) => {
       const generator = await this.backendSet.pick(request.backend)
       const key = await this.keys.keyOf(request, generator)
       if (request.reuse === 'similar' && !this.store.has(key)) {
-        const reused = await this.reuseSimilar(request, generator, key, tracked.id, started)
+        const reused = await this.offers.reuse(request, generator, key, tracked.id, started)
         if (reused) return reused
       }
       return (await this.serve(appJob(request, generator, key), tracked, started)).result
-    } catch (error) {
-      throw tracked.signal.aborted || isAbortError(error) ? new CancelledError() : error
-    } finally {
-      tracked.end()
-    }
+    })
   }
 
   async similar(request: ParsedGenerateRequest): Promise<SimilarResult> {
     const generator = await this.backendSet.pick(request.backend)
-    const key = await this.keys.keyOf(request, generator)
-    const found = await this.findSimilar(request, generator, key)
-    if (found.length > 0) this.similarModels.offers++
-    const matches = found.flatMap(({ key: match, distance }) => {
-      const info = this.store.info(match)
-      if (!info) return []
-      const { addresses } = this.options
-      const prompt = String(info.meta.prompt ?? '')
-      const { bytes, generationMs } = info
-      return [
-        {
-          key: match,
-          distance,
-          prompt,
-          bytes,
-          generationMs,
-          modelUrl: addresses('model', match),
-          thumbnailUrl: addresses('thumbnail', match),
-        },
-      ]
-    })
-    return { matches }
+    return this.offers.offer(request, generator, await this.keys.keyOf(request, generator))
   }
 
   async cancel({ requestId }: ParsedInput<'cancel'>): Promise<{ cancelled: boolean }> {
@@ -116,55 +84,28 @@ export class ModelService implements ServiceOperations {
     return { ...this.store.stats(), similarOffers: this.similarModels.offers, similarReuses: this.similarModels.reuses }
   }
 
-  async entries(query: ParsedInput<'entries'>): Promise<EntriesPage> {
-    const page = await this.store.entries(query)
-    const items = page.items.map((entry) => ({
-      ...entry,
-      thumbnailUrl: entry.meta.thumbnail === true ? this.options.addresses('thumbnail', entry.key) : null,
-    }))
-    return { ...page, items }
+  entries(query: ParsedInput<'entries'>) {
+    return this.admin.entries(query)
   }
 
-  async deleteEntry({ key, scope }: ParsedInput<'deleteEntry'>): Promise<{ deleted: true }> {
-    if (scope === 'team' && !this.store.shared) throw noTeamTier()
-    if (!(await this.store.delete(key, scope === 'team')))
-      throw new AppError('NOT_FOUND', 'No cached model has that key.')
-    this.similarModels.forget(key)
-    return { deleted: true }
+  deleteEntry(input: ParsedInput<'deleteEntry'>) {
+    return this.admin.deleteEntry(input)
   }
 
-  async clear({ scope }: ParsedInput<'clear'>): Promise<ClearResult> {
-    if (scope === 'team' && !this.store.shared) throw noTeamTier()
-    if (scope !== 'memory') this.similarModels.clear()
-    return this.store.clear(scope)
+  clear(input: ParsedInput<'clear'>) {
+    return this.admin.clear(input)
   }
 
-  async getConfig(): Promise<CacheConfig> {
-    return { ...this.store.config(), similarityThreshold: this.similarModels.threshold }
+  getConfig() {
+    return this.admin.getConfig()
   }
 
-  async setConfig(patch: ParsedInput<'setConfig'>): Promise<CacheConfig> {
-    const { diskMaxBytes, policy, similarityThreshold, ...limits } = patch
-    if (diskMaxBytes !== undefined && !this.store.disk?.enabled) {
-      throw new AppError('INVALID_REQUEST', 'There is no disk tier to limit: it is off or its folder is unusable.')
-    }
-    this.store.setLimits(limits, diskMaxBytes)
-    if (policy !== undefined) this.store.setPolicy(policy)
-    if (similarityThreshold !== undefined) this.similarModels.threshold = similarityThreshold
-    const config = await this.getConfig()
-    const { diskMaxBytes: disk, ...rest } = config
-    await this.options.settings
-      ?.save({ ...rest, ...(disk === null ? {} : { diskMaxBytes: disk }) })
-      .catch((error: unknown) => {
-        console.warn(`MeshCache: the cache settings could not be saved (${String(error)}).`)
-      })
-    return config
+  setConfig(patch: ParsedInput<'setConfig'>) {
+    return this.admin.setConfig(patch)
   }
 
-  async policyReport(): Promise<PolicyReport> {
-    const log = this.log.recent()
-    const { maxItems, maxBytes, policy } = this.store.config()
-    return { requests: log.length, current: policy, results: replayPolicies(log, { maxItems, maxBytes }) }
+  policyReport() {
+    return this.admin.policyReport()
   }
 
   /** Keys every request first (a bad picture refuses the whole batch), then generates them in the background. */
@@ -217,14 +158,23 @@ export class ModelService implements ServiceOperations {
    * Serves a job for a caller from outside the operation table (the Hunyuan3D-2 protocol):
    * the same tiers, single flight, progress and statistics as the app's own requests.
    */
-  async run(
+  run(
     job: Job,
     context: CallContext & { requestId?: string } = {},
   ): Promise<{ result: GenerateResult; bytes: Uint8Array }> {
+    return this.tracked(context.requestId, context.signal, (tracked, started) => this.serve(job, tracked, started))
+  }
+
+  /** Runs a caller's request as a tracked one (cancellable by id); an abort reaches the caller as CANCELLED. */
+  private async tracked<T>(
+    requestId: string | undefined,
+    signal: AbortSignal | undefined,
+    work: (tracked: TrackedRequest, started: number) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now()
-    const tracked = this.requests.begin(context.requestId, context.signal)
+    const tracked = this.requests.begin(requestId, signal)
     try {
-      return await this.serve(job, tracked, started)
+      return await work(tracked, started)
     } catch (error) {
       throw tracked.signal.aborted || isAbortError(error) ? new CancelledError() : error
     } finally {
@@ -288,46 +238,4 @@ export class ModelService implements ServiceOperations {
       this.requests.finished(key)
     }
   }
-
-  private async findSimilar(request: ParsedGenerateRequest, generator: Generator, key: string) {
-    const phash = await perceptualHash(request.image)
-    return this.similarModels.find(phash, appParams(request, generator), key, (k) => this.store.has(k))
-  }
-
-  /** `reuse: "similar"`: the nearest stored model made from a near-identical picture, if any. */
-  private async reuseSimilar(
-    request: ParsedGenerateRequest,
-    generator: Generator,
-    requestedKey: string,
-    requestId: string,
-    started: number,
-  ): Promise<GenerateResult | undefined> {
-    for (const { key, distance } of await this.findSimilar(request, generator, requestedKey)) {
-      const bytes = await this.store.model(key)
-      const info = this.store.info(key)
-      if (!bytes || !info) continue
-      this.similarModels.reuses++
-      this.store.touch(key)
-      this.log.record({ key, bytes: bytes.byteLength, generationMs: info.generationMs })
-      return {
-        requestId,
-        key,
-        requestedKey,
-        distance,
-        cache: 'similar',
-        tier: 'memory',
-        bytes: bytes.byteLength,
-        generationMs: Math.round(info.generationMs),
-        servedMs: performance.now() - started,
-        backend: generator.id,
-        modelUrl: this.options.addresses('model', key),
-        kept: true,
-      }
-    }
-    return undefined
-  }
-}
-
-function noTeamTier(): AppError {
-  return new AppError('INVALID_REQUEST', 'There is no team tier: set MESHCACHE_REDIS_URL to share models with a team.')
 }

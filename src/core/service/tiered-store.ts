@@ -19,6 +19,9 @@ import type { ThumbnailStore } from '../storage/thumbnail-store'
 import { type ChangeReason, REMOVAL_CHANGE } from './change-feed'
 import { HeldResults } from './held-results'
 
+/** The scrub rests this many times as long as it worked: it uses at most a tenth of the time. */
+const SCRUB_REST_FACTOR = 9
+
 /** What a generation hands the store: the model and what to remember about it. */
 export interface Generated {
   glb: Uint8Array
@@ -73,6 +76,8 @@ export class TieredStore {
   private readonly held = new HeldResults()
   /** Reads being served; the scrub waits while any is under way. */
   private busy = 0
+  /** When the scrub went back to work after its last rest. */
+  private scrubResumedAt: number | undefined
   private background: AbortController | undefined
   private backgroundWork: Promise<void> = Promise.resolve()
   /** Told of every change of contents or limits (the service turns these into events). */
@@ -342,9 +347,13 @@ export class TieredStore {
 
   /** Resolves at a moment when no read is being served, after a short pause. */
   private async quietMoment(): Promise<void> {
-    const pauseMs = this.options.scrubPauseMs ?? 50
+    // The scrub takes at most a tenth of the time: after a file that took t ms to check, it
+    // rests at least 9t ms (and never less than the pause), so hits keep the machine.
+    const worked = this.scrubResumedAt === undefined ? 0 : performance.now() - this.scrubResumedAt
+    const pauseMs = Math.max(this.options.scrubPauseMs ?? 50, worked * SCRUB_REST_FACTOR)
     do await sleep(pauseMs, undefined, { ref: false })
     while (this.busy > 0)
+    this.scrubResumedAt = performance.now()
   }
 }
 
