@@ -6,6 +6,12 @@ import { join } from 'node:path'
 import { builtFile } from './built'
 
 /** Starts the built browser host as its own process and returns its URL. */
+/** Every host started, so none outlives a benchmark that fails halfway. */
+const started = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL')
+})
+
 export async function startHost(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   // A fresh data folder: every run starts with empty tiers.
   const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-bench-'))
@@ -13,6 +19,8 @@ export async function startHost(env: Record<string, string> = {}): Promise<{ url
     env: { ...process.env, MESHCACHE_PORT: '0', MESHCACHE_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  started.add(child)
+  child.once('exit', () => started.delete(child))
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout?.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import rateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { dispatch, type EventSourceLike, eventsWhenReady, whenReady } from '../core/dispatch'
 import { parseResourcePath } from '../shared/addresses'
 import { SMALL_BODY_LIMIT } from '../shared/limits'
@@ -9,6 +9,7 @@ import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOp
 import { EventStream } from './event-stream'
 import { errorPayloadFor, sendError } from './http-errors'
 import { type GuardOptions, guard } from './security'
+import { takeBody, uploadAdmission } from './upload-admission'
 
 /** What the host serves: the service's operations, its stored resources and its events. */
 export interface HostService extends ServiceOperations {
@@ -99,6 +100,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
       url: route.path,
       bodyLimit: 'bodyLimit' in route ? route.bodyLimit : undefined,
       onRequest: 'managed' in route ? managed : undefined,
+      ...('bodyLimit' in route && route.bodyLimit > SMALL_BODY_LIMIT ? uploadAdmission : {}),
       handler: async (request, reply) => {
         // A client that goes away stops waiting; its generation stops when nobody else waits.
         // (The request's own 'close' fires once its body is read, so watch the response.)
@@ -114,8 +116,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
               message: 'Send the request body as JSON (content-type: application/json).',
             })
           }
-          const input = inputOf(request.method, request.query, request.body, request.params)
-          const result = await dispatch(handlers, name, input, { signal: controller.signal })
+          const result = await dispatch(handlers, name, takeInput(request), { signal: controller.signal })
           return reply.code('status' in route ? route.status : 200).send(result)
         } finally {
           reply.raw.off('close', onClose)
@@ -159,4 +160,9 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
     sendError(reply, { code: 'NOT_FOUND', message: 'There is nothing at this address.' }),
   )
   return app
+}
+
+/** The argument of an operation, taken off the request (see takeBody). */
+function takeInput(request: FastifyRequest): unknown {
+  return inputOf(request.method, request.query, takeBody(request), request.params)
 }

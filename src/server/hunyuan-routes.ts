@@ -4,6 +4,7 @@ import { COMPAT_BODY_LIMIT } from '../core/compat/hunyuan-request'
 import { toErrorPayload } from '../shared/errors'
 import { errorPayloadFor } from './http-errors'
 import { type GuardOptions, guard } from './security'
+import { takeBody, uploadAdmission } from './upload-admission'
 
 /** Upstream's failure shape: every failure is `{ text, error_code: 1 }` (with the real reason in `text`). */
 function fail(reply: FastifyReply, text: string, status = 404): FastifyReply {
@@ -45,14 +46,14 @@ export function hunyuanRoutes(compat: HunyuanCompat, prefix: string) {
           const { status, payload } = errorPayloadFor(error, { url: request.url, bodyLimit: COMPAT_BODY_LIMIT })
           return fail(reply, payload.message, status === 500 ? 404 : status)
         })
-        scope.post('/generate', async (request, reply) => {
+        scope.post('/generate', uploadAdmission, async (request, reply) => {
           const controller = new AbortController()
           const onClose = (): void => {
             if (!reply.raw.writableFinished) controller.abort()
           }
           reply.raw.on('close', onClose)
           try {
-            const glb = await compat.generate(request.body, controller.signal)
+            const glb = await compat.generate(takeBody(request), controller.signal)
             return reply
               .header('content-type', 'model/gltf-binary')
               .header('content-disposition', 'attachment; filename="model.glb"')
@@ -63,9 +64,9 @@ export function hunyuanRoutes(compat: HunyuanCompat, prefix: string) {
             reply.raw.off('close', onClose)
           }
         })
-        scope.post('/send', async (request, reply) => {
+        scope.post('/send', uploadAdmission, async (request, reply) => {
           try {
-            return compat.send(request.body)
+            return compat.send(takeBody(request))
           } catch (error) {
             return fail(reply, toErrorPayload(error).message)
           }

@@ -6,6 +6,7 @@ import type { Api } from '../../src/shared/operations'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { STACKS, type Stack } from '../support/stacks'
+import { until } from '../support/until'
 
 /**
  * One suite of Api behaviour, run over both transports: the browser's HTTP adapter against
@@ -29,11 +30,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   } catch (error) {
     return toErrorPayload(error).code
   }
-}
-
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-  expect(await check()).toBe(true)
 }
 
 describe.each(STACKS)('Api over $name', (kind) => {
@@ -160,7 +156,7 @@ describe.each(STACKS)('Api over $name', (kind) => {
     expect(keys).toHaveLength(2)
     expect(new Set(keys).size).toBe(2)
     generator.release()
-    await until(async () => (await api.stats()).currentItems === 2)
+    await until(async () => (await api.stats()).currentItems === 2, 'both warmed models are stored')
     expect(await api.generate(request({ seed: 2 }))).toMatchObject({ cache: 'hit', key: keys[1] })
   })
 
@@ -190,10 +186,13 @@ describe.each(STACKS)('Api over $name', (kind) => {
     await new Promise((resolve) => setTimeout(resolve, 100)) // the event stream connects
     generator.hold()
     const running = api.generate(request({ requestId: 'watched' }))
-    await until(() => progress.some((e) => e.requestId === 'watched' && e.stage === 'generating'))
+    await until(
+      () => progress.some((e) => e.requestId === 'watched' && e.stage === 'generating'),
+      'progress of the watched request',
+    )
     generator.release()
     await running
-    await until(() => changes.some((e) => e.reason === 'stored'))
+    await until(() => changes.some((e) => e.reason === 'stored'), 'a stored change')
     offProgress()
     offChanges()
     const seen = progress.length + changes.length

@@ -7,10 +7,12 @@ import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ModelService } from '../../src/core/service/model-service'
 import { buildHost, type HostOptions } from '../../src/server/app'
+import { uploadsInProgress } from '../../src/server/upload-admission'
 import { httpAddresses } from '../../src/shared/addresses'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { makeService } from '../support/stacks'
+import { until } from '../support/until'
 
 interface Running {
   url: string
@@ -250,6 +252,49 @@ describe('browser host', () => {
     expect(await page.text()).toContain('MeshCache')
   })
 
+  it('reads at most two pictures at once; a third waits unread, and none waits behind a generation', async () => {
+    const { url, service, generator } = await start()
+    const similar = vi.spyOn(service, 'similar')
+    // Two uploads that have sent half of their bodies hold both places.
+    const payload = body({ seed: 40 })
+    const { hostname, port } = new URL(url)
+    const halfSent = [0, 1].map(() => {
+      const req = httpRequest({
+        hostname,
+        port,
+        path: '/api/similar',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      })
+      const answered = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume()
+          res.on('end', () => resolve(res.statusCode ?? 0))
+        })
+        req.on('error', reject)
+      })
+      req.write(payload.slice(0, payload.length / 2))
+      return { req, answered }
+    })
+    await until(() => uploadsInProgress().reading === 2, 'both uploads are being read')
+    const third = post(`${url}/api/similar`, body({ seed: 41 }))
+    await until(() => uploadsInProgress().waiting === 1, 'the third upload waits')
+    // Small requests are not held back; the third picture has not reached the service.
+    expect((await fetch(`${url}/api/backends`)).status).toBe(200)
+    expect(similar).not.toHaveBeenCalled()
+    for (const { req } of halfSent) req.end(payload.slice(payload.length / 2))
+    expect(await Promise.all(halfSent.map((h) => h.answered))).toEqual([200, 200])
+    expect((await third).status).toBe(200)
+    // Uploads whose generations are under way hold no place: another picture is still read.
+    generator.hold()
+    const held = [42, 43].map((seed) => post(`${url}/api/generate-3d-cached`, body({ seed })))
+    await generator.jobsStarted(1)
+    expect((await post(`${url}/api/similar`, body({ seed: 44 }))).status).toBe(200)
+    generator.release()
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
+    expect(uploadsInProgress()).toEqual({ reading: 0, waiting: 0 })
+  })
+
   it('streams events to many clients with one subscription, and without a listener warning', async () => {
     const warning = vi.fn()
     process.on('warning', warning)
@@ -279,8 +324,8 @@ describe('browser host', () => {
     const cancelled = await slow
     expect(cancelled.status).toBe(409)
     expect(((await cancelled.json()) as { code: string }).code).toBe('CANCELLED')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    for (const { text } of clients) expect(text).toMatch(/event: progress\ndata: \{"requestId":"slow-1"/)
+    const progressed = /event: progress\ndata: \{"requestId":"slow-1"/
+    await until(() => clients.every(({ text }) => progressed.test(text)), 'every client has the progress')
     for (const { controller } of clients) controller.abort()
     await Promise.all(readers)
     process.off('warning', warning)

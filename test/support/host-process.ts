@@ -39,11 +39,17 @@ export async function startHostProcess(env: Record<string, string>): Promise<Hos
   })
   // The host listens while its service opens: an operation's answer means it is open.
   const token = env.MESHCACHE_TOKEN ?? /\?token=(\w+)/.exec(text)?.[1]
-  const ready = await fetch(`${url}/api/backends`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
-  if (!ready.ok) throw new Error(`the host did not open (HTTP ${ready.status}):\n${text}`)
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited
+  }
+  const ready = await fetch(
+    `${url}/api/backends`,
+    token ? { headers: { authorization: `Bearer ${token}` } } : {},
+  ).catch((error: unknown) => ({ ok: false, status: String(error) }))
+  if (!ready.ok) {
+    await end('SIGKILL')
+    throw new Error(`the host did not open (HTTP ${ready.status}):\n${text}`)
   }
   return { url, child, output: () => text, stop: () => end('SIGTERM'), crash: () => end('SIGKILL') }
 }

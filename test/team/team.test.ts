@@ -7,6 +7,7 @@ import { fixture } from '../support/fixtures'
 import { glbFor } from '../support/gated-generator'
 import { type HostProcess, startHostProcess } from '../support/host-process'
 import { type RedisServer, startRedis } from '../support/redis-server'
+import { until } from '../support/until'
 
 /**
  * Team mode against a real redis-server (Debian's package, started here on a free port),
@@ -68,14 +69,6 @@ async function result(response: Promise<Response>) {
   const body = (await answer.json()) as { key: string; cache: string; tier: string; bytes: number }
   expect(answer.status, JSON.stringify(body)).toBe(200)
   return body
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`never happened: ${what}`)
 }
 
 async function stats(target: HostProcess) {

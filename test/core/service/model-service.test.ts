@@ -12,6 +12,7 @@ import { type FakeHunyuan, startFakeHunyuan } from '../../support/fake-hunyuan'
 import { BUILTIN_WORKER, fixture } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
 import { makeService } from '../../support/stacks'
+import { until } from '../../support/until'
 
 const builtin = (): BuiltinGenerator => new BuiltinGenerator({ workerPath: BUILTIN_WORKER })
 const chair = fixture('triposr-chair')
@@ -55,11 +56,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1000 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-  expect(await check()).toBe(true)
-}
-
 describe('ModelService', () => {
   it('generates with the builtin generator, then serves the same request from memory with the same bytes', async () => {
     const svc = await service()
@@ -80,7 +76,7 @@ describe('ModelService', () => {
     const svc = await service([new HunyuanGenerator({ url: fake.url }), builtin()])
     fake.hold()
     const calls = Array.from({ length: 3 }, () => call(svc, 'generate', request({ backend: 'hunyuan3d-2' })))
-    await until(async () => (await svc.stats()).coalesced === 2)
+    await until(async () => (await svc.stats()).coalesced === 2, 'two requests joined')
     fake.release()
     for (const c of calls)
       await expect(c).rejects.toMatchObject({ code: 'BACKEND_FAILED', message: /CUDA out of memory/ })
@@ -110,7 +106,7 @@ describe('ModelService', () => {
     const leaving = call(svc, 'generate', request({ requestId: 'a' }))
     await gated.jobsStarted(1)
     const staying = call(svc, 'generate', request({ requestId: 'b' }))
-    await until(async () => (await svc.stats()).coalesced === 1)
+    await until(async () => (await svc.stats()).coalesced === 1, 'one request joined')
     expect(await call(svc, 'cancel', { requestId: 'a' })).toEqual({ cancelled: true })
     expect(await codeOf(leaving)).toBe('CANCELLED')
     expect(gated.running).toBe(1)
@@ -130,7 +126,7 @@ describe('ModelService', () => {
     await call(svc, 'cancel', { requestId: 'a' })
     await call(svc, 'cancel', { requestId: 'b' })
     expect([await a, await b]).toEqual(['CANCELLED', 'CANCELLED'])
-    await until(() => gated.running === 0)
+    await until(() => gated.running === 0, 'the job stopped')
     expect(await svc.stats()).toMatchObject({ currentItems: 0, inFlight: 0, cancelled: 1, loadFailures: 0 })
   })
 
@@ -143,7 +139,7 @@ describe('ModelService', () => {
     const first = call(svc, 'generate', request({ requestId: 'first' }))
     await gated.jobsStarted(1)
     const second = call(svc, 'generate', request({ requestId: 'second' }))
-    await until(() => events.some((e) => e.requestId === 'second'))
+    await until(() => events.some((e) => e.requestId === 'second'), 'progress reached the second request')
     // The latecomer sees where the job stands at once.
     expect(events.find((e) => e.requestId === 'second')).toMatchObject({ stage: 'generating', fraction: 0.5 })
     gated.release()

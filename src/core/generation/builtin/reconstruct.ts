@@ -32,7 +32,9 @@ export async function reconstruct(
   }
 
   report('decoding', 0.02)
-  const [grid, texture] = await Promise.all([decodeRgba(image, gridSide), textureOf(image, textureSide)])
+  // One full-size decode at a time: a 4096² picture is 64 MB of pixels per decode.
+  const grid = await decodeRgba(image, gridSide)
+  const texture = await textureOf(image, textureSide)
   report('segmenting', 0.15)
   const mask = segment(grid)
   report('inflating', 0.25)
