@@ -1,8 +1,8 @@
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CacheChangedEvent, GenerateResult, ProgressEvent } from '../../src/shared/contract'
-import { toErrorPayload } from '../../src/shared/errors'
 import type { Api } from '../../src/shared/operations'
+import { codeOf } from '../support/code-of'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { STACKS, type Stack } from '../support/stacks'
@@ -22,15 +22,6 @@ const request = (overrides: Record<string, unknown> = {}) => ({
   seed: 7,
   ...overrides,
 })
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return toErrorPayload(error).code
-  }
-}
 
 describe.each(STACKS)('Api over $name', (kind) => {
   let stack: Stack

@@ -38,7 +38,7 @@ export async function startHostProcess(env: Record<string, string>): Promise<Hos
     child.once('exit', (code) => reject(new Error(`the host exited (code ${code}):\n${text}`)))
   })
   // The host listens while its service opens: an operation's answer means it is open.
-  const token = env.MESHCACHE_TOKEN ?? /\?token=(\w+)/.exec(text)?.[1]
+  const token = env.MESHCACHE_TOKEN ?? /\?token=([\w-]+)/.exec(text)?.[1]
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import type { Quality } from '../../shared/contract'
 import { BoundedCache, cached } from '../cache'
+import { sha256 } from '../sha256'
 import type { Generator } from './generator'
 import { pixelDigest } from './image-input'
 
@@ -19,10 +19,6 @@ export interface KeyParts {
   /** The backend's version and resolved parameters (Generator.identity). */
   identity: Record<string, string | number | boolean>
   format: 'glb'
-}
-
-function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex')
 }
 
 /** JSON with object keys sorted at every level, so equal descriptions hash equally. */

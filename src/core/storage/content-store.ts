@@ -1,11 +1,6 @@
-import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { type StorageFs, writeFileAtomically } from './atomic-write'
 import { KeyedChains } from './keyed-chains'
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
 
 /**
  * Content-addressed files (`<sha256>.glb`): identical models share one file. Each file has

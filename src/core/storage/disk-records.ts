@@ -1,5 +1,6 @@
 import { MODEL_KEY_PATTERN } from '../../shared/addresses'
-import type { CacheEntryInfo } from '../../shared/cache-types'
+import type { CacheEntryInfo, EntryMeta } from '../../shared/cache-types'
+import { sha256 } from '../sha256'
 
 /** What a persistent tier knows of one model; its bytes live in a content-addressed file. */
 export interface DiskRecord extends CacheEntryInfo {
@@ -9,6 +10,25 @@ export interface DiskRecord extends CacheEntryInfo {
 
 /** The layout version this build writes. A folder marked with a higher one is never changed. */
 export const DISK_FORMAT = 2
+
+/** The record of a model stored at `time`: its file is named by the SHA-256 of its bytes. */
+export function newRecord(
+  key: string,
+  bytes: Uint8Array,
+  info: { generationMs: number; meta: EntryMeta },
+  time: number,
+): DiskRecord {
+  return {
+    key,
+    file: sha256(bytes),
+    bytes: bytes.byteLength,
+    createdAt: time,
+    lastAccessAt: time,
+    hits: 0,
+    generationMs: info.generationMs,
+    meta: info.meta,
+  }
+}
 
 const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0
 const isTime = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0

@@ -7,8 +7,15 @@ import type { DiskStats, EntryMeta, EvictionPolicyName } from '../../shared/cach
 import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
 import { BoundedCache } from '../cache'
 import { explainStorageFailure, type StorageFs, sweepTemporaries, writeFileAtomically } from './atomic-write'
-import { ContentStore, sha256 } from './content-store'
-import { DISK_FORMAT, type DiskRecord, type IndexSnapshot, parseRecord, readSnapshotText } from './disk-records'
+import { ContentStore } from './content-store'
+import {
+  DISK_FORMAT,
+  type DiskRecord,
+  type IndexSnapshot,
+  newRecord,
+  parseRecord,
+  readSnapshotText,
+} from './disk-records'
 import { KeyedChains } from './keyed-chains'
 import type { PersistentTier, StoredModel } from './persistent-tier'
 
@@ -209,20 +216,9 @@ export class DiskTier implements PersistentTier {
   async write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean> {
     if (!this.usable || this.readOnly) return false
     if (bytes.byteLength > this.index.getLimits().maxBytes) return false
-    const file = sha256(bytes)
-    const time = this.now()
-    const record: DiskRecord = {
-      key,
-      file,
-      bytes: bytes.byteLength,
-      createdAt: time,
-      lastAccessAt: time,
-      hits: 0,
-      generationMs: info.generationMs,
-      meta: info.meta,
-    }
+    const record = newRecord(key, bytes, info, this.now())
     try {
-      await this.files.retain(file, bytes)
+      await this.files.retain(record.file, bytes)
     } catch (error) {
       return this.writeFailed(error)
     }

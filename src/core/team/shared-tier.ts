@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { EntryMeta, EvictionPolicyName, SharedStats } from '../../shared/cache-types'
 import { StatsCounter } from '../cache'
-import { type DiskRecord, parseRecord } from '../storage/disk-records'
+import { sha256 } from '../sha256'
+import { type DiskRecord, newRecord, parseRecord } from '../storage/disk-records'
 import type { PersistentTier, StoredModel } from '../storage/persistent-tier'
 
 /**
@@ -81,10 +81,6 @@ for _, key in ipairs(keys) do remove(key) end
 redis.call('DEL', P..':inflation', P..':total')
 return #keys
 `
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
 
 export interface SharedTierOptions {
   redis: Redis
@@ -169,18 +165,8 @@ export class SharedTier implements PersistentTier {
   }
 
   async write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean> {
-    const file = sha256(bytes)
-    const time = this.now()
-    const record: DiskRecord = {
-      key,
-      file,
-      bytes: bytes.byteLength,
-      createdAt: time,
-      lastAccessAt: time,
-      hits: 0,
-      generationMs: info.generationMs,
-      meta: info.meta,
-    }
+    const record = newRecord(key, bytes, info, this.now())
+    const { file } = record
     const stored = await this.attempt(async () => {
       const [kept, evictions, evicted] = (await this.redis.eval(
         WRITE,
@@ -191,7 +177,7 @@ export class SharedTier implements PersistentTier {
         bytes.byteLength,
         Math.round(info.generationMs),
         JSON.stringify(record),
-        time,
+        record.createdAt,
         this.budget,
         Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       )) as [number, number, number]

@@ -6,8 +6,8 @@ import { HunyuanGenerator } from '../../../src/core/generation/hunyuan/hunyuan-g
 import type { ModelService } from '../../../src/core/service/model-service'
 import { httpAddresses } from '../../../src/shared/addresses'
 import type { CacheChangedEvent, ProgressEvent } from '../../../src/shared/contract'
-import { toErrorPayload } from '../../../src/shared/errors'
 import type { OperationHandlers, OperationInput, ServiceOperationName } from '../../../src/shared/operations'
+import { codeOf } from '../../support/code-of'
 import { type FakeHunyuan, startFakeHunyuan } from '../../support/fake-hunyuan'
 import { BUILTIN_WORKER, fixture } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
@@ -45,15 +45,6 @@ async function service(generators: Generator[] = [builtin()], options: { maxByte
 /** Calls an operation the way a transport does: raw input, validated at the edge. */
 function call<K extends ServiceOperationName>(svc: ModelService, name: K, input?: OperationInput<K> | unknown) {
   return dispatch(whenReady(Promise.resolve(svc)) as unknown as Pick<OperationHandlers, K>, name, input)
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return toErrorPayload(error).code
-  }
 }
 
 describe('ModelService', () => {

@@ -1,33 +1,7 @@
-import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DiskTier, type DiskTierOptions } from '../../../src/core/storage/disk-tier'
-
-const tempDir = (): string => join(mkdtempSync(join(tmpdir(), 'meshcache-disk-')), 'models')
-const key = (n: number): string => n.toString(16).padStart(64, '0')
-const glb = (n: number, size = 1000): Uint8Array => new Uint8Array(size).fill(n)
-const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
-const info = { generationMs: 1234, meta: { prompt: 'p' } }
-const glbFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.glb'))
-const recordFiles = (dir: string): string[] => readdirSync(join(dir, 'records'))
-/** A read's bytes as a plain Uint8Array (reads answer Node Buffers). */
-const bytesOf = (read: { bytes: Uint8Array } | undefined): Uint8Array | undefined => read && new Uint8Array(read.bytes)
-
-async function opened(dir: string, options: Partial<DiskTierOptions> = {}): Promise<{ tier: DiskTier; log: string[] }> {
-  const log: string[] = []
-  const tier = new DiskTier({ dir, snapshotDelayMs: 5, log: (m) => log.push(m), ...options })
-  await tier.open()
-  return { tier, log }
-}
-
-/** Three models written and flushed, as a user's data folder after some use. */
-async function used(dir: string): Promise<void> {
-  const { tier } = await opened(dir)
-  for (const n of [1, 2, 3]) expect(await tier.write(key(n), glb(n), info)).toBe(true)
-  await tier.flush()
-}
+import { bytesOf, glb, glbFiles, info, key, opened, recordFiles, sha, tempDir, used } from '../../support/disk'
 
 describe('DiskTier', () => {
   it('keeps models across a restart, verified by hash, in recency order', async () => {
