@@ -41,7 +41,9 @@ test.describe('the desktop app', () => {
     const target = testInfo.outputPath('saved.glb')
     running.sim?.answerSaveDialog(target)
     await app.getByRole('button', { name: 'Save GLB' }).click()
-    await expect.poll(() => existsSync(target)).toBe(true)
+    await expect(app.getByRole('status').filter({ hasText: 'Model saved.' })).toBeVisible()
+    // Written atomically: the file appears complete or not at all.
+    expect(existsSync(target)).toBe(true)
     expect(running.sim?.dialogs.at(-1)?.defaultPath).toMatch(/^a-burger-[0-9a-f]{8}\.glb$/)
     const bytes = readFileSync(target)
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('glTF')

@@ -163,9 +163,13 @@ describe.each(STACKS)('Api over $name', (kind) => {
     const result = await api.generate(request())
     expect(await api.saveModel({ key: result.key, name: 'my robot' })).toEqual({ saved: true })
     expect(stack.saves).toHaveLength(1)
-    const save = stack.saves[0] as { target: string; bytes?: Uint8Array }
-    const bytes = save.bytes ?? (await fetch(save.target).then(async (r) => new Uint8Array(await r.arrayBuffer())))
-    expect((bytes as Uint8Array).byteLength).toBe(result.bytes)
+    const saved = await stack.saves[0]?.read()
+    expect(saved?.byteLength).toBe(result.bytes)
+    expect(
+      Buffer.from(saved ?? [])
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('glTF')
   })
 
   it('streams progress to the request that asked, and cache changes; unsubscribing stops both', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { whenReady } from '../../src/core/dispatch'
 import { forwardEvents, registerIpc } from '../../src/main/ipc'
@@ -16,24 +19,18 @@ const request = { image: fixture('triposr-robot'), prompt: 'robot', quality: 'dr
 async function setup() {
   const ipcMain = new FakeIpcMain()
   const service = await makeService({ generators: [new GatedGenerator()], disk: false }, electronAddresses)
-  const saved: { path: string; bytes: Uint8Array }[] = []
+  const home = mkdtempSync(join(tmpdir(), 'meshcache-home-'))
   const dialog = vi.fn(async (options: { defaultPath: string }) => ({
     canceled: false,
-    filePath: `/home/u/${options.defaultPath}`,
+    filePath: join(home, options.defaultPath),
   }))
-  const saveModel = saveModelHandler(
-    (key) => service.model(key),
-    dialog,
-    async (path, bytes) => {
-      saved.push({ path, bytes })
-    },
-  )
+  const saveModel = saveModelHandler((key) => service.model(key), dialog)
   const unregister = registerIpc(
     ipcMain,
     { ...whenReady(Promise.resolve(service)), saveModel },
     (url) => url === APP_URL,
   )
-  return { ipcMain, service, unregister, saved, dialog }
+  return { ipcMain, service, unregister, home, dialog }
 }
 
 describe('IPC registration', () => {
@@ -74,15 +71,14 @@ describe('IPC registration', () => {
   })
 
   it('saves a cached model under a safe file name, and says when it is gone or the user cancels', async () => {
-    const { ipcMain, service, saved, dialog } = await setup()
+    const { ipcMain, service, home, dialog } = await setup()
     const { key } = await service.generate({ ...request, quality: 'draft', reuse: 'exact' })
     expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: '../robot: v1' })).toEqual({
       ok: true,
       value: { saved: true },
     })
-    expect(saved).toHaveLength(1)
-    expect(saved[0]?.path).toBe('/home/u/_robot_ v1.glb')
-    expect(saved[0]?.bytes.byteLength).toBe((await service.model(key))?.byteLength)
+    expect(readdirSync(home)).toEqual(['_robot_ v1.glb'])
+    expect(readFileSync(join(home, '_robot_ v1.glb'))).toEqual(Buffer.from((await service.model(key)) ?? []))
     dialog.mockResolvedValueOnce({ canceled: true, filePath: '' })
     expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: 'robot' })).toEqual({
       ok: true,

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,8 +57,8 @@ export interface Stack {
   foreign: Api
   /** A model's bytes, fetched the way the renderer would (HTTP GET, or the meshcache:// protocol). */
   fetchModel(url: string): Promise<{ status: number; bytes: Uint8Array }>
-  /** Where the last save went, and with which bytes (a download in the browser, a file in Electron). */
-  saves: { target: string; bytes?: Uint8Array }[]
+  /** Where each save went (a download in the browser, a file in Electron), and its bytes as saved. */
+  saves: { target: string; read(): Promise<Uint8Array> }[]
   close(): Promise<void>
 }
 
@@ -82,7 +83,12 @@ export const httpStack: StackKind = {
         sources.push(this)
       }
     }
-    const api = createHttpApi({ base, EventSource: TrackedEventSource, download: (url) => saves.push({ target: url }) })
+    const api = createHttpApi({
+      base,
+      EventSource: TrackedEventSource,
+      download: (url) =>
+        saves.push({ target: url, read: async () => new Uint8Array(await (await fetch(url)).arrayBuffer()) }),
+    })
     const foreign = createHttpApi({
       base,
       EventSource: TrackedEventSource,
@@ -121,11 +127,14 @@ export const preloadStack: StackKind = {
     const service = await makeService(setup, electronAddresses)
     const ipcMain = new FakeIpcMain()
     const saves: Stack['saves'] = []
+    // The user chooses a file in a folder of this run; the model is written there for real.
+    const chosenFolder = mkdtempSync(join(tmpdir(), 'meshcache-saved-'))
     const saveModel = saveModelHandler(
       (key) => service.model(key),
-      async (options) => ({ canceled: false, filePath: `/chosen/${options.defaultPath}` }),
-      async (path, bytes) => {
-        saves.push({ target: path, bytes })
+      async (options) => {
+        const target = join(chosenFolder, options.defaultPath)
+        saves.push({ target, read: () => readFile(target) })
+        return { canceled: false, filePath: target }
       },
     )
     const unregister = registerIpc(
@@ -160,6 +169,7 @@ export const preloadStack: StackKind = {
         stopEvents()
         unregister()
         await service.close()
+        rmSync(chosenFolder, { recursive: true, force: true })
       },
     }
   },

@@ -59,6 +59,8 @@ interface State {
   result?: GenerateResult
   generateError?: ErrorPayload
   model?: ModelView
+  /** What became of the last Save GLB, shown beside the preview while that model is. */
+  saveStatus?: { key: string; ok: boolean; message: string }
   offer?: SimilarOffer
 
   stats?: ServiceStats
@@ -332,10 +334,12 @@ export const useStore = create<State>()((set, get) => ({
   async save() {
     const model = get().model
     if (!model) return
+    set({ saveStatus: undefined })
     try {
-      await api.saveModel({ key: model.key, name: model.name })
+      const { saved } = await api.saveModel({ key: model.key, name: model.name })
+      if (saved) set({ saveStatus: { key: model.key, ok: true, message: 'Model saved.' } })
     } catch (error) {
-      set({ generateError: toErrorPayload(error) })
+      set({ saveStatus: { key: model.key, ok: false, message: toErrorPayload(error).message } })
     }
   },
 }))

@@ -6,6 +6,7 @@ const ModelViewport = lazy(() => import('./ModelViewport'))
 export function ModelPreview(): React.JSX.Element {
   const model = useStore((s) => s.model)
   const save = useStore((s) => s.save)
+  const saveStatus = useStore((s) => (s.saveStatus?.key === s.model?.key ? s.saveStatus : undefined))
   const [wireframe, setWireframe] = useState(false)
   const [viewKey, setViewKey] = useState(0)
 
@@ -31,6 +32,9 @@ export function ModelPreview(): React.JSX.Element {
           </button>
         </div>
       </div>
+      <p className={saveStatus?.ok === false ? 'error' : 'notice'} role="status" aria-live="polite">
+        {saveStatus?.message}
+      </p>
       <div className="viewport" data-testid="viewport" data-model-key={model?.key ?? ''}>
         {model ? (
           <Suspense fallback={<p className="preview-message muted">Loading the 3D view…</p>}>
