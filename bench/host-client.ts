@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { builtFile } from './built'
 
-/** Starts the built browser host as its own process and returns its URL. */
 /** Every host started, so none outlives a benchmark that fails halfway. */
 const started = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const child of started) child.kill('SIGKILL')
 })
 
+/** Starts the built browser host as its own process and returns its URL. */
 export async function startHost(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   // A fresh data folder: every run starts with empty tiers.
   const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-bench-'))

@@ -31,7 +31,7 @@ const SECTIONS: { name: string; title: string; note: string }[] = [
   {
     name: 'hit',
     title: 'Hit latency through the browser host',
-    note: 'The built host in its own process; a client POSTs the request and downloads the model to its last byte (two round trips), or, through `/hunyuan/generate`, gets the bytes in the answer (one). 300 hits after 10 warm-up ones; the disk row alternates two models with room for one in memory. Targets: memory p95 < 25 ms for about 10 MB (the original plan asked for < 100 ms); a disk hit within 2× of a memory hit.',
+    note: 'The built host in its own process; a client POSTs the request and downloads the model to its last byte (two round trips), or, through `/hunyuan/generate`, gets the bytes in the answer (one). 300 hits after 10 warm-up ones; the disk row alternates two models with room for one in memory. Targets: memory p95 < 25 ms for about 10 MB (the original plan asked for < 100 ms); a disk hit within 2× of a memory hit. Where the disk row loses its time (profiled): not in the check. Reading and hashing the 10.5 MB file takes 7 ms when the process reuses freed memory, but 35 ms when, as glibc does for buffers this large, each read gets fresh pages from the kernel (first-touch page faults are dear in this VM); on top comes a garbage collection every two or three hits to free the evicted copies. With `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728` the disk row measured p50 26.5 ms and p95 47 ms, at the price of 30–50 MB more peak memory in the memory table below, so the default is left alone.',
   },
   {
     name: 'startup',
