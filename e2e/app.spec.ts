@@ -71,6 +71,8 @@ test.describe('MeshCache', () => {
   test('clearing memory only keeps models on disk, and they come back as hits from disk', async ({ app }) => {
     await generate(app, 'triposr-robot', { prompt: 'robot', quality: 'draft', seed: 21 })
     await expect(app.getByTestId('stat-disk')).toContainText('1 model ·')
+    // The preview's download of the model is a use that brings it back to memory: let it land first.
+    await expect(app.getByTestId('viewport')).toHaveAttribute('aria-busy', 'false')
     await app.getByRole('button', { name: 'Clear cache…' }).click()
     await app.getByRole('button', { name: 'Memory only' }).click()
     await expect.poll(() => statValue(app, 'items')).toBe('0')

@@ -9,6 +9,7 @@ export function ModelPreview(): React.JSX.Element {
   const saveStatus = useStore((s) => (s.saveStatus?.key === s.model?.key ? s.saveStatus : undefined))
   const [wireframe, setWireframe] = useState(false)
   const [viewKey, setViewKey] = useState(0)
+  const [shownUrl, setShownUrl] = useState<string>()
 
   return (
     <section className="card preview" aria-label="3D preview">
@@ -35,10 +36,21 @@ export function ModelPreview(): React.JSX.Element {
       <p className={saveStatus?.ok === false ? 'error' : 'notice'} role="status" aria-live="polite">
         {saveStatus?.message}
       </p>
-      <div className="viewport" data-testid="viewport" data-model-key={model?.key ?? ''}>
+      <div
+        className="viewport"
+        data-testid="viewport"
+        data-model-key={model?.key ?? ''}
+        aria-busy={model !== undefined && shownUrl !== model.url}
+      >
         {model ? (
           <Suspense fallback={<p className="preview-message muted">Loading the 3D view…</p>}>
-            <ModelViewport url={model.url} name={model.name} wireframe={wireframe} viewKey={viewKey} />
+            <ModelViewport
+              url={model.url}
+              name={model.name}
+              wireframe={wireframe}
+              viewKey={viewKey}
+              onShown={setShownUrl}
+            />
           </Suspense>
         ) : (
           <p className="preview-message muted">Generate a model, or open one from the cache, to see it here.</p>

@@ -8,8 +8,17 @@ function materials(mesh: Mesh): Material[] {
   return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
 }
 
-function Model({ url, wireframe }: { url: string; wireframe: boolean }): React.JSX.Element {
+function Model({
+  url,
+  wireframe,
+  onShown,
+}: {
+  url: string
+  wireframe: boolean
+  onShown?: (url: string) => void
+}): React.JSX.Element {
   const gltf = useLoader(GLTFLoader, url)
+  useEffect(() => onShown?.(url), [onShown, url])
   useEffect(() => {
     gltf.scene.traverse((object) => {
       if (object instanceof Mesh) {
@@ -65,6 +74,8 @@ export default function ModelViewport(props: {
   name: string
   wireframe: boolean
   viewKey: number
+  /** Called once the model's bytes are loaded and it is on screen. */
+  onShown?: (url: string) => void
 }): React.JSX.Element {
   return (
     <LoadBoundary resetKey={props.url}>
@@ -79,7 +90,7 @@ export default function ModelViewport(props: {
         <Suspense fallback={null}>
           <Bounds fit clip observe margin={1.15}>
             <Center>
-              <Model url={props.url} wireframe={props.wireframe} />
+              <Model url={props.url} wireframe={props.wireframe} onShown={props.onShown} />
             </Center>
           </Bounds>
         </Suspense>
