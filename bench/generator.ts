@@ -44,11 +44,17 @@ export async function runGeneratorBench(): Promise<BenchReport> {
     const vertices: number[] = []
     const sizes: number[] = []
     // One warm-up so worker start-up and JIT are not billed to the first image.
-    await generator.generate({ image: images[0]?.bytes as Uint8Array, prompt: '', quality, seed: 0 }, { signal })
+    await generator.generate(
+      { image: images[0]?.bytes as Uint8Array, prompt: '', quality, seed: 0, texture: false },
+      { signal },
+    )
     const loop = await withLoopDelay(async () => {
       for (const image of Array.from({ length: PASSES }, () => images).flat()) {
         const started = performance.now()
-        const model = await generator.generate({ image: image.bytes, prompt: '', quality, seed: 0 }, { signal })
+        const model = await generator.generate(
+          { image: image.bytes, prompt: '', quality, seed: 0, texture: false },
+          { signal },
+        )
         times.push(performance.now() - started)
         vertices.push(model.vertices ?? 0)
         sizes.push(model.glb.byteLength)

@@ -96,7 +96,7 @@ async function measureCompat(url: string, model: string, body: string): Promise<
 
 export async function runHitBench(): Promise<BenchReport> {
   const glb10 = await syntheticGlb(10 * 1024 * 1024)
-  const fake = await startFakeHunyuan('ok', glb10)
+  const fake = await startFakeHunyuan({ served: glb10 })
   const host = await startHost({ MESHCACHE_HUNYUAN_URL: fake.url })
   const results: HitResult[] = []
   try {

@@ -49,6 +49,11 @@ const SECTIONS: { name: string; title: string; note: string }[] = [
     note: 'The renderer built twice with the same Vite settings, as one script (as before) and split (three.js and the chart load once needed), served by the same host; each load in a fresh browser context, alternating, timed from navigation to the form being on screen. Target: initial script < 1 MB.',
   },
   {
+    name: 'shapes',
+    title: 'GPU time on a Blender session (shape reuse)',
+    note: "The Blender add-on's requests, replayed: for each of 4 pictures, image to 3D, the same again, textured, a selected mesh textured, textured again; once straight to a Hunyuan3D 2.0 server and once through MeshCache's /hunyuan drop-in in front of it. The server is the fake api_server (no GPU here); each job it ran is priced at the times cited in Hunyuan3D-2 #127 (A100): 17 s untextured, 120 s textured, 103 s to texture a given mesh.",
+  },
+  {
     name: 'team',
     title: "A team's day",
     note: "Three artists (three instances with their own memory and disk tiers) draw 120 requests each from one pool of 60 with a Zipf(1.0) popularity, three at once; once with separate caches, once in team mode on a real redis-server. Generations are counted at the generators and priced at the plan's 124.6 s of GPU time each.",

@@ -6,6 +6,7 @@ import { type BenchReport, writeReport } from './lib'
 import { runMemoryBench } from './memory'
 import { runPolicyBench } from './policy'
 import { updateReadme } from './readme'
+import { runShapesBench } from './shapes'
 import { runSimilarBench } from './similar'
 import { runStartupBench } from './startup'
 import { runTeamBench } from './team'
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   memory: runMemoryBench,
   ui: runUiBench,
   team: runTeamBench,
+  shapes: runShapesBench,
 }
 
 const wanted = process.argv.slice(2)

@@ -155,7 +155,7 @@ export async function runStartupBench(): Promise<BenchReport> {
   hostOnIndex.stop()
 
   // Memory hits of a 10 MB model while the 3 GB tier's scrub runs, and after it.
-  const fake = await startFakeHunyuan('ok', await syntheticGlb(MODEL_BYTES))
+  const fake = await startFakeHunyuan({ served: await syntheticGlb(MODEL_BYTES) })
   const host = await startHost({ MESHCACHE_DATA_DIR: bigDir, MESHCACHE_HUNYUAN_URL: fake.url, MESHCACHE_PORT: '0' })
   const body = JSON.stringify({ image: readFileSync(join(FIXTURES, 'triposr-robot.png')).toString('base64') })
   await requestModel(host.url, body)

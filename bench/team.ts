@@ -80,6 +80,7 @@ async function replay(team: { url: string; prefix: string } | undefined): Promis
     prompt: '',
     quality: 'draft',
     seed: n,
+    texture: false,
     reuse: 'exact',
   })
   for (let step = 0; step < REQUESTS_PER_ARTIST; step++) {

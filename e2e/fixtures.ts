@@ -56,8 +56,7 @@ export const test = base.extend<Fixtures>({
   appOptions: [{ gpu: false }, { option: true }],
   gpu: async ({ appOptions }, use) => {
     if (!appOptions.gpu) return use(undefined)
-    const fake = await startFakeHunyuan('ok')
-    fake.hold()
+    const fake = await startFakeHunyuan({ held: true })
     await use(fake)
     await fake.close()
   },

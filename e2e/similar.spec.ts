@@ -38,15 +38,15 @@ test.describe('similar pictures', () => {
     expect((await appCall(app, 'stats')).loads).toBe(2)
   })
 
-  test('offers nothing when the settings differ: another seed is another model', async ({ app }, testInfo) => {
+  test('offers nothing when the settings differ: another quality is another model', async ({ app }, testInfo) => {
     await generate(app, 'triposr-robot', { quality: 'draft', seed: 1 })
     const variant = testInfo.outputPath('robot.webp')
     await sharp(image('triposr-robot')).webp({ quality: 80 }).toFile(variant)
-    await app.getByLabel('Seed').fill('2')
+    await app.getByLabel('Quality').selectOption('standard')
     await app.getByTestId('image-input').setInputFiles(variant)
     // Let the check answer, then make sure no offer came.
     await expect.poll(async () => (await appCall(app, 'stats')).similarOffers, { timeout: 3_000 }).toBe(0)
-    await app.getByLabel('Seed').fill('1')
+    await app.getByLabel('Quality').selectOption('draft')
     await expect(app.getByTestId('similar-offer')).toBeVisible()
   })
 })

@@ -2,8 +2,11 @@ export interface Tool {
   name: string
   env: string
   binaries: string[]
+  /** One or more Debian package names, separated by spaces. */
   debianPackage: string
   playwright: boolean
+  /** Python modules that must import (checked with MESHCACHE_FAKE_PYTHON or Debian's python3). */
+  pythonModules?: string[]
 }
 export interface Machine {
   root: boolean
@@ -19,6 +22,7 @@ export function isPresent(
   env?: Record<string, string | undefined>,
   exists?: (path: string) => boolean,
   findOnPath?: (binary: string) => boolean,
+  imports?: (python: string, modules: string[]) => boolean,
 ): boolean
 export function ensureTools(options?: {
   tools?: Tool[]

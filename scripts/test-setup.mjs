@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Run by `npm test` before the tests that need programs from outside npm: Chromium for the
-// UI tests and redis-server for the team tests. Each one that is missing is installed in the
+// UI tests, redis-server for the team tests, and FastAPI with uvicorn (upstream Hunyuan3D's
+// own stack) for the fake Hunyuan3D servers. Each one that is missing is installed in the
 // way that fits this machine, or the script says in one line what to run, and fails. It
 // never lets those tests be skipped silently.
 import { spawnSync } from 'node:child_process'
@@ -25,7 +26,19 @@ export const TOOLS = [
     debianPackage: 'redis-server',
     playwright: false,
   },
+  {
+    name: 'FastAPI and uvicorn',
+    /** The Python that runs test/support/fake_hunyuan_server.py (see test/support/fake-hunyuan.ts). */
+    env: 'MESHCACHE_FAKE_PYTHON',
+    binaries: [],
+    pythonModules: ['fastapi', 'uvicorn'],
+    debianPackage: 'python3-fastapi python3-uvicorn',
+    playwright: false,
+  },
 ]
+
+/** Debian's Python, where Debian's python3-* packages install their modules. */
+const DEBIAN_PYTHON = '/usr/bin/python3'
 
 /**
  * The way to get a missing tool on a machine with these facts, in order of preference:
@@ -38,7 +51,7 @@ export function chooseWay(tool, machine) {
       way: 'apt',
       commands: [
         ['apt-get', ['update', '-qq']],
-        ['apt-get', ['install', '-y', '-qq', tool.debianPackage]],
+        ['apt-get', ['install', '-y', '-qq', ...tool.debianPackage.split(' ')]],
       ],
     }
   }
@@ -51,7 +64,9 @@ export function instructions(tool, machine) {
   const apt = `${machine.root ? '' : 'sudo '}apt-get install -y ${tool.debianPackage}`
   const alternatives = tool.playwright
     ? ` (or: npx playwright install chromium, or set ${tool.env} to a Chromium binary)`
-    : ` (or set ${tool.env} to a ${tool.name} binary)`
+    : tool.pythonModules
+      ? ` (or set ${tool.env} to a Python that has them)`
+      : ` (or set ${tool.env} to a ${tool.name} binary)`
   return `The tests need ${tool.name}, which is not installed and could not be installed here: run "${apt}"${alternatives}, then npm test again.`
 }
 
@@ -59,7 +74,12 @@ function onPath(binary, pathVariable = process.env.PATH ?? '') {
   return pathVariable.split(delimiter).some((folder) => folder && existsSync(join(folder, binary)))
 }
 
-export function isPresent(tool, env = process.env, exists = existsSync, findOnPath = onPath) {
+function importable(python, modules) {
+  return spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0
+}
+
+export function isPresent(tool, env = process.env, exists = existsSync, findOnPath = onPath, imports = importable) {
+  if (tool.pythonModules) return imports(env[tool.env] ?? DEBIAN_PYTHON, tool.pythonModules)
   if (env[tool.env]) return exists(env[tool.env])
   return tool.binaries.some((binary) => findOnPath(binary))
 }

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify'
+import JSON5 from 'json5'
 import type { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { COMPAT_BODY_LIMIT } from '../core/compat/hunyuan-request'
+import { MODEL_CONTENT_TYPES } from '../core/compat/model-formats'
 import { toErrorPayload } from '../shared/errors'
 import { errorPayloadFor } from './http-errors'
-import { type GuardOptions, guard } from './security'
+import { type GuardOptions, guard, PATH_TOKEN_PREFIX } from './security'
 import { takeBody, uploadAdmission } from './upload-admission'
 
 /** Upstream's failure shape: every failure is `{ text, error_code: 1 }` (with the real reason in `text`). */
@@ -13,14 +15,16 @@ function fail(reply: FastifyReply, text: string, status = 404): FastifyReply {
 
 /**
  * Like the Python server, the body is read as JSON whatever its content type says (curl
- * without -H sends form encoding). A trailing comma, as in Hunyuan3D-2's own README example,
- * is forgiven.
+ * without -H sends form encoding), with a leading byte-order mark allowed as Python's
+ * json.loads allows it. A trailing comma, as in Hunyuan3D-2's own README example, is
+ * forgiven by JSON5's parser, which knows strings: a value is never rewritten.
  */
-function parseLenientJson(text: string): unknown {
+export function parseLenientJson(text: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   try {
-    return JSON.parse(text)
+    return JSON.parse(body)
   } catch {
-    return JSON.parse(text.replace(/,\s*([}\]])/g, '$1'))
+    return JSON5.parse(body)
   }
 }
 
@@ -32,55 +36,60 @@ function parseLenientJson(text: string): unknown {
  */
 export function hunyuanRoutes(compat: HunyuanCompat, prefix: string) {
   return async (app: FastifyInstance): Promise<void> => {
-    await app.register(
-      async (scope) => {
-        scope.removeAllContentTypeParsers()
-        scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: COMPAT_BODY_LIMIT }, (_request, body, done) => {
-          try {
-            done(null, parseLenientJson(String(body)))
-          } catch {
-            done(Object.assign(new Error('the body is not JSON'), { statusCode: 400 }), undefined)
-          }
-        })
-        scope.setErrorHandler((error: FastifyError, request, reply) => {
-          const { status, payload } = errorPayloadFor(error, { url: request.url, bodyLimit: COMPAT_BODY_LIMIT })
-          return fail(reply, payload.message, status === 500 ? 404 : status)
-        })
-        scope.post('/generate', uploadAdmission, async (request, reply) => {
-          const controller = new AbortController()
-          const onClose = (): void => {
-            if (!reply.raw.writableFinished) controller.abort()
-          }
-          reply.raw.on('close', onClose)
-          try {
-            const glb = await compat.generate(takeBody(request), controller.signal)
-            return reply
-              .header('content-type', 'model/gltf-binary')
-              .header('content-disposition', 'attachment; filename="model.glb"')
-              .send(Buffer.from(glb.buffer, glb.byteOffset, glb.byteLength))
-          } catch (error) {
-            return fail(reply, toErrorPayload(error).message)
-          } finally {
-            reply.raw.off('close', onClose)
-          }
-        })
-        scope.post('/send', uploadAdmission, async (request, reply) => {
-          try {
-            return compat.send(takeBody(request))
-          } catch (error) {
-            return fail(reply, toErrorPayload(error).message)
-          }
-        })
-        scope.get<{ Params: { uid: string } }>('/status/:uid', async (request, reply) => {
-          const status = await compat.status(request.params.uid)
-          if (status) return status
-          return reply
-            .code(404)
-            .send({ status: 'error', text: `No job has the uid "${request.params.uid}".`, error_code: 1 })
-        })
-      },
-      { prefix },
-    )
+    // Also under /t/<token>/: a client that cannot send headers (the Blender add-on appends
+    // /generate to the URL it is given) carries the token in the path (see security.ts).
+    for (const at of [prefix, `${prefix}${PATH_TOKEN_PREFIX}/:token`])
+      await app.register(routes(compat), { prefix: at })
+  }
+}
+
+function routes(compat: HunyuanCompat) {
+  return async (scope: FastifyInstance): Promise<void> => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: COMPAT_BODY_LIMIT }, (_request, body, done) => {
+      try {
+        done(null, parseLenientJson(String(body)))
+      } catch {
+        done(Object.assign(new Error('the body is not JSON'), { statusCode: 400 }), undefined)
+      }
+    })
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const { status, payload } = errorPayloadFor(error, { url: request.url, bodyLimit: COMPAT_BODY_LIMIT })
+      return fail(reply, payload.message, status === 500 ? 404 : status)
+    })
+    scope.post('/generate', uploadAdmission, async (request, reply) => {
+      const controller = new AbortController()
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) controller.abort()
+      }
+      reply.raw.on('close', onClose)
+      try {
+        const { bytes, type } = await compat.generate(takeBody(request), controller.signal)
+        return reply
+          .header('content-type', MODEL_CONTENT_TYPES[type])
+          .header('content-disposition', `attachment; filename="model.${type}"`)
+          .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      } catch (error) {
+        return fail(reply, toErrorPayload(error).message)
+      } finally {
+        reply.raw.off('close', onClose)
+      }
+    })
+    scope.post('/send', uploadAdmission, async (request, reply) => {
+      try {
+        return compat.send(takeBody(request))
+      } catch (error) {
+        return fail(reply, toErrorPayload(error).message)
+      }
+    })
+    scope.get('/health', async () => compat.health())
+    scope.get<{ Params: { uid: string } }>('/status/:uid', async (request, reply) => {
+      const status = await compat.status(request.params.uid)
+      if (status) return status
+      return reply
+        .code(404)
+        .send({ status: 'error', text: `No job has the uid "${request.params.uid}".`, error_code: 1 })
+    })
   }
 }
 
@@ -90,7 +99,7 @@ export async function buildHunyuanHost(compat: HunyuanCompat, guardOptions: Guar
   app.addHook('onRequest', guard(guardOptions))
   await hunyuanRoutes(compat, '')(app)
   app.setNotFoundHandler((_request, reply) =>
-    fail(reply, 'There is nothing at this address: use /generate, /send or /status/<uid>.'),
+    fail(reply, 'There is nothing at this address: use /generate, /send, /status/<uid> or /health.'),
   )
   return app
 }

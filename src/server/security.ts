@@ -4,6 +4,10 @@ import { sendError } from './http-errors'
 
 export const TOKEN_COOKIE = 'meshcache_token'
 
+/** The Hunyuan3D routes also answer under <prefix>/t/<token>/ for clients that cannot send headers. */
+export const PATH_TOKEN_PREFIX = '/t'
+const PATH_TOKEN = /^(?:\/hunyuan)?\/t\/([^/?#]+)\//
+
 function tokenMatches(candidate: string | undefined, token: string): boolean {
   if (!candidate) return false
   const a = Buffer.from(candidate)
@@ -34,7 +38,8 @@ export interface GuardOptions {
 /**
  * The checks every request passes, in order:
  * - the Host header names this server (loopback), so a rebound DNS name cannot reach it;
- * - the token, as a bearer header, `?token=` or the cookie that `?token=` sets;
+ * - the token, as a bearer header, `?token=`, the cookie that `?token=` sets, or (the
+ *   Hunyuan3D routes only) a /t/<token>/ path segment;
  * - a state change (anything but GET/HEAD) from a browser must come from this origin: a
  *   page elsewhere cannot clear or fill the cache, whatever form or fetch it uses.
  * Returns a reply when the request is refused.
@@ -55,8 +60,10 @@ export function guard(options: GuardOptions) {
       const query = request.query as Record<string, string | undefined>
       const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '')
       const fromQuery = query.token
+      const fromPath = PATH_TOKEN.exec(request.url)?.[1]
       const ok =
         tokenMatches(bearer, token) ||
+        tokenMatches(fromPath === undefined ? undefined : safeDecode(fromPath), token) ||
         tokenMatches(fromQuery, token) ||
         tokenMatches(cookieValue(request.headers.cookie, TOKEN_COOKIE), token)
       if (!ok) return sendError(reply, { code: 'FORBIDDEN', message: 'A valid access token is required.' })
@@ -68,6 +75,14 @@ export function guard(options: GuardOptions) {
     if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request.headers.origin, host)) {
       return sendError(reply, { code: 'FORBIDDEN', message: 'Requests from other web pages are not accepted.' })
     }
+    return undefined
+  }
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text)
+  } catch {
     return undefined
   }
 }

@@ -26,6 +26,8 @@ export interface GenerateRequest {
   prompt?: string
   quality?: Quality
   seed?: number
+  /** Paint a texture (GPU servers: minutes more; the builtin generator always uses the picture). */
+  texture?: boolean
   /** A backend id from `backends()`; the default backend when absent. */
   backend?: string
   /** Chosen by the caller so progress events and cancel can name this request. */
@@ -60,6 +62,10 @@ export interface GenerateResult {
   /** For 'similar': the requested picture's own key, and how different the pictures are (bits of 64). */
   requestedKey?: string
   distance?: number
+  /** Why a GPU server did not make it: set when the builtin generator stood in. */
+  fallback?: string
+  /** Texturing only: the untextured model of the same request was cached and sent to be textured. */
+  shapeReused?: boolean
 }
 
 export interface SimilarMatch {
@@ -87,6 +93,7 @@ export const STAGES = [
   'encoding',
   'uploading',
   'generating',
+  'texturing',
   'done',
 ] as const
 export type Stage = (typeof STAGES)[number]
@@ -127,6 +134,22 @@ export interface ServiceStats extends CacheStats {
   /** Similar models offered before generating, and accepted instead of generating. */
   similarOffers: number
   similarReuses: number
+  /** Textured requests whose cached untextured model was sent to be textured only, and the GPU time that saved. */
+  shapeReuses: number
+  shapeSavedMs: number
+}
+
+export const BACKEND_STATES = ['ready', 'busy', 'unreachable'] as const
+export type BackendState = (typeof BACKEND_STATES)[number]
+
+export interface ServerInfo {
+  url: string
+  state: BackendState
+  /** '2.0' or '2.1' once the server has answered. */
+  variant?: string
+  detail?: string
+  /** This app's jobs running there now. */
+  running: number
 }
 
 export interface BackendInfo {
@@ -134,10 +157,14 @@ export interface BackendInfo {
   name: string
   version: string
   gpu: boolean
+  /** Not unreachable (a busy GPU server is available: its jobs wait their turn). */
   available: boolean
-  /** Why it is unavailable, in words for the user. */
+  state: BackendState
+  /** Why it is busy or unreachable, in words for the user. */
   detail?: string
   isDefault: boolean
+  /** The servers of a GPU backend. */
+  servers?: ServerInfo[]
 }
 
 export interface WarmResult {

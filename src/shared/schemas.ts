@@ -63,6 +63,7 @@ export const generateRequestSchema = z.strictObject({
   prompt: promptSchema.default(''),
   quality: qualitySchema.default('standard'),
   seed: seedSchema.default(DEFAULT_SEED),
+  texture: z.boolean({ error: 'texture must be true or false' }).default(false),
   backend: z.string().min(1).max(64).optional(),
   requestId: requestIdSchema.optional(),
   reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),

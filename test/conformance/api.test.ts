@@ -154,7 +154,15 @@ describe.each(STACKS)('Api over $name', (kind) => {
   it('describes the backends', async () => {
     await start()
     expect(await api.backends()).toEqual([
-      { id: 'gated', name: 'Gated test generator gated', version: '1', gpu: false, available: true, isDefault: true },
+      {
+        id: 'gated',
+        name: 'Gated test generator gated',
+        version: '1',
+        gpu: false,
+        available: true,
+        state: 'ready',
+        isDefault: true,
+      },
     ])
   })
 

@@ -1,10 +1,9 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import sharp from 'sharp'
 import { afterAll, describe, expect, it } from 'vitest'
 import { rng } from '../../bench/lib'
-import { fixture } from '../support/fixtures'
+import { numberedPicture } from '../support/fixtures'
 import { type HostProcess, startHostProcess } from '../support/host-process'
 
 /**
@@ -28,7 +27,6 @@ describe(`kill -9 during a burst of generations (${ROUNDS} rounds, seed ${SEED})
   it('loses no model that was answered', async () => {
     const random = rng(SEED)
     const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-crash-'))
-    const image = (await sharp(fixture('triposr-robot')).resize(192).png().toBuffer()).toString('base64')
     const answered = new Map<string, number>()
     let seed = 0
     for (let round = 0; round < ROUNDS; round++) {
@@ -42,7 +40,7 @@ describe(`kill -9 during a burst of generations (${ROUNDS} rounds, seed ${SEED})
       const requests = Array.from({ length: BURST }, () => ++seed).map(async (requestSeed) => {
         try {
           const response = await post(`${host.url}/api/generate-3d-cached`, {
-            image,
+            image: Buffer.from(await numberedPicture(requestSeed)).toString('base64'),
             quality: 'draft',
             seed: requestSeed,
           })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fixture } from '../support/fixtures'
+import { fixture, numberedPicture } from '../support/fixtures'
 import { type HostProcess, startHostProcess } from '../support/host-process'
 
 /** The built host, in a process of its own, as a hostile but fair tester meets it. */
@@ -20,8 +20,6 @@ async function host(env: Record<string, string>): Promise<HostProcess> {
   return started
 }
 
-const image = Buffer.from(fixture('triposr-chair')).toString('base64')
-
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
@@ -30,8 +28,10 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
   })
 }
 
-async function generate(url: string, seed: number, extra: Record<string, unknown> = {}) {
-  const response = await post(`${url}/api/generate-3d-cached`, { image, quality: 'draft', seed, ...extra })
+/** Request n: its own picture (the builtin generator reads nothing else that differs here). */
+async function generate(url: string, n: number, extra: Record<string, unknown> = {}) {
+  const picture = Buffer.from(await numberedPicture(n)).toString('base64')
+  const response = await post(`${url}/api/generate-3d-cached`, { image: picture, quality: 'draft', seed: n, ...extra })
   expect(response.status).toBe(200)
   return (await response.json()) as { key: string; bytes: number; modelUrl: string; kept: boolean }
 }

@@ -72,7 +72,7 @@ describe('IPC registration', () => {
 
   it('saves a cached model under a safe file name, and says when it is gone or the user cancels', async () => {
     const { ipcMain, service, home, dialog } = await setup()
-    const { key } = await service.generate({ ...request, quality: 'draft', reuse: 'exact' })
+    const { key } = await service.generate({ ...request, quality: 'draft', reuse: 'exact', texture: false })
     expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: '../robot: v1' })).toEqual({
       ok: true,
       value: { saved: true },
@@ -95,7 +95,7 @@ describe('IPC registration', () => {
     const { service } = await setup()
     const sent: [string, unknown][] = []
     const stop = forwardEvents(service.events, (channel, payload) => sent.push([channel, payload]))
-    await service.generate({ ...request, quality: 'draft', requestId: 'r1', reuse: 'exact' })
+    await service.generate({ ...request, quality: 'draft', requestId: 'r1', reuse: 'exact', texture: false })
     await Promise.resolve()
     const channels = new Set(sent.map(([channel]) => channel))
     expect([...channels].sort()).toEqual(EVENT_NAMES.map(eventChannel).sort())
@@ -132,7 +132,7 @@ describe('IPC registration', () => {
 describe('meshcache:// protocol handler', () => {
   it('serves model bytes and thumbnails by key and nothing else', async () => {
     const { service } = await setup()
-    const result = await service.generate({ ...request, quality: 'draft', reuse: 'exact' })
+    const result = await service.generate({ ...request, quality: 'draft', reuse: 'exact', texture: false })
     const { key } = result
     const ok = await handleResourceRequest(service, { url: result.modelUrl, method: 'GET' })
     expect(ok.status).toBe(200)

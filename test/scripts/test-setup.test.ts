@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { chooseWay, ensureTools, instructions, isPresent, TOOLS, type Tool } from '../../scripts/test-setup.mjs'
 
-const [chromium, redis] = TOOLS as [Tool, Tool]
+const [chromium, redis, fastapi] = TOOLS as [Tool, Tool, Tool]
 const asRoot = { root: true, apt: true, npx: 'npx' }
 const asUser = { root: false, apt: true, npx: 'npx' }
 const noApt = { root: true, apt: false, npx: 'npx' }
@@ -64,10 +64,38 @@ describe('the test setup script', () => {
     ).toBe(true)
   })
 
+  it('finds the fake servers’ Python modules by importing them with Debian’s Python, or the one named', () => {
+    const asked: string[] = []
+    const imports = (python: string, modules: string[]): boolean => {
+      asked.push(`${python}: ${modules.join(',')}`)
+      return python === '/usr/bin/python3'
+    }
+    expect(
+      isPresent(
+        fastapi,
+        {},
+        () => false,
+        () => false,
+        imports,
+      ),
+    ).toBe(true)
+    expect(
+      isPresent(
+        fastapi,
+        { MESHCACHE_FAKE_PYTHON: '/opt/py' },
+        () => true,
+        () => true,
+        imports,
+      ),
+    ).toBe(false)
+    expect(asked).toEqual(['/usr/bin/python3: fastapi,uvicorn', '/opt/py: fastapi,uvicorn'])
+    expect(instructions(fastapi, asUser)).toContain('sudo apt-get install -y python3-fastapi python3-uvicorn')
+  })
+
   it('installs what is missing, running apt-get update once, and reports nothing when it worked', () => {
     const installed = new Set<string>()
     const execute = vi.fn(([, args]: [string, string[]]) => {
-      if (args[0] === 'install') installed.add(args.at(-1) as string)
+      if (args[0] === 'install') installed.add(args.slice(3).join(' '))
       return true
     })
     const problems = ensureTools({ machine: asRoot, present: (tool) => installed.has(tool.debianPackage), execute })
@@ -76,6 +104,7 @@ describe('the test setup script', () => {
       'update -qq',
       'install -y -qq chromium',
       'install -y -qq redis-server',
+      'install -y -qq python3-fastapi python3-uvicorn',
     ])
   })
 
@@ -89,10 +118,12 @@ describe('the test setup script', () => {
     expect(ensureTools({ machine: asRoot, present: () => false, execute: () => false })).toEqual([
       instructions(chromium, asRoot),
       instructions(redis, asRoot),
+      instructions(fastapi, asRoot),
     ])
-    // Not root: Playwright may fetch the browser; redis-server has no way.
+    // Not root: Playwright may fetch the browser; redis-server and the Python modules have no way.
     expect(ensureTools({ machine: asUser, present: () => false, execute: () => true })).toEqual([
       instructions(redis, asUser),
+      instructions(fastapi, asUser),
     ])
   })
 })

@@ -1,33 +1,52 @@
-import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { Document, NodeIO } from '@gltf-transform/core'
 
 /**
- * FAKE Hunyuan3D-2 api_server.py for tests (the real one needs a GPU). It follows the real
- * protocol: POST /generate answers the GLB bytes; POST /send answers {"uid"}; GET
- * /status/{uid} answers {"status":"processing"} or {"status":"completed","model_base64"};
- * failures are HTTP 404 with {"text": ..., "error_code": 1}; failed /send jobs stay
- * "processing" forever, and unknown uids answer "processing" too. While held (`hold()`),
- * every job waits until the test calls `release()`, so tests never race a clock.
+ * Starts FAKE Hunyuan3D api_servers (test/support/fake_hunyuan_server.py: upstream's stack,
+ * FastAPI + uvicorn, with the GPU work replaced by a gate; its header lists the upstream
+ * behaviours it models and their sources). A /generate holds the server's one event loop for
+ * the whole job, as upstream's does, so while it runs every other request to that server waits.
+ * The test holds and releases jobs through a control port of the fake's own, never a clock.
  */
-export type FakeBehaviour = 'ok' | 'error' | 'never' | 'garbage'
+export type FakeVariant = '2.0' | '2.1'
+export type FakeBehaviour = 'ok' | 'error' | 'garbage'
+
+export interface FakeStats {
+  /** The bodies of /generate and /send as the worker got them (long strings as length + SHA-256). */
+  received: Record<string, unknown>[]
+  /** Shape generations run (2.0: jobs without `mesh`; 2.1: every job). */
+  shape_jobs: number
+  texture_jobs: number
+  completed: number
+  running: number
+  most_running: number
+}
 
 export interface FakeHunyuan {
   url: string
-  behaviour: FakeBehaviour
-  /** Polls before a /send job completes. */
-  pollsUntilDone: number
-  /** The JSON bodies of /generate and /send, in order. */
-  received: Record<string, unknown>[]
-  /** /generate requests whose client went away before the answer (a cancelled job). */
-  abandoned: number
-  /** Generations completed (answered /generate, or /send jobs finished). */
-  completed: number
-  hold(): void
-  release(): void
+  variant: FakeVariant
+  /** Jobs wait at the gate until release(). */
+  hold(): Promise<void>
+  release(): Promise<void>
+  /** Texturing (2.1: after the untextured mesh exists, so /status says "texturing") waits until releaseTexture(). */
+  holdTexture(): Promise<void>
+  releaseTexture(): Promise<void>
+  setBehaviour(behaviour: FakeBehaviour): Promise<void>
+  stats(): Promise<FakeStats>
+  /** Waits until the fake has received this many jobs (bounded by the test's timeout). */
+  untilReceived(count: number): Promise<FakeStats>
   close(): Promise<void>
+  /** Kills the process as a crash would (kill -9). */
+  kill(): void
 }
+
+/** Debian's Python, which has python3-fastapi and python3-uvicorn (scripts/test-setup.mjs installs them). */
+export const FAKE_PYTHON = process.env.MESHCACHE_FAKE_PYTHON ?? '/usr/bin/python3'
+export const FAKE_SERVER_SCRIPT = join(import.meta.dirname, 'fake_hunyuan_server.py')
 
 export async function tinyGlb(): Promise<Uint8Array> {
   const doc = new Document()
@@ -42,92 +61,63 @@ export async function tinyGlb(): Promise<Uint8Array> {
   return new NodeIO().writeBinary(doc)
 }
 
-export async function startFakeHunyuan(behaviour: FakeBehaviour = 'ok', served?: Uint8Array): Promise<FakeHunyuan> {
-  const glb = Buffer.from(served ?? (await tinyGlb()))
-  const jobs = new Map<string, { polls: number; failed: boolean }>()
-  let gate: Promise<void> = Promise.resolve()
-  let openGate: () => void = () => undefined
-  const state = {
-    behaviour,
-    pollsUntilDone: 1,
-    received: [] as Record<string, unknown>[],
-    abandoned: 0,
-    completed: 0,
-    held: false,
-    hold() {
-      if (state.held) return
-      state.held = true
-      gate = new Promise((resolve) => {
-        openGate = resolve
-      })
-    },
-    release() {
-      state.held = false
-      openGate()
-    },
-  }
-  const fail = (res: ServerResponse): void => {
-    res.writeHead(404, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ text: 'CUDA out of memory', error_code: 1 }))
-  }
-  const readJson = async (req: IncomingMessage): Promise<Record<string, unknown>> => {
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>
-  }
-  const model = (): Buffer => (state.behaviour === 'garbage' ? Buffer.from('<html>not a model</html>') : glb)
+export interface FakeOptions {
+  variant?: FakeVariant
+  behaviour?: FakeBehaviour
+  /** Every model is these bytes (else a small GLB recording what the worker used). */
+  served?: Uint8Array
+  /** 2.0: started with --enable_tex (default true); without it texture requests fail, as upstream. */
+  enableTexture?: boolean
+  held?: boolean
+}
 
-  const server: Server = createServer(async (req, res) => {
-    const path = req.url ?? '/'
-    if (req.method === 'POST' && (path === '/generate' || path === '/send')) {
-      const params = await readJson(req)
-      state.received.push(params)
-      if (path === '/send') {
-        const uid = randomUUID()
-        jobs.set(uid, { polls: 0, failed: state.behaviour === 'error' || state.behaviour === 'never' })
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ uid }))
-        return
-      }
-      if (state.behaviour === 'never') return // the request hangs until the client gives up
-      let gone = false
-      res.on('close', () => {
-        if (res.writableFinished) return
-        gone = true
-        state.abandoned++
-      })
-      await gate
-      if (gone) return
-      if (state.behaviour === 'error') return fail(res)
-      state.completed++
-      res.writeHead(200, { 'content-type': 'application/octet-stream' })
-      res.end(model())
-      return
-    }
-    const status = /^\/status\/([\w-]+)$/.exec(path)
-    if (req.method === 'GET' && status) {
-      const job = jobs.get(status[1] as string)
-      res.writeHead(200, { 'content-type': 'application/json' })
-      if (!job || job.failed || state.held || ++job.polls < state.pollsUntilDone) {
-        res.end(JSON.stringify({ status: 'processing' }))
-        return
-      }
-      state.completed++
-      res.end(JSON.stringify({ status: 'completed', model_base64: model().toString('base64') }))
-      return
-    }
-    res.writeHead(404, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ detail: 'Not Found' }))
+export async function startFakeHunyuan(options: FakeOptions = {}): Promise<FakeHunyuan> {
+  const variant = options.variant ?? '2.0'
+  const args = [FAKE_SERVER_SCRIPT, '--variant', variant]
+  if (options.enableTexture !== false) args.push('--enable_tex')
+  if (options.served) {
+    const file = join(mkdtempSync(join(tmpdir(), 'fake-hunyuan-glb-')), 'model.glb')
+    writeFileSync(file, options.served)
+    args.push('--glb', file)
+  }
+  const child: ChildProcess = spawn(FAKE_PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const ports = await new Promise<{ port: number; control: number }>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`the fake Hunyuan3D server exited (code ${code})`)))
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line)))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        state.release()
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  })
+  const controlUrl = `http://127.0.0.1:${ports.control}`
+  const post = async (path: string): Promise<void> => {
+    const response = await fetch(`${controlUrl}${path}`, { method: 'POST' })
+    if (!response.ok) throw new Error(`fake control ${path}: HTTP ${response.status}`)
+  }
+  const stats = async (): Promise<FakeStats> => (await (await fetch(`${controlUrl}/stats`)).json()) as FakeStats
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const fake: FakeHunyuan = {
+    url: `http://127.0.0.1:${ports.port}`,
+    variant,
+    hold: () => post('/hold'),
+    release: () => post('/release'),
+    holdTexture: () => post('/hold-texture'),
+    releaseTexture: () => post('/release-texture'),
+    setBehaviour: (behaviour) => post(`/behaviour/${behaviour}`),
+    stats,
+    async untilReceived(count) {
+      for (;;) {
+        const now = await stats()
+        if (now.received.length >= count) return now
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    },
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+    kill() {
+      child.kill('SIGKILL')
+    },
+  }
+  if (options.behaviour && options.behaviour !== 'ok') await fake.setBehaviour(options.behaviour)
+  if (options.held) await fake.hold()
+  return fake
 }

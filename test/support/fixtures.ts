@@ -62,3 +62,24 @@ export function bombPng(): Uint8Array {
     ]),
   )
 }
+
+/**
+ * A fixture picture made distinct by `n` (one corner pixel's colour encodes it), at `size`
+ * pixels: a different request for every n to a generator that reads the picture only (the
+ * builtin generator ignores the seed and the prompt, so those no longer make requests differ).
+ */
+export async function numberedPicture(n: number, name = 'triposr-robot', size = 192): Promise<Uint8Array> {
+  const { data, info } = await sharp(fixture(name))
+    .resize(size)
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  data[0] = n & 0xff
+  data[1] = (n >> 8) & 0xff
+  data[2] = (n >> 16) & 0xff
+  return new Uint8Array(
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } })
+      .png()
+      .toBuffer(),
+  )
+}

@@ -5,8 +5,8 @@ import type {
   Generator,
   GeneratorDescription,
   GeneratorInput,
+  KeyRequest,
 } from '../../src/core/generation/generator'
-import type { Quality } from '../../src/shared/contract'
 import { CancelledError } from '../../src/shared/errors'
 import { deferred } from '../helpers'
 
@@ -74,11 +74,18 @@ export class GatedGenerator implements Generator {
   }
 
   async describe(): Promise<GeneratorDescription> {
-    return { name: `Gated test generator ${this.id}`, version: '1', gpu: false, available: this.available }
+    return {
+      name: `Gated test generator ${this.id}`,
+      version: '1',
+      gpu: false,
+      available: this.available,
+      state: this.available ? 'ready' : 'unreachable',
+    }
   }
 
-  identity(quality: Quality): Record<string, string | number> {
-    return { version: 1, quality }
+  /** A generator that reads the quality and the seed (not the prompt or texture). */
+  async keyParams({ quality, seed }: KeyRequest): Promise<Record<string, string | number>> {
+    return { version: 1, quality, seed }
   }
 
   async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {

@@ -34,8 +34,7 @@ afterEach(async () => {
 })
 
 async function startGpus(model?: Uint8Array): Promise<void> {
-  gpus = [await startFakeHunyuan('ok', model), await startFakeHunyuan('ok', model)]
-  for (const gpu of gpus) gpu.hold()
+  gpus = await Promise.all([1, 2].map(() => startFakeHunyuan({ served: model, held: true })))
 }
 
 let run = 0
@@ -78,8 +77,9 @@ async function stats(target: HostProcess) {
   }
 }
 
-const received = (): number => gpus.reduce((sum, gpu) => sum + gpu.received.length, 0)
-const completed = (): number => gpus.reduce((sum, gpu) => sum + gpu.completed, 0)
+const allStats = () => Promise.all(gpus.map((gpu) => gpu.stats()))
+const received = async (): Promise<number> => (await allStats()).reduce((sum, s) => sum + s.received.length, 0)
+const completed = async (): Promise<number> => (await allStats()).reduce((sum, s) => sum + s.completed, 0)
 
 describe('team mode on Redis', () => {
   it('makes one upstream generation for ten concurrent identical requests over two hosts', async () => {
@@ -88,14 +88,14 @@ describe('team mode on Redis', () => {
     const a = await host()
     const b = await host()
     const answers = Array.from({ length: 10 }, (_, i) => result(generate(i % 2 === 0 ? a : b, 1)))
-    await until(() => received() === 1, 'the job reached a GPU server')
+    await until(async () => (await received()) === 1, 'the job reached a GPU server')
     // Every request is waiting: four joined locally on each host, and both hosts wait on the one job.
     await until(async () => (await stats(a)).coalesced === 4 && (await stats(b)).coalesced === 4, 'all ten wait')
-    for (const gpu of gpus) gpu.release()
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     const results = await Promise.all(answers)
     expect(new Set(results.map((r) => r.key)).size).toBe(1)
-    expect(received()).toBe(1)
-    expect(completed()).toBe(1)
+    expect(await received()).toBe(1)
+    expect(await completed()).toBe(1)
   })
 
   it('spreads distinct requests over both GPU servers', async () => {
@@ -105,11 +105,11 @@ describe('team mode on Redis', () => {
     const b = await host()
     const answers = Array.from({ length: 8 }, (_, i) => result(generate(i % 2 === 0 ? a : b, 100 + i)))
     // Each server takes one job at a time: both are busy at once.
-    await until(() => gpus.every((gpu) => gpu.received.length === 1), 'both servers are busy')
-    for (const gpu of gpus) gpu.release()
+    await until(async () => (await allStats()).every((s) => s.received.length === 1), 'both servers are busy')
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     expect(new Set((await Promise.all(answers)).map((r) => r.key)).size).toBe(8)
-    expect(completed()).toBe(8)
-    for (const gpu of gpus) expect(gpu.completed).toBeGreaterThan(0)
+    expect(await completed()).toBe(8)
+    for (const s of await allStats()) expect(s.completed).toBeGreaterThan(0)
   })
 
   it('lets another host take over the job of a host killed mid-generation; its waiter gets the model', async () => {
@@ -119,30 +119,31 @@ describe('team mode on Redis', () => {
     const runner = await host(shortLocks) // starts first: it runs both GPU servers' workers
     const waiter = await host(shortLocks)
     const answer = result(generate(waiter, 7))
-    await until(() => received() === 1, 'the runner sent the job to a GPU server')
+    await until(async () => (await received()) === 1, 'the runner sent the job to a GPU server')
     await runner.crash()
-    // The runner's locks expire; the waiter's host takes the servers and the stalled job over.
-    await until(() => received() === 2, 'the job was taken over')
-    for (const gpu of gpus) gpu.release()
+    // Upstream finishes the dead host's job for nobody (its one loop is held until then); the
+    // runner's locks expire, and the waiter's host takes the servers and runs the job again.
+    await Promise.all(gpus.map((gpu) => gpu.release()))
+    await until(async () => (await received()) === 2, 'the job was taken over')
     expect((await answer).cache).toBe('miss')
   })
 
   it('gives a host with an empty data folder a hit from the shared tier', async () => {
     prefix = `team-${++run}`
     await startGpus()
-    for (const gpu of gpus) gpu.release()
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     const first = await host()
     const made = await result(generate(first, 3))
     await first.stop()
     const fresh = await host()
     expect(await result(generate(fresh, 3))).toMatchObject({ key: made.key, cache: 'hit', tier: 'shared' })
-    expect(received()).toBe(1)
+    expect(await received()).toBe(1)
   })
 
   it('never serves a corrupted shared blob', async () => {
     prefix = `team-${++run}`
     await startGpus()
-    for (const gpu of gpus) gpu.release()
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     const first = await host()
     const made = await result(generate(first, 4))
     const client = redis.client()
@@ -151,14 +152,14 @@ describe('team mode on Redis', () => {
     const fresh = await host()
     expect(await result(generate(fresh, 4))).toMatchObject({ key: made.key, cache: 'miss', tier: 'generator' })
     expect((await stats(fresh)).shared.dropped).toBe(1)
-    expect(received()).toBe(2)
+    expect(await received()).toBe(2)
   })
 
   it('evicts the least recently used models past its byte budget', async () => {
     prefix = `team-${++run}`
     const model = await glbFor(1, 40_000)
     await startGpus(model)
-    for (const gpu of gpus) gpu.release()
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     const only = await host({ MESHCACHE_SHARED_MAX_BYTES: String(Math.round(model.byteLength * 2.5)) })
     const keys = [
       (await result(generate(only, 11))).key,
@@ -172,7 +173,7 @@ describe('team mode on Redis', () => {
   it('keeps working on its own tiers while Redis is down, says so, and reconnects by itself', async () => {
     prefix = `team-${++run}`
     await startGpus()
-    for (const gpu of gpus) gpu.release()
+    await Promise.all(gpus.map((gpu) => gpu.release()))
     const only = await host()
     await result(generate(only, 21))
     await redis.crash()

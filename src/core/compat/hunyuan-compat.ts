@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { AppError, toErrorPayload } from '../../shared/errors'
 import { describeIssues } from '../../shared/schemas'
+import { DIALECTS } from '../generation/hunyuan/dialects'
+import { fitPicture } from '../generation/image-input'
 import type { Job } from '../service/job'
 import type { ModelService } from '../service/model-service'
-import { type HunyuanRequest, hunyuanKey, hunyuanRequestSchema, qualityForOctree } from './hunyuan-request'
+import { type HunyuanRequest, hunyuanKey, hunyuanRequestSchema, qualityForOctree, VIEWS } from './hunyuan-request'
+import { convertModel, type ModelType } from './model-formats'
+
+/** The request with each picture readable by MeshCache (large ones scaled down, other formats as PNG). */
+async function fitPictures(request: HunyuanRequest): Promise<HunyuanRequest> {
+  const fitted: HunyuanRequest = { ...request }
+  for (const view of VIEWS) {
+    const bytes = request[view]
+    if (bytes) fitted[view] = await fitPicture(bytes)
+  }
+  return fitted
+}
 
 function parse(body: unknown): HunyuanRequest {
   const parsed = hunyuanRequestSchema.safeParse(body)
@@ -25,6 +38,7 @@ interface SentJob {
   /** Held only when no tier kept the model, so the result stays fetchable. */
   bytes?: Uint8Array
   text?: string
+  type: ModelType
 }
 
 export interface HunyuanCompatOptions {
@@ -57,10 +71,12 @@ export class HunyuanCompat {
     this.now = options.now ?? Date.now
   }
 
-  /** POST /generate: the model's bytes. */
-  async generate(body: unknown, signal?: AbortSignal): Promise<Uint8Array> {
-    const job = await this.jobFor(parse(body), body)
-    return (await (await this.ready).run(job, { signal })).bytes
+  /** POST /generate: the model's bytes, in the format asked for (`type`). */
+  async generate(body: unknown, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: ModelType }> {
+    const request = parse(body)
+    const job = await this.jobFor(request, body)
+    const { bytes } = await (await this.ready).run(job, { signal })
+    return { bytes: await convertModel(bytes, request.type), type: request.type }
   }
 
   /** POST /send: a job id at once; the model is made (or found) in the background. */
@@ -68,7 +84,7 @@ export class HunyuanCompat {
     const request = parse(body)
     this.forgetOld()
     const uid = randomUUID()
-    const sent: SentJob = { at: this.now(), state: 'processing' }
+    const sent: SentJob = { at: this.now(), state: 'processing', type: request.type }
     this.jobs.set(uid, sent)
     this.jobFor(request, body)
       .then(async (job) => (await this.ready).run(job))
@@ -90,49 +106,63 @@ export class HunyuanCompat {
     const bytes = sent.bytes ?? (sent.key ? await (await this.ready).model(sent.key) : undefined)
     if (!bytes)
       return { status: 'error', text: 'The model was made, but it is no longer cached; send the request again.' }
+    const model = await convertModel(bytes, sent.type)
     return {
       status: 'completed',
-      model_base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      model_base64: Buffer.from(model.buffer, model.byteOffset, model.byteLength).toString('base64'),
+    }
+  }
+
+  /** GET /health: alive, and what kind of server this drop-in fronts (so another MeshCache keys for it). */
+  async health(): Promise<{ status: 'healthy'; worker_id: string; meshcache: true; dialect: '2.0'; identity: string }> {
+    const generator = await (await this.ready).pickBackend()
+    const kind = await generator.serverKind?.().catch(() => undefined)
+    return {
+      status: 'healthy',
+      worker_id: 'meshcache',
+      meshcache: true,
+      // The drop-in takes every 2.0 field (a superset of 2.1's) and keys by what its backend reads.
+      dialect: '2.0',
+      identity: `meshcache/${kind?.identity ?? `${generator.id}@${generator.version}`}`,
     }
   }
 
   /** Validates a request and resolves it to a job: the backend, the key, what to remember. */
-  private async jobFor(request: HunyuanRequest, body: unknown): Promise<Job> {
+  private async jobFor(parsed: HunyuanRequest, body: unknown): Promise<Job> {
     const service = await this.ready
     const generator = await service.pickBackend()
-    if (!generator.acceptsTextAndMesh && (request.mesh || !request.image)) {
+    const kind = await generator.serverKind?.()
+    const request = await fitPictures(parsed)
+    const front = request.image ?? request.image_front
+    if (!generator.acceptsTextAndMesh && (request.mesh || !front)) {
       throw new AppError(
         'BACKEND_UNAVAILABLE',
-        `${request.mesh ? 'Texturing a mesh' : 'Text to 3D'} needs a Hunyuan3D-2 server, and none is reachable (MESHCACHE_HUNYUAN_URL). The builtin generator makes models from a picture only.`,
+        `${request.mesh ? 'Texturing a mesh' : 'Text to 3D'} needs a Hunyuan3D server, and none is reachable (MESHCACHE_HUNYUAN_URL). The builtin generator makes models from a picture only.`,
       )
     }
-    const key = await hunyuanKey(
-      request,
-      { id: generator.id, identity: { version: generator.version } },
-      service.digester,
-    )
+    const key = await hunyuanKey(request, generator, kind, service.digester)
+    // A textured request whose untextured twin is cached is textured only (2.0 takes `mesh`).
+    const shapeKey =
+      request.texture && !request.mesh && front && kind && DIALECTS[kind.variant].texturesGivenMesh
+        ? await hunyuanKey({ ...request, texture: false }, generator, kind, service.digester)
+        : undefined
     const quality = qualityForOctree(request.octree_resolution)
-    const {
-      image,
-      text = '',
-      seed,
-      octree_resolution,
-      num_inference_steps,
-      guidance_scale,
-      texture,
-      face_count,
-    } = request
-    const views = [request.image_left, request.image_back, request.image_right].filter(Boolean).length
+    const { text = '', seed, octree_resolution, num_inference_steps, guidance_scale, texture, face_count } = request
+    const views = VIEWS.filter((view) => view !== 'image' && request[view] !== undefined).length
     return {
       key,
       generator,
-      // A Hunyuan3D-2 server gets the client's fields exactly as they came.
+      ...(shapeKey ? { shapeKey } : {}),
       input: {
-        image: image ?? new Uint8Array(),
+        image: front ?? new Uint8Array(),
         prompt: text,
         quality,
         seed,
-        upstream: body as Record<string, unknown>,
+        texture,
+        ...(kind ? { keyedFor: kind.identity } : {}),
+        // A Hunyuan3D server gets the client's fields as they came; MeshCache keeps GLB and
+        // writes other formats from it.
+        upstream: { ...(body as Record<string, unknown>), type: 'glb' },
       },
       meta: {
         prompt: text,
@@ -148,7 +178,7 @@ export class HunyuanCompat {
         extraViews: views,
         mesh: request.mesh !== undefined,
       },
-      picture: image,
+      picture: front,
     }
   }
 

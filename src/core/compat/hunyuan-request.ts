@@ -1,22 +1,27 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import type { Quality } from '../../shared/contract'
-import { DEFAULT_SEED, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
-import { base64BytesSchema, uploadSchema } from '../../shared/schemas'
+import { DEFAULT_SEED, MAX_PROMPT_CHARS, MAX_UPLOAD_BYTES } from '../../shared/limits'
+import { base64BytesSchema } from '../../shared/schemas'
+import type { Generator, ServerKind } from '../generation/generator'
 import { canonicalJson, normalizePrompt, type PixelDigester } from '../generation/request-key'
+import { sha256 } from '../sha256'
+import { MODEL_TYPES } from './model-formats'
 
 /**
- * The request of Hunyuan3D-2's api_server.py (`/generate`, `/send`), as its clients send it:
- * the Blender add-on, the README's curl, scripts. Every field upstream reads, with upstream's
- * defaults; anything else is refused, so it can never be silently left out of the key.
+ * The request of Hunyuan3D's api_server.py (`/generate`, `/send`), as its clients send it:
+ * the Blender add-on, the README's curl, 2.1's test client, scripts. At least as lenient as
+ * upstream: every field either variant reads is taken (2.0 hands the whole body to its
+ * pipeline), and a field no variant reads is accepted and ignored, as upstream ignores it.
  */
 
 /** A mesh to texture (GLB, base64): at most this many bytes. */
 export const MAX_MESH_BYTES = 64 * 1024 * 1024
+/** A picture as upstream reads it: any size (MeshCache scales a large one down for its own use). */
+export const MAX_COMPAT_PICTURE_BYTES = MAX_UPLOAD_BYTES
 /** A body with a mesh and four views, base64-encoded, and room for the other fields. */
-export const COMPAT_BODY_LIMIT = Math.ceil(((4 * MAX_UPLOAD_BYTES + MAX_MESH_BYTES) * 4) / 3) + 1024 * 1024
+export const COMPAT_BODY_LIMIT = Math.ceil(((4 * MAX_COMPAT_PICTURE_BYTES + MAX_MESH_BYTES) * 4) / 3) + 1024 * 1024
 
-/** Upstream's defaults (api_server.py): a field left out means these. */
+/** Hunyuan3D 2.0's defaults (api_server.py): a field left out means these. */
 export const UPSTREAM_DEFAULTS = {
   seed: DEFAULT_SEED,
   octree_resolution: 128,
@@ -27,31 +32,49 @@ export const UPSTREAM_DEFAULTS = {
   type: 'glb',
 } as const
 
-const meshSchema = base64BytesSchema.refine((bytes) => bytes.byteLength <= MAX_MESH_BYTES, {
-  message: `mesh must be at most ${MAX_MESH_BYTES / (1024 * 1024)} MB`,
-})
+const bytesUpTo = (name: string, limit: number) =>
+  base64BytesSchema.refine((bytes) => bytes.byteLength <= limit, {
+    message: `${name} must be at most ${limit / (1024 * 1024)} MB`,
+  })
+
+const picture = bytesUpTo('each picture', MAX_COMPAT_PICTURE_BYTES).optional()
+const whole = (min: number, max: number) => z.number().int().min(min).max(max)
 
 export const hunyuanRequestSchema = z
-  .strictObject({
-    image: uploadSchema.optional(),
-    image_left: uploadSchema.optional(),
-    image_back: uploadSchema.optional(),
-    image_right: uploadSchema.optional(),
+  .looseObject({
+    image: picture,
+    image_front: picture,
+    image_left: picture,
+    image_back: picture,
+    image_right: picture,
     text: z.string().max(MAX_PROMPT_CHARS, `text must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
-    mesh: meshSchema.optional(),
-    seed: z.number().int().min(0).max(MAX_SEED).default(UPSTREAM_DEFAULTS.seed),
-    octree_resolution: z.number().int().min(16).max(1024).default(UPSTREAM_DEFAULTS.octree_resolution),
-    num_inference_steps: z.number().int().min(1).max(500).default(UPSTREAM_DEFAULTS.num_inference_steps),
+    mesh: bytesUpTo('mesh', MAX_MESH_BYTES).optional(),
+    seed: whole(0, Number.MAX_SAFE_INTEGER).default(UPSTREAM_DEFAULTS.seed),
+    octree_resolution: whole(16, 1024).default(UPSTREAM_DEFAULTS.octree_resolution),
+    num_inference_steps: whole(1, 500).default(UPSTREAM_DEFAULTS.num_inference_steps),
     guidance_scale: z.number().min(0).max(100).default(UPSTREAM_DEFAULTS.guidance_scale),
     texture: z.boolean().default(UPSTREAM_DEFAULTS.texture),
-    face_count: z.number().int().min(1).max(10_000_000).default(UPSTREAM_DEFAULTS.face_count),
-    type: z.literal('glb', { error: 'MeshCache keeps GLB models: type must be "glb"' }).default('glb'),
+    face_count: whole(1, 10_000_000).default(UPSTREAM_DEFAULTS.face_count),
+    type: z.enum(MODEL_TYPES, { error: 'type must be glb, obj, ply or stl' }).default('glb'),
+    // 2.0's pipeline reads these from the body too; 2.1 validates num_chunks and remove_background.
+    num_chunks: whole(1, 10_000_000).optional(),
+    box_v: z.number().min(0).max(100).optional(),
+    mc_level: z.number().min(-100).max(100).optional(),
+    output_type: z.string().max(32).optional(),
+    remove_background: z.boolean().optional(),
   })
-  .refine((request) => request.image !== undefined || request.text !== undefined, {
+  .refine((request) => VIEWS.some((view) => request[view] !== undefined) || request.text !== undefined, {
     message: 'give an image (base64) or a text prompt',
   })
 
 export type HunyuanRequest = z.output<typeof hunyuanRequestSchema>
+
+/** The pictures a request may carry, in the names 2.0 reads them by. */
+export const VIEWS = ['image', 'image_front', 'image_left', 'image_back', 'image_right'] as const
+
+/** The fields 2.0's shape pipeline reads when no mesh is given (every other field but texture's). */
+const SHAPE_FIELDS = ['seed', 'octree_resolution', 'num_inference_steps', 'guidance_scale'] as const
+const PIPELINE_FIELDS = ['num_chunks', 'box_v', 'mc_level', 'output_type'] as const
 
 /** The builtin generator's quality for an octree resolution: ≤128 draft, ≤256 standard, above high. */
 export function qualityForOctree(octreeResolution: number): Quality {
@@ -59,32 +82,55 @@ export function qualityForOctree(octreeResolution: number): Quality {
   return octreeResolution <= 256 ? 'standard' : 'high'
 }
 
-const VIEWS = ['image', 'image_left', 'image_back', 'image_right'] as const
-
 /**
- * The cache key of a request in this protocol: SHA-256 over every field with upstream's
- * defaults filled in (so a field left out and the same field at its default give one key),
- * pictures by their decoded pixels, a mesh by its bytes, and the backend's identity.
+ * What of a request decides the model, for the generator that will make it:
+ * - Hunyuan3D 2.1 reads the picture only and textures every job;
+ * - 2.0 reads every view; with a mesh, only texturing runs (octree, steps, guidance and seed
+ *   are ignored); without one, the shape fields and the pipeline's own; `text` only when no
+ *   picture is given; face_count only with texture;
+ * - the builtin generator reads the front picture at the quality the octree resolution stands for.
+ * `type` is not keyed: one GLB is kept and written out in each format asked for.
  */
-export async function hunyuanKey(
+async function keyedFields(
   request: HunyuanRequest,
-  backend: { id: string; identity: Record<string, string | number | boolean> },
-  digester: PixelDigester,
-): Promise<string> {
+  generator: Generator,
+  kind: ServerKind | undefined,
+  digest: (bytes: Uint8Array) => Promise<string>,
+): Promise<Record<string, unknown>> {
+  const front = request.image ?? request.image_front
+  if (!kind) {
+    const params = await generator.keyParams({
+      quality: qualityForOctree(request.octree_resolution),
+      seed: request.seed,
+      texture: request.texture,
+    })
+    return { params, image: front ? await digest(front) : null }
+  }
+  if (kind.variant === '2.1')
+    return { identity: kind.identity, image: front ? await digest(front) : null, textured: true }
   const views: Record<string, string> = {}
   for (const view of VIEWS) {
     const bytes = request[view]
-    if (bytes) views[view] = await digester.digest(bytes)
+    if (bytes) views[view === 'image_front' ? 'image' : view] = await digest(bytes)
   }
-  const { image: _i, image_left: _l, image_back: _b, image_right: _r, mesh, text, ...parameters } = request
-  const description = {
-    v: 'hunyuan-api/1',
-    backend: backend.id,
-    identity: backend.identity,
-    views,
-    text: text === undefined ? null : normalizePrompt(text),
-    mesh: mesh ? createHash('sha256').update(mesh).digest('hex') : null,
-    ...parameters,
+  const fields: Record<string, unknown> = { identity: kind.identity, views, texture: request.texture }
+  if (request.texture) fields.face_count = request.face_count
+  if (Object.keys(views).length === 0 && request.text !== undefined) fields.text = normalizePrompt(request.text)
+  if (request.mesh) fields.mesh = sha256(request.mesh)
+  else {
+    for (const name of SHAPE_FIELDS) fields[name] = request[name]
+    for (const name of PIPELINE_FIELDS) if (request[name] !== undefined) fields[name] = request[name]
   }
-  return createHash('sha256').update(canonicalJson(description)).digest('hex')
+  return fields
+}
+
+/** The cache key of a request in this protocol: SHA-256 over what the generator reads of it. */
+export async function hunyuanKey(
+  request: HunyuanRequest,
+  generator: Generator,
+  kind: ServerKind | undefined,
+  digester: PixelDigester,
+): Promise<string> {
+  const fields = await keyedFields(request, generator, kind, (bytes) => digester.digest(bytes))
+  return sha256(canonicalJson({ v: 'hunyuan-api/2', backend: generator.id, ...fields }))
 }

@@ -128,3 +128,36 @@ export async function decodeRgba(bytes: Uint8Array, maxSide?: number): Promise<R
     throw new AppError('CORRUPT_IMAGE', 'The image could not be decoded: it may be damaged or incomplete.')
   }
 }
+
+/** The most pixels a picture may have to be scaled down rather than refused (sharp's own default bound). */
+const MAX_SCALABLE_PIXELS = 268_402_689
+
+/**
+ * A picture as Hunyuan3D's clients send it (upstream opens any format PIL reads, at any
+ * size): kept as it is when MeshCache reads it directly, else scaled inside MAX_IMAGE_SIDE and
+ * re-encoded as PNG. A file that is no picture at all is still refused.
+ */
+export async function fitPicture(bytes: Uint8Array): Promise<Uint8Array> {
+  if (sniffFormat(bytes)) {
+    try {
+      await inspectImage(bytes)
+      return bytes
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.code !== 'IMAGE_TOO_LARGE' && error.code !== 'UNSUPPORTED_FORMAT')) {
+        throw error
+      }
+    }
+  }
+  try {
+    const png = await limitDecodes(() =>
+      sharp(bytes, { limitInputPixels: MAX_SCALABLE_PIXELS, failOn: 'warning' })
+        .autoOrient()
+        .resize(MAX_IMAGE_SIDE, MAX_IMAGE_SIDE, { fit: 'inside', withoutEnlargement: true })
+        .png()
+        .toBuffer(),
+    )
+    return new Uint8Array(png.buffer, png.byteOffset, png.byteLength)
+  } catch {
+    throw new AppError('UNSUPPORTED_FORMAT', 'The picture could not be read: it is damaged or not an image.')
+  }
+}

@@ -1,7 +1,6 @@
-import type { Quality } from '../../shared/contract'
 import { BoundedCache, cached } from '../cache'
 import { sha256 } from '../sha256'
-import type { Generator } from './generator'
+import type { Generator, KeyRequest } from './generator'
 import { pixelDigest } from './image-input'
 
 /** Unicode NFC, trimmed, inner whitespace collapsed: prompts that read the same key the same. */
@@ -12,14 +11,18 @@ export function normalizePrompt(prompt: string): string {
 export interface KeyParts {
   /** From `pixelDigest`. */
   pixels: string
-  prompt: string
-  quality: Quality
-  seed: number
   backend: string
-  /** The backend's version and resolved parameters (Generator.identity). */
-  identity: Record<string, string | number | boolean>
+  /** What of the request the backend reads, with its version (Generator.keyParams). */
+  params: Record<string, string | number | boolean>
   format: 'glb'
 }
+
+/**
+ * Version of the key description. 2: keys name only what the generator reads (issue 21);
+ * models stored under version-1 keys stay listed and servable by key, but no request
+ * reaches them again.
+ */
+const KEY_VERSION = 2
 
 /** JSON with object keys sorted at every level, so equal descriptions hash equally. */
 export function canonicalJson(value: unknown): string {
@@ -33,7 +36,7 @@ export function canonicalJson(value: unknown): string {
 
 /** The cache key: SHA-256 (hex) over the canonical description of the request. */
 export function requestKey(parts: KeyParts): string {
-  return sha256(canonicalJson({ v: 1, ...parts, prompt: normalizePrompt(parts.prompt) }))
+  return sha256(canonicalJson({ v: KEY_VERSION, ...parts }))
 }
 
 /**
@@ -66,17 +69,10 @@ export class RequestKeys {
   readonly digester = new PixelDigester()
 
   async keyOf(
-    request: { image: Uint8Array; prompt: string; quality: Quality; seed: number },
-    generator: Pick<Generator, 'id' | 'identity'>,
-  ): Promise<string> {
-    return requestKey({
-      pixels: await this.digester.digest(request.image),
-      prompt: request.prompt,
-      quality: request.quality,
-      seed: request.seed,
-      backend: generator.id,
-      identity: generator.identity(request.quality),
-      format: 'glb',
-    })
+    request: KeyRequest & { image: Uint8Array },
+    generator: Pick<Generator, 'id' | 'keyParams'>,
+  ): Promise<{ key: string; params: KeyParts['params'] }> {
+    const [pixels, params] = await Promise.all([this.digester.digest(request.image), generator.keyParams(request)])
+    return { key: requestKey({ pixels, backend: generator.id, params, format: 'glb' }), params }
   }
 }

@@ -44,9 +44,22 @@ export class Backends {
     this.team = options.team
   }
 
-  /** The named backend, or the default one; refuses an unknown or unavailable backend. */
+  /** The named backend, or the default one; refuses an unknown or unreachable backend. */
   async pick(id: string | undefined): Promise<Generator> {
-    if (id === undefined) return this.defaultGenerator()
+    return (await this.choose(id)).generator
+  }
+
+  /**
+   * The backend a request uses, and why, when the builtin generator stands in for GPU
+   * servers: only when none of them is reachable (a busy one keeps its requests).
+   */
+  async choose(id: string | undefined): Promise<{ generator: Generator; fallback?: string }> {
+    if (id === undefined) {
+      const generator = await this.defaultGenerator()
+      const gpus = this.generators.filter((g) => g.gpu === true)
+      if (generator.gpu === true || gpus.length === 0) return { generator }
+      return { generator, fallback: 'No GPU server is reachable, so the builtin CPU generator made this model.' }
+    }
     const generator = this.generators.find((g) => g.id === id)
     if (!generator) {
       throw new AppError(
@@ -58,7 +71,7 @@ export class Backends {
     if (!description.available) {
       throw new AppError('BACKEND_UNAVAILABLE', description.detail ?? `${generator.id} is unavailable.`)
     }
-    return generator
+    return { generator }
   }
 
   /** Every backend with a fresh availability answer. */
@@ -92,10 +105,16 @@ export class Backends {
       }
     }
     const queue = this.queues.get(generator.id) as JobQueue
-    const model = await queue.run(() => generator.generate(input, { signal, onProgress }), {
-      signal,
-      onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),
-    })
+    const model = await queue
+      .run(() => generator.generate(input, { signal, onProgress }), {
+        signal,
+        onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),
+      })
+      .catch((error: unknown) => {
+        // A server found gone is asked again by the next request, not trusted for the TTL.
+        if (error instanceof AppError && error.code === 'BACKEND_UNAVAILABLE') this.availability.delete(generator.id)
+        throw error
+      })
     assertGlb(model.glb, 'The generator')
     return model.glb
   }

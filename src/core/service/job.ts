@@ -13,6 +13,8 @@ export interface Job {
   meta: EntryMeta
   /** The picture: its thumbnail and perceptual hash are made beside the generation. */
   picture?: Uint8Array
+  /** A textured request's untextured twin: if cached, only texturing runs (ShapeReuse). */
+  shapeKey?: string
 }
 
 /** A short, stable text of a backend's identity (its version and the parameters it resolves). */
@@ -23,25 +25,28 @@ export function identityText(identity: Record<string, string | number | boolean>
     .join(',')
 }
 
-/** The parameters that decide an app request's model: what similar pictures must share. */
-export function appParams(request: ParsedGenerateRequest, generator: Generator): SimilarityParams {
-  return {
-    prompt: normalizePrompt(request.prompt),
-    quality: request.quality,
-    seed: request.seed,
-    backend: generator.id,
-    identity: identityText(generator.identity(request.quality)),
-  }
+/** What similar pictures must share for one's model to stand in for another's: the keyed parameters. */
+export function similarityParams(generator: Generator, params: KeyParams): SimilarityParams {
+  return { backend: generator.id, identity: identityText(params) }
 }
 
-/** The job of a request from the app's own form or API. */
-export function appJob(request: ParsedGenerateRequest, generator: Generator, key: string): Job {
-  const { image, prompt, quality, seed } = request
+/** The keyed parameters of a request for one generator (Generator.keyParams). */
+export type KeyParams = Record<string, string | number | boolean>
+
+/** A request keyed for a generator. */
+export interface Keyed {
+  key: string
+  params: KeyParams
+}
+
+/** The job of a request from the app's own form or API; the prompt, quality and seed are kept as labels. */
+export function appJob(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed, keyedFor?: string): Job {
+  const { image, prompt, quality, seed, texture } = request
   return {
-    key,
+    key: keyed.key,
     generator,
-    input: { image, prompt, quality, seed },
-    meta: { ...appParams(request, generator) },
+    input: { image, prompt, quality, seed, texture, ...(keyedFor ? { keyedFor } : {}) },
+    meta: { prompt: normalizePrompt(prompt), quality, seed, texture, ...similarityParams(generator, keyed.params) },
     picture: image,
   }
 }

@@ -5,6 +5,7 @@ import { CancelledError, isAbortError } from '../../shared/errors'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { Generator } from '../generation/generator'
+import { DIALECTS } from '../generation/hunyuan/dialects'
 import { RequestKeys } from '../generation/request-key'
 import { perceptualHash } from '../similar/perceptual-hash'
 import { SimilarModels } from '../similar/similar-models'
@@ -12,9 +13,10 @@ import type { SettingsStore } from '../storage/settings-store'
 import type { Backends } from './backends'
 import { CacheAdmin } from './cache-admin'
 import { ChangeFeed } from './change-feed'
-import { appJob, type Job } from './job'
+import { appJob, type Job, type Keyed } from './job'
 import { RequestLog } from './request-log'
 import { RequestTracker, type TrackedRequest } from './request-tracker'
+import { ShapeReuse } from './shape-reuse'
 import { SimilarOffers } from './similar-offers'
 import { makeThumbnail } from './thumbnail'
 import type { Generated, TieredStore } from './tiered-store'
@@ -47,6 +49,7 @@ export class ModelService implements ServiceOperations {
   private readonly log: RequestLog
   private readonly offers: SimilarOffers
   private readonly admin: CacheAdmin
+  private readonly shapes: ShapeReuse
 
   constructor(private readonly options: ModelServiceOptions) {
     this.store = options.store
@@ -54,6 +57,7 @@ export class ModelService implements ServiceOperations {
     this.similarModels = options.similar ?? new SimilarModels()
     this.log = options.requestLog ?? new RequestLog()
     this.offers = new SimilarOffers(this.similarModels, this.store, options.addresses, this.log)
+    this.shapes = new ShapeReuse(this.store)
     this.admin = new CacheAdmin(this.store, this.similarModels, options.addresses, this.log, options.settings)
     const changes = new ChangeFeed((event) => this.events.emit('cacheChanged', event))
     this.store.onChange = (reason) => changes.changed(reason)
@@ -61,13 +65,15 @@ export class ModelService implements ServiceOperations {
 
   generate(request: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
     return this.tracked(request.requestId, context.signal, async (tracked, started) => {
-      const generator = await this.backendSet.pick(request.backend)
-      const key = await this.keys.keyOf(request, generator)
-      if (request.reuse === 'similar' && !this.store.has(key)) {
-        const reused = await this.offers.reuse(request, generator, key, tracked.id, started)
+      const { generator, fallback } = await this.backendSet.choose(request.backend)
+      const keyed = await this.keys.keyOf(request, generator)
+      if (request.reuse === 'similar' && !this.store.has(keyed.key)) {
+        const reused = await this.offers.reuse(request, generator, keyed, tracked.id, started)
         if (reused) return reused
       }
-      return (await this.serve(appJob(request, generator, key), tracked, started)).result
+      const job = await this.appJobFor(request, generator, keyed)
+      const { result } = await this.serve(job, tracked, started)
+      return fallback && result.tier === 'generator' ? { ...result, fallback } : result
     })
   }
 
@@ -81,7 +87,13 @@ export class ModelService implements ServiceOperations {
   }
 
   async stats(): Promise<ServiceStats> {
-    return { ...this.store.stats(), similarOffers: this.similarModels.offers, similarReuses: this.similarModels.reuses }
+    return {
+      ...this.store.stats(),
+      similarOffers: this.similarModels.offers,
+      similarReuses: this.similarModels.reuses,
+      shapeReuses: this.shapes.reuses,
+      shapeSavedMs: Math.round(this.shapes.savedMs),
+    }
   }
 
   entries(query: ParsedInput<'entries'>) {
@@ -113,12 +125,13 @@ export class ModelService implements ServiceOperations {
     const planned = await Promise.all(
       requests.map(async (request) => {
         const generator = await this.backendSet.pick(request.backend)
-        return { request, generator, key: await this.keys.keyOf(request, generator) }
+        const keyed = await this.keys.keyOf(request, generator)
+        return { job: await this.appJobFor(request, generator, keyed), key: keyed.key }
       }),
     )
-    for (const { request, generator, key } of planned) {
+    for (const { job } of planned) {
       const tracked = this.requests.begin(undefined)
-      this.serve(appJob(request, generator, key), tracked, performance.now())
+      this.serve(job, tracked, performance.now())
         .catch(() => undefined) // counted as a load failure; there is no caller to tell
         .finally(() => tracked.end())
     }
@@ -192,6 +205,19 @@ export class ModelService implements ServiceOperations {
     return this.backendSet.pick(id)
   }
 
+  /**
+   * An app request's job. A textured request names its untextured twin's key: when that model
+   * is cached and the backend textures a given mesh, only texturing runs (see `produce`).
+   */
+  private async appJobFor(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed): Promise<Job> {
+    const kind = await generator.serverKind?.()
+    const job = appJob(request, generator, keyed, kind?.identity)
+    if (request.texture && kind && DIALECTS[kind.variant].texturesGivenMesh) {
+      job.shapeKey = (await this.keys.keyOf({ ...request, texture: false }, generator)).key
+    }
+    return job
+  }
+
   private async serve(job: Job, tracked: TrackedRequest, started: number) {
     const { key, generator } = job
     tracked.watch(key)
@@ -210,6 +236,7 @@ export class ModelService implements ServiceOperations {
       backend: generator.id,
       modelUrl: this.options.addresses('model', key),
       kept: loaded.kept,
+      ...(loaded.tier === 'generator' && this.shapes.reused(key) ? { shapeReused: true } : {}),
     }
     return { result, bytes: loaded.bytes }
   }
@@ -221,9 +248,10 @@ export class ModelService implements ServiceOperations {
       picture ? makeThumbnail(picture) : undefined,
       picture ? perceptualHash(picture).catch(() => undefined) : undefined,
     ])
+    const input = { ...job.input, ...(await this.shapes.meshFor(job)) }
     const started = performance.now()
     try {
-      const glb = await this.backendSet.run(job.generator, job.input, {
+      const glb = await this.backendSet.run(job.generator, input, {
         key,
         signal,
         onProgress: (progress) => this.requests.progress(key, progress),

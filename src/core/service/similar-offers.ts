@@ -4,7 +4,7 @@ import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { Generator } from '../generation/generator'
 import { perceptualHash } from '../similar/perceptual-hash'
 import type { SimilarModels } from '../similar/similar-models'
-import { appParams } from './job'
+import { type Keyed, similarityParams } from './job'
 import type { RequestLog } from './request-log'
 import type { TieredStore } from './tiered-store'
 
@@ -22,8 +22,8 @@ export class SimilarOffers {
   ) {}
 
   /** The matches for a request whose own key is `key`, nearest first. */
-  async offer(request: ParsedGenerateRequest, generator: Generator, key: string): Promise<SimilarResult> {
-    const found = await this.find(request, generator, key)
+  async offer(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed): Promise<SimilarResult> {
+    const found = await this.find(request, generator, keyed)
     if (found.length > 0) this.models.offers++
     const matches = found.flatMap(({ key: match, distance }) => {
       const info = this.store.info(match)
@@ -48,11 +48,12 @@ export class SimilarOffers {
   async reuse(
     request: ParsedGenerateRequest,
     generator: Generator,
-    requestedKey: string,
+    keyed: Keyed,
     requestId: string,
     started: number,
   ): Promise<GenerateResult | undefined> {
-    for (const { key, distance } of await this.find(request, generator, requestedKey)) {
+    const requestedKey = keyed.key
+    for (const { key, distance } of await this.find(request, generator, keyed)) {
       const bytes = await this.store.model(key)
       const info = this.store.info(key)
       if (!bytes || !info) continue
@@ -77,8 +78,8 @@ export class SimilarOffers {
     return undefined
   }
 
-  private async find(request: ParsedGenerateRequest, generator: Generator, key: string) {
+  private async find(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed) {
     const phash = await perceptualHash(request.image)
-    return this.models.find(phash, appParams(request, generator), key, (k) => this.store.has(k))
+    return this.models.find(phash, similarityParams(generator, keyed.params), keyed.key, (k) => this.store.has(k))
   }
 }

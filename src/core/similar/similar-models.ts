@@ -3,26 +3,22 @@ import { type Neighbour, parseHash64, SimilarityIndex } from './similarity-index
 
 /** The generation parameters that must match for one model to stand in for another. */
 export interface SimilarityParams {
-  prompt: string
-  quality: string
-  seed: number
   backend: string
-  /** A digest of the backend's version and resolved parameters. */
+  /** The backend's keyed parameters as text (what decides its models besides the picture). */
   identity: string
 }
 
 export const DEFAULT_SIMILARITY_THRESHOLD = 5
 
 function groupOf(params: SimilarityParams): string {
-  return JSON.stringify([params.backend, params.identity, params.quality, params.seed, params.prompt])
+  return JSON.stringify([params.backend, params.identity])
 }
 
 /** The parameters recorded in an entry's metadata, if it has all of them. */
 function paramsOf(meta: EntryMeta): SimilarityParams | undefined {
-  const { prompt, quality, seed, backend, identity } = meta
-  if (typeof prompt !== 'string' || typeof quality !== 'string' || typeof seed !== 'number') return undefined
+  const { backend, identity } = meta
   if (typeof backend !== 'string' || typeof identity !== 'string') return undefined
-  return { prompt, quality, seed, backend, identity }
+  return { backend, identity }
 }
 
 /**

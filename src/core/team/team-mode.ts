@@ -1,7 +1,7 @@
 import { DEFAULT_SHARED_MAX_BYTES } from '../../shared/cache-types'
 import type { AppConfig } from '../config'
 import type { BuiltinGenerator } from '../generation/builtin/builtin-generator'
-import type { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
+import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { redisConnector } from './connect'
 import { SharedTier } from './shared-tier'
 import { TeamScheduler } from './team-scheduler'
@@ -33,7 +33,7 @@ export async function startTeamMode(
     workers: [
       { generator: builtin, concurrency: 1 },
       ...(gpus?.servers ?? []).map((server) => ({
-        generator: server,
+        generator: HunyuanPool.ofServer(server, gpus?.concurrencyPerServer),
         concurrency: gpus?.concurrencyPerServer ?? 1,
         server: server.url,
       })),

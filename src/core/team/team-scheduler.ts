@@ -7,12 +7,10 @@ import { assertGlb } from '../generation/glb-check'
 import { TeamUnavailable } from './team-unavailable'
 
 /** A generation request as it travels through Redis: pictures as base64. */
-interface JobData {
+/** A job's input as it travels through Redis: the binary fields as base64. */
+interface JobData extends Omit<GeneratorInput, 'image' | 'mesh'> {
   image: string
-  prompt: string
-  quality: GeneratorInput['quality']
-  seed: number
-  upstream?: Record<string, unknown>
+  mesh?: string
 }
 
 interface JobResult {
@@ -108,12 +106,11 @@ export class TeamScheduler {
   ): Promise<Uint8Array> {
     if (!this.ready) throw new TeamUnavailable("the team's Redis cannot be reached")
     const { queue, events } = this.queueFor(generator.id)
+    const { image, mesh, ...fields } = input
     const data: JobData = {
-      image: Buffer.from(input.image).toString('base64'),
-      prompt: input.prompt,
-      quality: input.quality,
-      seed: input.seed,
-      upstream: input.upstream,
+      ...fields,
+      image: Buffer.from(image).toString('base64'),
+      ...(mesh ? { mesh: Buffer.from(mesh).toString('base64') } : {}),
     }
     const waiters = this.key('waiters', key)
     await this.redis
@@ -245,7 +242,12 @@ export class TeamScheduler {
     const worker = new Worker(
       queue,
       async (job: Job<JobData>, _token, signal) => {
-        const input: GeneratorInput = { ...job.data, image: new Uint8Array(Buffer.from(job.data.image, 'base64')) }
+        const { image, mesh, ...fields } = job.data
+        const input: GeneratorInput = {
+          ...fields,
+          image: new Uint8Array(Buffer.from(image, 'base64')),
+          ...(mesh ? { mesh: new Uint8Array(Buffer.from(mesh, 'base64')) } : {}),
+        }
         try {
           const model = await spec.generator.generate(input, {
             signal: signal ?? new AbortController().signal,

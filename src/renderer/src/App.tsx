@@ -15,9 +15,14 @@ function BackendStatus(): React.JSX.Element | null {
   const active = backends.find((b) => b.isDefault)
   if (!active) return null
   const down = backends.filter((b) => !b.available)
+  const fallback = !active.gpu && backends.some((b) => b.gpu)
   return (
-    <p className="backend-status" data-testid="backend-status">
+    <p className="backend-status" data-testid="backend-status" data-state={active.state}>
       Generator: <strong>{active.name}</strong>
+      {active.state === 'busy' && <span className="muted"> · busy: new requests wait their turn</span>}
+      {fallback && (
+        <span className="warning"> · no GPU server is reachable, so the builtin CPU generator is in use</span>
+      )}
       {down.map((b) => (
         <span key={b.id} className="muted">
           {' '}

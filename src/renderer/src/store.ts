@@ -51,6 +51,8 @@ interface State {
   imageError?: string
   prompt: string
   quality: Quality
+  /** Ask the GPU server for a texture (minutes more; a cached untextured shape is textured only). */
+  texture: boolean
   seed: number
   /** What the seed field shows, which may be mid-edit and not yet a valid seed. */
   seedText: string
@@ -77,6 +79,7 @@ interface State {
   pickFile(file: File | undefined): Promise<void>
   setPrompt(prompt: string): void
   setQuality(quality: Quality): void
+  setTexture(texture: boolean): void
   setSeed(text: string): void
   randomSeed(): void
   checkSimilar(): Promise<void>
@@ -111,6 +114,7 @@ export function watchForSimilar(): () => void {
       now.image !== before.image ||
       now.prompt !== before.prompt ||
       now.quality !== before.quality ||
+      now.texture !== before.texture ||
       now.seed !== before.seed
     if (!changed || !now.image) return
     clearTimeout(timer)
@@ -137,6 +141,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export const useStore = create<State>()((set, get) => ({
   prompt: '',
   quality: 'standard',
+  texture: false,
   seed: 1234,
   seedText: '1234',
   history: [],
@@ -169,6 +174,9 @@ export const useStore = create<State>()((set, get) => ({
   setQuality(quality) {
     set({ quality })
   },
+  setTexture(texture) {
+    set({ texture })
+  },
 
   setSeed(text) {
     const seed = Number(text)
@@ -185,13 +193,14 @@ export const useStore = create<State>()((set, get) => ({
   },
 
   async checkSimilar() {
-    const { image, prompt, quality, seed, seedError } = get()
+    const { image, prompt, quality, seed, texture, seedError } = get()
     if (!image || seedError) return
     try {
-      const { matches } = await api.similar({ image: image.bytes, prompt, quality, seed })
+      const { matches } = await api.similar({ image: image.bytes, prompt, quality, seed, texture })
       // Only for the picture and settings still chosen: the user may have moved on meanwhile.
       const now = get()
-      if (now.image !== image || now.prompt !== prompt || now.quality !== quality || now.seed !== seed) return
+      const moved = now.prompt !== prompt || now.quality !== quality || now.seed !== seed || now.texture !== texture
+      if (now.image !== image || moved) return
       set({ offer: matches.length > 0 ? { image, matches } : undefined })
     } catch {
       // An offer is a convenience: a failure here only means no offer.
@@ -200,7 +209,7 @@ export const useStore = create<State>()((set, get) => ({
   },
 
   async generate(reuse = 'exact') {
-    const { image, prompt, quality, seed, job, seedError } = get()
+    const { image, prompt, quality, seed, texture, job, seedError } = get()
     // One generation per click: a second click while one runs does nothing.
     if (job) return
     if (!image) {
@@ -211,7 +220,7 @@ export const useStore = create<State>()((set, get) => ({
     const requestId = crypto.randomUUID()
     set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined })
     try {
-      const result = await api.generate({ image: image.bytes, prompt, quality, seed, requestId, reuse })
+      const result = await api.generate({ image: image.bytes, prompt, quality, seed, texture, requestId, reuse })
       set({ result, model: { key: result.key, url: result.modelUrl, name: modelFileName(prompt, result.key) } })
     } catch (error) {
       const payload = toErrorPayload(error)

@@ -138,7 +138,7 @@ describe('builtin reconstruction', () => {
 
 describe('BuiltinGenerator (worker thread)', () => {
   const generator = new BuiltinGenerator({ workerPath: BUILTIN_WORKER })
-  const input = { image: fixture('triposr-hamburger'), prompt: '', quality: 'draft' as const, seed: 1 }
+  const input = { image: fixture('triposr-hamburger'), prompt: '', quality: 'draft' as const, seed: 1, texture: false }
 
   it('generates in a worker with progress, byte-identical to the in-process run', async () => {
     const progress: GenerateProgress[] = []
@@ -174,6 +174,9 @@ describe('BuiltinGenerator (worker thread)', () => {
 
   it('describes itself and names what decides its output', async () => {
     expect(await generator.describe()).toMatchObject({ available: true, gpu: false })
-    expect(generator.identity('high')).toMatchObject({ gridSide: 384 })
+    const high = await generator.keyParams({ quality: 'high', seed: 1, texture: false })
+    expect(high).toMatchObject({ gridSide: 384 })
+    // The seed and texture do not change what it makes, so they are not in its key.
+    expect(await generator.keyParams({ quality: 'high', seed: 2, texture: true })).toEqual(high)
   })
 })

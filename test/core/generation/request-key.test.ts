@@ -5,11 +5,8 @@ import { shortKey } from '../../../src/shared/addresses'
 import { fixture } from '../../support/fixtures'
 
 const base = {
-  prompt: 'a red teapot',
-  quality: 'standard' as const,
-  seed: 1234,
   backend: 'builtin',
-  identity: { version: '1.0.0', gridSide: 192 },
+  params: { version: '1.0.0', gridSide: 192 },
   format: 'glb' as const,
 }
 
@@ -48,23 +45,19 @@ describe('request keys', () => {
     expect(await digester.digest(edited)).not.toBe(await digester.digest(teapot))
   })
 
-  it('changes with seed, prompt, quality, backend identity and stays put otherwise', async () => {
+  it('changes with the backend and the parameters it reads, and stays put otherwise', async () => {
     const pixels = await digester.digest(teapot)
     const key = requestKey({ ...base, pixels })
     expect(requestKey({ ...base, pixels })).toBe(key)
-    expect(requestKey({ ...base, pixels, seed: 1235 })).not.toBe(key)
-    expect(requestKey({ ...base, pixels, prompt: 'a blue teapot' })).not.toBe(key)
-    expect(requestKey({ ...base, pixels, quality: 'high' })).not.toBe(key)
-    expect(requestKey({ ...base, pixels, identity: { version: '1.0.1', gridSide: 192 } })).not.toBe(key)
-    expect(requestKey({ ...base, pixels, identity: { gridSide: 192, version: '1.0.0' } })).toBe(key)
+    expect(requestKey({ ...base, pixels, backend: 'hunyuan3d-2' })).not.toBe(key)
+    expect(requestKey({ ...base, pixels, params: { version: '1.0.1', gridSide: 192 } })).not.toBe(key)
+    expect(requestKey({ ...base, pixels, params: { version: '1.0.0', gridSide: 384 } })).not.toBe(key)
+    expect(requestKey({ ...base, pixels, params: { gridSide: 192, version: '1.0.0' } })).toBe(key)
     expect(shortKey(key)).toHaveLength(12)
   })
 
-  it('treats prompts that differ only in whitespace or Unicode normal form as the same', () => {
-    const pixels = 'f'.repeat(64)
-    const nfc = requestKey({ ...base, pixels, prompt: 'caf\u00e9 chair' })
-    expect(requestKey({ ...base, pixels, prompt: '  cafe\u0301   chair\n' })).toBe(nfc)
-    expect(requestKey({ ...base, pixels, prompt: 'café\tchair' })).toBe(nfc)
+  it('normalizes prompt labels: whitespace and Unicode normal form', () => {
+    expect(normalizePrompt('  cafe\u0301   chair\n')).toBe(normalizePrompt('caf\u00e9 chair'))
     expect(normalizePrompt('  a \n\t b  ')).toBe('a b')
   })
 

@@ -33,7 +33,7 @@ describe('createAppService', () => {
   })
 
   it('puts configured Hunyuan3D-2 servers first', async () => {
-    const fake = await startFakeHunyuan('ok')
+    const fake = await startFakeHunyuan()
     try {
       const service = await create({ hunyuanUrls: [fake.url] })
       expect((await service.backends()).map((b) => [b.id, b.isDefault])).toEqual([

@@ -18,6 +18,7 @@ const request = (seed: number): ParsedGenerateRequest => ({
   quality: 'draft',
   seed,
   reuse: 'exact',
+  texture: false,
 })
 
 const open: ModelService[] = []

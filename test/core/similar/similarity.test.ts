@@ -62,7 +62,7 @@ describe('SimilarityIndex', () => {
 })
 
 describe('SimilarModels', () => {
-  const params: SimilarityParams = { prompt: 'a chair', quality: 'draft', seed: 1, backend: 'builtin', identity: 'v1' }
+  const params: SimilarityParams = { backend: 'builtin', identity: 'gridSide=96,version=1' }
   const meta = (phash: string, changes: Partial<SimilarityParams> = {}) => ({ ...params, ...changes, phash })
   /** A hash `flipped` bits away from zero. */
   const away = (flipped: number): string => formatHash64({ hi: 0, lo: flipped === 0 ? 0 : 2 ** flipped - 1 })
@@ -85,11 +85,9 @@ describe('SimilarModels', () => {
   it('never matches a model made with other parameters, or one without a picture hash', () => {
     const similar = new SimilarModels()
     for (const [key, changes] of [
-      ['other prompt', { prompt: 'a table' }],
-      ['other seed', { seed: 2 }],
-      ['other quality', { quality: 'high' }],
+      ['other quality', { identity: 'gridSide=384,version=1' }],
       ['other backend', { backend: 'hunyuan' }],
-      ['other version', { identity: 'v2' }],
+      ['other version', { identity: 'gridSide=96,version=2' }],
     ] as const)
       similar.remember(key, meta(away(0), changes))
     similar.remember('no hash', { ...params })

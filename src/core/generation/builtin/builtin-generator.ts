@@ -1,7 +1,13 @@
 import { Worker } from 'node:worker_threads'
-import type { Quality } from '../../../shared/contract'
 import { AppError, CancelledError } from '../../../shared/errors'
-import type { GeneratedModel, GenerateOptions, Generator, GeneratorDescription, GeneratorInput } from '../generator'
+import type {
+  GeneratedModel,
+  GenerateOptions,
+  Generator,
+  GeneratorDescription,
+  GeneratorInput,
+  KeyRequest,
+} from '../generator'
 import { BUILTIN_QUALITY, BUILTIN_VERSION } from './quality'
 import type { WorkerJob, WorkerMessage } from './worker-protocol'
 
@@ -26,10 +32,17 @@ export class BuiltinGenerator implements Generator {
   constructor(private readonly options: BuiltinGeneratorOptions) {}
 
   async describe(): Promise<GeneratorDescription> {
-    return { name: 'Builtin silhouette inflation (CPU)', version: BUILTIN_VERSION, gpu: false, available: true }
+    return {
+      name: 'Builtin silhouette inflation (CPU)',
+      version: BUILTIN_VERSION,
+      gpu: false,
+      available: true,
+      state: 'ready',
+    }
   }
 
-  identity(quality: Quality): Record<string, string | number> {
+  /** The working sizes only: the prompt, the seed and `texture` do not change what it makes. */
+  async keyParams({ quality }: KeyRequest): Promise<Record<string, string | number>> {
     const { gridSide, textureSide } = BUILTIN_QUALITY[quality]
     return { version: BUILTIN_VERSION, gridSide, textureSide }
   }

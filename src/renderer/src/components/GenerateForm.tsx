@@ -15,6 +15,7 @@ const STAGE_LABEL: Record<Stage, string> = {
   encoding: 'Writing the model',
   uploading: 'Sending to the generator',
   generating: 'Generating',
+  texturing: 'Painting the texture',
   done: 'Done',
 }
 
@@ -79,6 +80,14 @@ function ResultView(): React.JSX.Element | null {
       ) : (
         <span>saved {formatMs(Math.max(0, result.generationMs - result.servedMs))} of generation</span>
       )}
+      {result.shapeReused && (
+        <span data-testid="shape-reused">the cached untextured shape was textured, not made again</span>
+      )}
+      {result.fallback && (
+        <span className="warning" role="status" data-testid="fallback">
+          {result.fallback}
+        </span>
+      )}
       {!result.kept && (
         <span className="warning" role="status" data-testid="not-kept">
           This model is larger than the cache limits allow, so it was not kept: save it now if you need it.
@@ -96,6 +105,8 @@ export function GenerateForm(): React.JSX.Element {
   const busy = useStore((s) => s.job !== undefined)
   const setPrompt = useStore((s) => s.setPrompt)
   const setQuality = useStore((s) => s.setQuality)
+  const texture = useStore((s) => s.texture)
+  const setTexture = useStore((s) => s.setTexture)
   const setSeed = useStore((s) => s.setSeed)
   const randomSeed = useStore((s) => s.randomSeed)
   const generate = useStore((s) => s.generate)
@@ -139,6 +150,12 @@ export function GenerateForm(): React.JSX.Element {
               </option>
             ))}
           </select>
+        </div>
+        <div className="field">
+          <span className="field-label">Texture</span>
+          <label className="checkbox" title="GPU servers take minutes more to paint a texture">
+            <input type="checkbox" checked={texture} onChange={(e) => setTexture(e.target.checked)} /> Texture
+          </label>
         </div>
         <div className="field">
           <label htmlFor={seedId} className="field-label">

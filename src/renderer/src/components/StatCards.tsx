@@ -43,6 +43,12 @@ export function StatCards(): React.JSX.Element {
         value={formatMs(stats.savedMs)}
         detail={`${stats.loads} generated · ${stats.loadFailures} failed · ${stats.similarReuses} similar reused`}
       />
+      <Card
+        id="shapes"
+        label="Shapes reused"
+        value={formatMs(stats.shapeSavedMs)}
+        detail={`${plural(stats.shapeReuses, 'textured request')} textured a cached shape, not made again`}
+      />
       {stats.disk && (
         <Card
           id="disk"

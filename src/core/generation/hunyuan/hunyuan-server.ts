@@ -1,0 +1,383 @@
+import { AppError, CancelledError } from '../../../shared/errors'
+import type { GeneratedModel, GenerateOptions, GeneratorInput } from '../generator'
+import { assertGlb } from '../glb-check'
+import {
+  clamp,
+  DIALECTS,
+  type Dialect,
+  type FieldLimits,
+  type HunyuanVariant,
+  LIMITS_2_1,
+  type Params,
+} from './dialects'
+
+/**
+ * One Hunyuan3D api_server (2.0 or 2.1), as it really behaves:
+ * - its /generate holds the server's only event loop for the whole generation, so while one
+ *   of our jobs runs there it is busy, never probed (the probe would wait behind the job);
+ * - a probe that times out on a connection the server accepted means busy (another client's
+ *   job holds it), not down; unreachable is a refused connection, a failed name lookup or an
+ *   answer that is not the protocol;
+ * - 2.1 answers GET /health and names its validated fields in /openapi.json; 2.0 has
+ *   neither, and answers "processing" for any uid;
+ * - failures come back as {text} (both), {detail: [{loc, msg}]} (2.1's validation), or
+ *   {message} (2.1's /status), and are shown in the server's own words.
+ */
+
+export type ServerState = 'ready' | 'busy' | 'unreachable'
+
+export interface ServerIdentity {
+  variant: HunyuanVariant
+  /** Names what generates, for keys: the variant and what the server says of its version. */
+  identity: string
+  limits: FieldLimits
+  /** Another MeshCache's Hunyuan3D drop-in, not upstream's server. */
+  meshcache: boolean
+}
+
+export interface ServerDescription {
+  url: string
+  state: ServerState
+  variant?: HunyuanVariant
+  detail?: string
+  /** Our jobs running there now. */
+  running: number
+}
+
+export interface HunyuanServerSettings {
+  url: string
+  /** 'auto' uses the variant's preference (2.1: /send + /status, 2.0: /generate). */
+  mode: 'auto' | 'generate' | 'send'
+  /** A job that has not finished by then fails with TIMEOUT (a failed /send job never reports). */
+  deadlineMs: number
+  pollMs: number
+  /** Typical time a model takes, for the progress estimate. */
+  expectedMs: number
+  probeTimeoutMs: number
+}
+
+export const DEFAULT_SERVER_SETTINGS: Omit<HunyuanServerSettings, 'url'> = {
+  mode: 'auto',
+  deadlineMs: 20 * 60_000,
+  pollMs: 2_000,
+  expectedMs: 125_000,
+  probeTimeoutMs: 2_000,
+}
+
+type Failure = 'refused' | 'timeout'
+
+/** A fetch that failed before any answer: a timeout (the server accepted and did not answer) or a refusal. */
+function failureOf(error: unknown): Failure {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+    ? 'timeout'
+    : 'refused'
+}
+
+/** The server's own reason from a failure body, in the shapes both variants use. */
+export function serverReason(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined
+  const { text, message, detail } = body as { text?: unknown; message?: unknown; detail?: unknown }
+  if (Array.isArray(detail)) {
+    const parts = detail.flatMap((item: { loc?: unknown; msg?: unknown }) => {
+      if (typeof item?.msg !== 'string') return []
+      const field = Array.isArray(item.loc) ? item.loc.filter((part) => part !== 'body').join('.') : ''
+      return [field ? `${field}: ${item.msg}` : item.msg]
+    })
+    if (parts.length > 0) return parts.join('; ')
+  }
+  if (typeof detail === 'string') return detail
+  if (typeof message === 'string') return message
+  if (typeof text === 'string') return text
+  return undefined
+}
+
+/** The numeric bounds of 2.1's GenerationRequest, as its /openapi.json states them. */
+function limitsFromOpenApi(document: unknown): FieldLimits | undefined {
+  const schemas = (document as { components?: { schemas?: Record<string, unknown> } })?.components?.schemas
+  const request = schemas?.GenerationRequest as { properties?: Record<string, Record<string, unknown>> } | undefined
+  if (!request?.properties) return undefined
+  const limits: FieldLimits = {}
+  for (const [name, field] of Object.entries(request.properties)) {
+    const min = field.minimum ?? field.exclusiveMinimum
+    const max = field.maximum ?? field.exclusiveMaximum
+    if (typeof min === 'number' && typeof max === 'number') limits[name] = { min, max }
+  }
+  return limits
+}
+
+export class HunyuanServer {
+  readonly settings: HunyuanServerSettings
+  private known: ServerIdentity | undefined
+  private last: ServerDescription
+  private runningJobs = 0
+
+  constructor(settings: Partial<HunyuanServerSettings> & { url: string }) {
+    this.settings = { ...DEFAULT_SERVER_SETTINGS, ...settings, url: settings.url.replace(/\/+$/, '') }
+    this.last = { url: this.settings.url, state: 'ready', running: 0 }
+  }
+
+  get url(): string {
+    return this.settings.url
+  }
+
+  /** What the server is, once it has answered. */
+  get identity(): ServerIdentity | undefined {
+    return this.known
+  }
+
+  get running(): number {
+    return this.runningJobs
+  }
+
+  /** The last known state, without asking the server. */
+  get lastKnown(): ServerDescription {
+    return { ...this.last, running: this.runningJobs }
+  }
+
+  /**
+   * The server's state. While one of our jobs runs there it is busy and is not asked (its
+   * event loop is held until the job ends); otherwise it is probed with a short timeout.
+   */
+  async describe(): Promise<ServerDescription> {
+    if (this.runningJobs > 0 && this.known) {
+      return this.remember({ state: 'busy', variant: this.known.variant, detail: this.busyDetail() })
+    }
+    try {
+      const identity = await this.identify(AbortSignal.timeout(this.settings.probeTimeoutMs))
+      return this.remember({ state: 'ready', variant: identity.variant })
+    } catch (error) {
+      if (error instanceof AppError) return this.remember({ state: 'unreachable', detail: error.message })
+      if (failureOf(error) === 'timeout') {
+        return this.remember({
+          state: 'busy',
+          variant: this.known?.variant,
+          detail: `The Hunyuan3D server at ${this.url} is not answering now: it is probably generating a model.`,
+        })
+      }
+      return this.remember({
+        state: 'unreachable',
+        detail: `The Hunyuan3D server at ${this.url} is not reachable.`,
+      })
+    }
+  }
+
+  /**
+   * Which variant the server is: 2.1 (and MeshCache's drop-in) answer /health; 2.0 answers
+   * "processing" for any uid. Remembered once known. An answer that is neither throws an
+   * AppError; no answer at all rejects with the fetch's own error.
+   */
+  async identify(signal: AbortSignal): Promise<ServerIdentity> {
+    if (this.known) {
+      // A known server is still checked to be up: the cheapest route it answers.
+      await fetch(this.known.variant === '2.1' || this.known.meshcache ? `${this.url}/health` : this.probeStatusUrl(), {
+        signal,
+      }).then((response) => response.arrayBuffer())
+      return this.known
+    }
+    const health = await fetch(`${this.url}/health`, { signal })
+    const healthBody = await health.json().catch(() => undefined)
+    if (health.ok && (healthBody as { status?: unknown })?.status === 'healthy') {
+      const body = healthBody as { meshcache?: unknown; dialect?: unknown; identity?: unknown }
+      if (body.meshcache) {
+        return this.learn({
+          variant: body.dialect === '2.1' ? '2.1' : '2.0',
+          identity: typeof body.identity === 'string' ? body.identity : 'meshcache',
+          limits: {},
+          meshcache: true,
+        })
+      }
+      const openapi = await fetch(`${this.url}/openapi.json`, { signal })
+        .then((response) => (response.ok ? response.json() : undefined))
+        .catch(() => undefined)
+      const version = (openapi as { info?: { version?: unknown } } | undefined)?.info?.version
+      return this.learn({
+        variant: '2.1',
+        identity: `hunyuan3d-2.1${typeof version === 'string' ? `@${version}` : ''}`,
+        limits: limitsFromOpenApi(openapi) ?? LIMITS_2_1,
+        meshcache: false,
+      })
+    }
+    const status = await fetch(this.probeStatusUrl(), { signal })
+    const statusBody = (await status.json().catch(() => undefined)) as { status?: unknown } | undefined
+    if (status.ok && typeof statusBody?.status === 'string') {
+      return this.learn({ variant: '2.0', identity: 'hunyuan3d-2', limits: {}, meshcache: false })
+    }
+    throw new AppError('BACKEND_UNAVAILABLE', `${this.url} answered, but not like a Hunyuan3D api_server.`)
+  }
+
+  /** Runs one job; the caller has chosen this server and keyed the request for its variant. */
+  async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
+    const { settings } = this
+    const deadline = AbortSignal.timeout(settings.deadlineMs)
+    const combined = AbortSignal.any([signal, deadline])
+    this.runningJobs++
+    this.remember({ state: 'busy', variant: this.known?.variant, detail: this.busyDetail() })
+    const started = Date.now()
+    let stage: 'generating' | 'texturing' = 'generating'
+    const tick = (): void =>
+      onProgress?.({ stage, fraction: Math.min(0.95, 0.05 + (0.9 * (Date.now() - started)) / settings.expectedMs) })
+    onProgress?.({ stage: 'uploading', fraction: 0.02 })
+    const ticker = setInterval(tick, 1_000)
+    try {
+      const server =
+        this.known ??
+        (await this.identify(combined).catch((error: unknown) => {
+          if (error instanceof AppError || combined.aborted) throw error
+          throw this.unreachable()
+        }))
+      const dialect = DIALECTS[server.variant]
+      const body = JSON.stringify(this.bodyFor(input, dialect, server.limits))
+      const mode = settings.mode === 'auto' ? (dialect.prefersSend ? 'send' : 'generate') : settings.mode
+      const glb =
+        mode === 'generate'
+          ? await this.viaGenerate(body, combined)
+          : await this.viaSend(body, combined, (next) => {
+              stage = next
+              tick()
+            })
+      assertGlb(glb, 'The Hunyuan3D server')
+      onProgress?.({ stage: 'done', fraction: 1 })
+      return { glb }
+    } catch (error) {
+      if (signal.aborted) throw new CancelledError()
+      if (deadline.aborted) {
+        throw new AppError(
+          'TIMEOUT',
+          `The Hunyuan3D server at ${this.url} did not finish within ${Math.round(settings.deadlineMs / 60_000)} minutes.`,
+        )
+      }
+      throw error
+    } finally {
+      clearInterval(ticker)
+      this.runningJobs--
+      if (this.runningJobs === 0 && this.last.state === 'busy')
+        this.remember({ state: 'ready', variant: this.known?.variant })
+    }
+  }
+
+  /**
+   * The body to send: a request from the Hunyuan3D protocol goes as its client wrote it (kept
+   * within a 2.1 server's limits, which it validates and then ignores); the app's own request in
+   * the variant's dialect. A mesh to texture goes as `mesh` with `texture: true` (2.0 only).
+   */
+  private bodyFor(input: GeneratorInput, dialect: Dialect, limits: FieldLimits): Params {
+    const base64 = (bytes: Uint8Array): string =>
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+    const mesh: Params = input.mesh && dialect.texturesGivenMesh ? { mesh: base64(input.mesh), texture: true } : {}
+    if (input.upstream) {
+      const forwarded = { ...(input.upstream as Params), ...mesh }
+      return dialect.variant === '2.1' ? clamp(forwarded, { ...LIMITS_2_1, ...limits }) : forwarded
+    }
+    return {
+      image: base64(input.image),
+      ...dialect.body({ quality: input.quality, seed: input.seed, texture: input.texture === true }, limits),
+      ...mesh,
+    }
+  }
+
+  private async viaGenerate(body: string, signal: AbortSignal): Promise<Uint8Array> {
+    const response = await this.request('/generate', { method: 'POST', body, signal })
+    return new Uint8Array(await response.arrayBuffer())
+  }
+
+  private async viaSend(
+    body: string,
+    signal: AbortSignal,
+    onStage: (stage: 'generating' | 'texturing') => void,
+  ): Promise<Uint8Array> {
+    const sent = (await (await this.request('/send', { method: 'POST', body, signal })).json()) as { uid?: unknown }
+    if (typeof sent.uid !== 'string' || !/^[\w-]{1,100}$/.test(sent.uid)) {
+      throw new AppError('BACKEND_FAILED', `The Hunyuan3D server at ${this.url} did not return a job id.`)
+    }
+    for (;;) {
+      await sleep(this.settings.pollMs, signal)
+      const status = (await (await this.request(`/status/${sent.uid}`, { signal })).json()) as {
+        status?: unknown
+        model_base64?: unknown
+      }
+      switch (status.status) {
+        case 'completed':
+          if (typeof status.model_base64 !== 'string') {
+            throw new AppError('BACKEND_FAILED', `The Hunyuan3D server at ${this.url} finished without a model.`)
+          }
+          return new Uint8Array(Buffer.from(status.model_base64, 'base64'))
+        case 'processing':
+          onStage('generating')
+          break
+        case 'texturing':
+          onStage('texturing')
+          break
+        case 'error':
+          throw new AppError(
+            'BACKEND_FAILED',
+            `The Hunyuan3D server failed: ${serverReason(status) ?? 'no reason given'}`,
+          )
+        default:
+          throw new AppError('BACKEND_FAILED', `The Hunyuan3D server reported an unknown job status.`)
+      }
+    }
+  }
+
+  /** One HTTP exchange; failures become AppErrors in the server's own words. */
+  private async request(
+    path: string,
+    init: { method?: string; body?: string; signal: AbortSignal },
+  ): Promise<Response> {
+    let response: Response
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method: init.method ?? 'GET',
+        body: init.body,
+        headers: init.body ? { 'content-type': 'application/json' } : undefined,
+        signal: init.signal,
+      })
+    } catch (error) {
+      if (init.signal.aborted) throw error
+      throw this.unreachable()
+    }
+    if (!response.ok) {
+      const reason = serverReason(await response.json().catch(() => undefined)) ?? `HTTP ${response.status}`
+      const refused = response.status === 422 ? 'refused the request' : 'failed'
+      throw new AppError('BACKEND_FAILED', `The Hunyuan3D server ${refused}: ${reason}`)
+    }
+    return response
+  }
+
+  private unreachable(): AppError {
+    this.remember({ state: 'unreachable', detail: `Could not reach the Hunyuan3D server at ${this.url}.` })
+    return new AppError('BACKEND_UNAVAILABLE', `Could not reach the Hunyuan3D server at ${this.url}.`)
+  }
+
+  private busyDetail(): string {
+    return `Generating (${this.runningJobs} of our job${this.runningJobs === 1 ? '' : 's'} running there).`
+  }
+
+  private probeStatusUrl(): string {
+    return `${this.url}/status/meshcache-probe`
+  }
+
+  private learn(identity: ServerIdentity): ServerIdentity {
+    this.known = identity
+    return identity
+  }
+
+  private remember(description: Omit<ServerDescription, 'url' | 'running'>): ServerDescription {
+    this.last = { url: this.url, ...description, running: this.runningJobs }
+    return this.last
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
