@@ -1,6 +1,14 @@
 import { resolve } from 'node:path'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
+import { CONTENT_SECURITY_POLICY } from './src/shared/csp'
+
+/** Writes the one CSP (src/shared/csp.ts) into index.html, so the page and both hosts' headers agree. */
+const contentSecurityPolicy: Plugin = {
+  name: 'meshcache-csp',
+  transformIndexHtml: (html) => html.replace('%MESHCACHE_CSP%', CONTENT_SECURITY_POLICY),
+}
 
 export default defineConfig({
   main: {
@@ -27,7 +35,7 @@ export default defineConfig({
     },
   },
   renderer: {
-    plugins: [react()],
+    plugins: [react(), contentSecurityPolicy],
     build: { minify: true },
   },
 })

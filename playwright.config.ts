@@ -32,8 +32,6 @@ const chromium = {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      // The electron-sim window loads the built renderer from file://, as Electron does.
-      '--allow-file-access-from-files',
     ],
   },
 }

@@ -9,7 +9,7 @@ import { ThumbnailStore } from '../src/core/storage/thumbnail-store'
 import { redisConnector } from '../src/core/team/connect'
 import { SharedTier } from '../src/core/team/shared-tier'
 import { TeamScheduler } from '../src/core/team/team-scheduler'
-import { httpAddresses } from '../src/shared/addresses'
+import { appAddresses } from '../src/shared/addresses'
 import type { ParsedGenerateRequest } from '../src/shared/schemas'
 import { fixture } from '../test/support/fixtures'
 import { GatedGenerator } from '../test/support/gated-generator'
@@ -61,7 +61,7 @@ async function instances(team: { url: string; prefix: string } | undefined) {
       const service = new ModelService({
         store,
         backends: new Backends([generator], { team: scheduler }),
-        addresses: httpAddresses,
+        addresses: appAddresses,
       })
       await service.open()
       for (let i = 0; i < 500 && scheduler && !scheduler.ready; i++) await new Promise((r) => setTimeout(r, 10))

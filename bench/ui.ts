@@ -7,7 +7,7 @@ import react from '@vitejs/plugin-react'
 import { build } from 'vite'
 import { createAppService } from '../src/core/service/create-service'
 import { buildHost } from '../src/server/app'
-import { httpAddresses } from '../src/shared/addresses'
+import { appAddresses } from '../src/shared/addresses'
 import { builtFile, ROOT } from './built'
 import { type BenchReport, fmt, markdownTable, median } from './lib'
 
@@ -58,7 +58,7 @@ export async function runUiBench(): Promise<BenchReport> {
   const service = await createAppService({
     config: { hunyuanUrls: [], dataDir: undefined },
     workerPath: builtFile('main/builtin-worker.js'),
-    addresses: httpAddresses,
+    addresses: appAddresses,
   })
   const hosts = await Promise.all(
     variants.map(async (variant) => {

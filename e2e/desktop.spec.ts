@@ -1,7 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { appCall, expect, generate, statValue, test } from './fixtures'
+import type { Page } from '@playwright/test'
+import { CONTENT_SECURITY_POLICY } from '../src/shared/csp'
+import { launchSimApp, type SimApp } from './electron-sim/host'
+import { appCall, expect, generate, image, modelCoverage, statValue, test } from './fixtures'
 
 /**
  * What only the desktop app does: its data folder, quitting, the save dialog, start-up.
@@ -44,13 +47,13 @@ test.describe('the desktop app', () => {
     await expect(app.getByRole('status').filter({ hasText: 'Model saved.' })).toBeVisible()
     // Written atomically: the file appears complete or not at all.
     expect(existsSync(target)).toBe(true)
-    expect(running.sim?.dialogs.at(-1)?.defaultPath).toMatch(/^a-burger-[0-9a-f]{8}\.glb$/)
+    expect(running.sim?.dialogs.at(-1)?.options.defaultPath).toMatch(/^a-burger-[0-9a-f]{8}\.glb$/)
     const bytes = readFileSync(target)
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('glTF')
     const key = (await appCall(app, 'entries')).items[0]?.key
     const served = await app.evaluate(
       (url) => fetch(url).then(async (response) => (await response.arrayBuffer()).byteLength),
-      `meshcache://app/models/${key}.glb`,
+      `/models/${key}.glb`,
     )
     expect(bytes.byteLength).toBe(served)
   })
@@ -68,5 +71,133 @@ test.describe('the desktop app', () => {
     running.sim?.releaseReads()
     await expect.poll(async () => (await appCall(again, 'stats')).disk?.warming).toBe(false)
     await expect.poll(() => statValue(again, 'items')).toBe('1')
+  })
+
+  test("runs on its own origin with a 'self'-only CSP; a cross-origin fetch to its scheme is refused", async ({
+    app,
+    context,
+    running,
+  }) => {
+    test.skip(!running.sim, "the origin mapping is the stand-in's")
+    expect(new URL(app.url()).host).toBe('app.meshcache.localhost')
+    const csp = await app.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')
+    expect(csp).toBe(CONTENT_SECURITY_POLICY)
+    expect(csp).not.toMatch(/meshcache:|blob:|data:|unsafe/)
+    // The model and its thumbnail load from the page's own origin.
+    await generate(app, 'triposr-teapot', { quality: 'draft' })
+    await expect(app.getByTestId('viewport')).toHaveAttribute('aria-busy', 'false')
+    await expect.poll(() => modelCoverage(app)).toBeGreaterThan(0.01)
+    const thumbnail = app.getByTestId('entries').locator('img.entry-thumb').first()
+    await expect.poll(() => thumbnail.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+    // Another origin gets nothing: the scheme is not corsEnabled (electron/electron#51152).
+    await context.route('http://elsewhere.localhost/**', (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>elsewhere</title>' }),
+    )
+    const other = await context.newPage()
+    await running.sim?.routeSchemes(other)
+    await other.goto('http://elsewhere.localhost/')
+    const attempt = (page: Page) =>
+      page.evaluate(
+        (url) =>
+          fetch(url).then(
+            (response) => `loaded ${response.status}`,
+            (error: Error) => `refused: ${error.message}`,
+          ),
+        'http://app.meshcache.localhost/index.html',
+      )
+    expect(await attempt(other)).toMatch(/^refused/)
+    expect(await attempt(app)).toBe('loaded 200')
+    await other.close()
+  })
+
+  test('a second launch focuses the window and hands over its picture', async ({ app, context, running }, testInfo) => {
+    test.skip(!running.sim, 'a second instance is started through the stand-in')
+    const second = await launchSimApp(await context.newPage(), {
+      userData: testInfo.outputPath('data'),
+      args: [image('triposr-chair')],
+    })
+    expect(second.child.exitCode).toBe(0)
+    expect(second.timeline.windowCreated).toBeUndefined()
+    await expect(app.locator('.dropzone-name')).toHaveText('triposr-chair.png')
+    expect(running.sim?.focused).toBeGreaterThan(0)
+    expect(await generate(app, 'triposr-chair', { quality: 'draft' })).toBe('miss')
+  })
+
+  test('keeps the window where the user left it, and brings it back on screen', async ({
+    app,
+    launch,
+    running,
+  }, testInfo) => {
+    test.skip(!running.sim, "the window and its displays are the stand-in's")
+    await expect(app.getByRole('heading', { name: 'MeshCache' })).toBeVisible()
+    const first = running.sim
+    await first?.setBounds({ x: 140, y: 90, width: 1100, height: 720 })
+    await first?.quit()
+    await launch()
+    expect(running.sim?.bounds).toEqual({ x: 140, y: 90, width: 1100, height: 720 })
+    await running.sim?.quit()
+    // Saved on a display that is gone: placed back onto the one there is.
+    const state = join(testInfo.outputPath('data'), 'window-state.json')
+    writeFileSync(state, JSON.stringify({ bounds: { x: 4000, y: 2500, width: 3000, height: 700 }, maximized: false }))
+    await launch()
+    expect(running.sim?.bounds).toEqual({ x: 0, y: 380, width: 1920, height: 700 })
+  })
+
+  test('has a File, Edit, View and Help menu wired to the same actions, and writes a log', async ({
+    app,
+    running,
+  }, testInfo) => {
+    test.skip(!running.sim, 'the menu is clicked through the stand-in')
+    const sim = running.sim as SimApp
+    expect(sim.menu.map((m) => m.label)).toEqual(['File', 'Edit', 'View', 'Help'])
+    const labels = (name: string) => sim.menu.find((m) => m.label === name)?.submenu?.map((item) => item.label)
+    expect(labels('File')).toEqual(['Open picture…', 'Save GLB…', 'separator', 'Quit'])
+    expect(labels('View')).toEqual(['resetZoom', 'zoomIn', 'zoomOut', 'separator', 'togglefullscreen'])
+    sim.answerOpenDialog(image('triposr-robot'))
+    await sim.clickMenu('File', 'Open picture…')
+    await expect(app.locator('.dropzone-name')).toHaveText('triposr-robot.png')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'miss')
+    const target = testInfo.outputPath('from-menu.glb')
+    sim.answerSaveDialog(target)
+    await sim.clickMenu('File', 'Save GLB…')
+    await expect(app.getByRole('status').filter({ hasText: 'Model saved.' })).toBeVisible()
+    expect(readFileSync(target).subarray(0, 4).toString('latin1')).toBe('glTF')
+    const data = testInfo.outputPath('data')
+    await sim.clickMenu('Help', 'Open data folder')
+    await sim.clickMenu('Help', 'Open log file')
+    await expect.poll(() => sim.opened.length).toBe(2)
+    expect(sim.opened[0]).toBe(data)
+    const log = sim.opened[1] as string
+    expect(log.startsWith(join(data, 'logs'))).toBe(true)
+    await expect.poll(() => readFileSync(log, 'utf8')).toContain('"msg":"generated"')
+    expect(readFileSync(log, 'utf8')).toContain('"msg":"MeshCache starting"')
+    await sim.clickMenu('Help', 'About MeshCache')
+    await expect.poll(() => sim.messageBoxes.at(-1)?.message).toMatch(/^MeshCache \d+\.\d+\.\d+$/)
+  })
+
+  test('says why it could not start, and offers the data folder, the log and quit', async ({
+    app: first,
+    launch,
+    running,
+  }, testInfo) => {
+    test.skip(!running.sim, 'the data folder is chosen by the stand-in')
+    await expect(first.getByRole('heading', { name: 'MeshCache' })).toBeVisible()
+    await running.sim?.quit()
+    const data = testInfo.outputPath('data')
+    rmSync(join(data, 'models'), { recursive: true, force: true })
+    writeFileSync(join(data, 'models'), 'a file where the models folder should be')
+    const app = await launch()
+    const screen = app.getByTestId('startup-error')
+    await expect(screen).toBeVisible()
+    await expect(screen.getByRole('alert')).toContainText('cannot use its data folder')
+    await screen.getByRole('button', { name: 'Open data folder' }).click()
+    await screen.getByRole('button', { name: 'Open log' }).click()
+    const sim = running.sim as SimApp
+    await expect.poll(() => sim.opened.length).toBe(2)
+    expect(readFileSync(sim.opened[1] as string, 'utf8')).toContain('start-up failed')
+    await screen.getByRole('button', { name: 'Quit' }).click()
+    await expect.poll(() => sim.child.exitCode).toBe(0)
   })
 })

@@ -69,9 +69,14 @@ export const test = base.extend<Fixtures>({
     const stops: (() => Promise<void>)[] = []
     const project = testInfo.project.name
     const electronBinary = testInfo.project.metadata.electronBinary as string | undefined
+    // Anything the page's CSP refused is a defect of the app (or of a stand-in that hid it).
+    const refusals: string[] = []
     await use(async (extra = {}) => {
       const env = { ...base, ...extra.env }
       const page = await context.newPage()
+      page.on('console', (message) => {
+        if (/Content Security Policy|Refused to/i.test(message.text())) refusals.push(message.text())
+      })
       if (electronBinary) {
         const app = await electron.launch({
           executablePath: electronBinary,
@@ -96,6 +101,7 @@ export const test = base.extend<Fixtures>({
       return page
     })
     for (const stop of stops.reverse()) await stop().catch(() => undefined)
+    expect(refusals, 'the page refused nothing under its CSP').toEqual([])
   },
   app: async ({ launch }, use) => {
     await use(await launch())

@@ -1,32 +1,63 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Page } from '@playwright/test'
+import type { Page, Route } from '@playwright/test'
 
 const ROOT = join(import.meta.dirname, '../..')
 const REGISTER = join(import.meta.dirname, 'register.mjs')
 const RENDERER_FAKE = readFileSync(join(import.meta.dirname, 'renderer-fake.js'), 'utf8')
 
 /**
- * The test-process half of the electron stand-in: runs the built Electron main
- * (out/main/index.js) unchanged in Node with `electron` answered by electron.mjs, and makes
- * a Playwright page its window: the real preload bundle runs in the page with the renderer
- * fake, ipcRenderer.invoke and meshcache:// requests go to the app process over Node's IPC
- * channel, and webContents.send comes back into the page.
+ * The test-process half of the electron stand-in (see electron.mjs for what it models): runs
+ * the built Electron main (out/main/index.js) unchanged in Node with `electron` answered by
+ * electron.mjs, and makes a Playwright page its window. The real preload bundle runs in the
+ * page under the renderer fake (contextBridge, ipcRenderer); webContents.send comes back in.
+ *
+ * Each privileged scheme's origin is a real origin of the test browser: `meshcache://app/x`
+ * is `http://app.meshcache.localhost/x` (a *.localhost origin is a secure context, as a
+ * `secure` scheme is), whose requests are routed to the app's real protocol handler. No page
+ * API is replaced: Chromium itself applies the CSP, same-origin rules and opaque no-cors
+ * answers to them. One rule is decided here rather than by Chromium: Playwright's
+ * route.fulfill adds `Access-Control-Allow-Origin: <origin>` to any routed answer to a
+ * cross-origin request that lacks one (playwright-core 1.65, seen in its source), which would
+ * grant what Chromium refuses. So a request carrying another origin's Origin header is refused
+ * unless the scheme is corsEnabled and the handler's answer grants that origin, as Electron
+ * (electron/electron#51152) and Chromium's CORS check together would.
  */
 export interface SimApp {
   page: Page
   child: ChildProcess
   /** When the window was created and when its page finished loading (ms, performance.now of the test). */
   timeline: { windowCreated?: number; loaded?: number }
-  /** Save dialogs the app showed, with their options. */
-  dialogs: { defaultPath?: string }[]
+  /** The window's bounds as created, and as last set. */
+  bounds?: { x: number; y: number; width: number; height: number }
+  /** Dialogs the app showed, with their options. */
+  dialogs: { kind: 'save' | 'open'; options: { defaultPath?: string } }[]
+  messageBoxes: { message?: string; detail?: string }[]
+  /** Paths the app asked the desktop to open (shell.openPath). */
+  opened: string[]
+  /** The application menu, as labels. */
+  menu: MenuLabel[]
+  /** How often the window was focused (a second launch focuses it). */
+  focused: number
   /** The next save dialog answers with this path (the user's choice). */
   answerSaveDialog(filePath: string): void
+  answerOpenDialog(filePath: string): void
+  /** Moves or resizes the window, as the user would. */
+  setBounds(bounds: Partial<{ x: number; y: number; width: number; height: number }>): Promise<void>
+  clickMenu(...path: string[]): Promise<void>
   /** Lets model files be read (launched with MESHCACHE_SIM_HOLD_READS). */
   releaseReads(): void
+  /** Routes another page's requests for the app's schemes to this app, as the scheme is browser-wide in Electron. */
+  routeSchemes(page: Page): Promise<void>
   /** Quits as a user does (the app saves its indexes first) and waits for the process to end. */
   quit(): Promise<void>
+}
+
+export interface MenuLabel {
+  label: string
+  accelerator?: string
+  submenu?: MenuLabel[]
 }
 
 /** What the two halves send each other (see the message switch in electron.mjs). */
@@ -35,15 +66,31 @@ interface Message {
   call?: number
   window?: number
   url?: string
-  senderUrl?: string
-  method?: string
-  channel?: string
-  args?: unknown[]
-  payload?: unknown
+  kind?: 'save' | 'open'
   value?: unknown
   error?: string
-  options?: { defaultPath?: string }
+  options?: { defaultPath?: string; message?: string; detail?: string }
   webPreferences?: { preload?: string }
+  bounds?: { x: number; y: number; width: number; height: number }
+  items?: MenuLabel[]
+  path?: string
+  channel?: string
+  payload?: unknown
+  schemes?: { scheme: string }[]
+}
+
+/** `meshcache://app/x` as the test browser's origin for it, and back. */
+export function browserUrl(electronUrl: string): string {
+  const url = new URL(electronUrl)
+  if (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'file:') return electronUrl
+  return `http://${url.host}.${url.protocol.slice(0, -1)}.localhost${url.pathname}${url.search}`
+}
+
+export function electronUrl(pageUrl: string, schemes: readonly string[]): string {
+  const url = new URL(pageUrl)
+  const match = /^(.+)\.([a-z][a-z0-9+.-]*)\.localhost$/.exec(url.hostname)
+  if (url.protocol !== 'http:' || !match || !schemes.includes(match[2] as string)) return pageUrl
+  return `${match[2]}://${match[1]}${url.pathname}${url.search}`
 }
 
 function setupScript(preloadSource: string): string {
@@ -55,27 +102,6 @@ function setupScript(preloadSource: string): string {
     expose: (name, api) => Object.defineProperty(window, name, { value: api, enumerable: true }),
   })
   window.__meshcacheSimEmit = fake.emit
-  // meshcache:// is answered by the app's real protocol handler (Chromium cannot route a
-  // custom scheme, so requests for it are caught here): fetches, and pictures' sources.
-  const viaProtocol = async (url, method) => {
-    const { status, headers, body } = await window.__meshcacheSimProtocol(url, method)
-    return new Response(method === 'HEAD' ? null : body, { status, headers })
-  }
-  const realFetch = window.fetch.bind(window)
-  window.fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    return url.startsWith('meshcache:') ? viaProtocol(url, (init && init.method) || 'GET') : realFetch(input, init)
-  }
-  const setAttribute = Element.prototype.setAttribute
-  HTMLImageElement.prototype.setAttribute = function (name, value) {
-    if (name === 'src' && String(value).startsWith('meshcache:')) {
-      viaProtocol(String(value), 'GET')
-        .then((response) => response.blob())
-        .then((blob) => setAttribute.call(this, 'src', URL.createObjectURL(blob)))
-      return
-    }
-    return setAttribute.call(this, name, value)
-  }
   // Electron runs the preload before the page's scripts, with require('electron') only.
   meshcacheRendererFake.runPreload(function (require, module, exports) {
 ${preloadSource}
@@ -85,17 +111,21 @@ ${preloadSource}
 
 export async function launchSimApp(
   page: Page,
-  options: { userData: string; env?: Record<string, string> },
+  options: { userData: string; env?: Record<string, string>; args?: string[] },
 ): Promise<SimApp> {
-  const child = spawn(process.execPath, ['--import', REGISTER, join(ROOT, 'out/main/index.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env, MESHCACHE_SIM_USER_DATA: options.userData },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', REGISTER, join(ROOT, 'out/main/index.js'), ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env, MESHCACHE_SIM_USER_DATA: options.userData },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    },
+  )
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
   let nextCall = 1
-  const call = (message: Omit<Message, 'call'>): Promise<unknown> =>
+  const call = (message: Record<string, unknown>): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (!child.connected) return reject(new Error('MeshCache has quit'))
       const id = nextCall++
@@ -103,13 +133,31 @@ export async function launchSimApp(
       child.send({ ...message, call: id })
     })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let windowId = 1
+  const schemes: string[] = []
   const sim: SimApp = {
     page,
     child,
     timeline: {},
     dialogs: [],
-    answerSaveDialog: (filePath) => child.send({ type: 'dialog-answer', answer: { canceled: false, filePath } }),
+    messageBoxes: [],
+    opened: [],
+    menu: [],
+    focused: 0,
+    answerSaveDialog: (filePath) =>
+      child.send({ type: 'dialog-answer', kind: 'save', answer: { canceled: false, filePath } }),
+    answerOpenDialog: (filePath) =>
+      child.send({ type: 'dialog-answer', kind: 'open', answer: { canceled: false, filePaths: [filePath] } }),
+    setBounds: async (bounds) => {
+      await call({ type: 'set-bounds', window: windowId, bounds })
+    },
+    clickMenu: async (...path) => {
+      await call({ type: 'menu-click', path })
+    },
     releaseReads: () => child.send({ type: 'release-reads' }),
+    routeSchemes: async (other) => {
+      await Promise.all(schemes.map((scheme) => routeScheme(other, scheme)))
+    },
     async quit() {
       // The window goes first (as when the user closes it): nothing calls into a quitting app.
       await page.close()
@@ -119,28 +167,67 @@ export async function launchSimApp(
   }
 
   await page.exposeBinding('__meshcacheSimInvoke', async ({ frame }, channel: string, args: unknown[]) =>
-    call({ type: 'invoke', channel, args, senderUrl: frame.url() }),
-  )
-  await page.exposeBinding('__meshcacheSimProtocol', async (_source, url: string, method: string) =>
-    call({ type: 'protocol', url, method }),
+    call({ type: 'invoke', channel, args, senderUrl: electronUrl(frame.url(), schemes) }),
   )
 
+  /** Requests to a scheme's origin go to the app's protocol handler, with Electron's rule first. */
+  const routeScheme = async (target: Page, scheme: string): Promise<void> => {
+    await target.route(`http://*.${scheme}.localhost/**`, async (route: Route) => {
+      const request = route.request()
+      const headers = await request.allHeaders()
+      const answer = (await call({
+        type: 'protocol',
+        request: {
+          url: electronUrl(request.url(), schemes),
+          method: request.method(),
+          headers: Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith(':'))),
+          // An origin has no path: `http://app.meshcache.localhost` is `meshcache://app`.
+          origin: headers.origin === undefined ? undefined : electronUrl(headers.origin, schemes).replace(/\/$/, ''),
+        },
+      }).catch((error: Error) => ({ failed: error.message }))) as
+        | { failed: string }
+        | { refused: string }
+        | { status: number; headers: Record<string, string>; body: Uint8Array }
+      if ('failed' in answer) {
+        // The handler threw (Electron answers a net error), or the app has gone.
+        return route.abort('failed')
+      }
+      if ('refused' in answer) return route.abort('accessdenied')
+      return route.fulfill({ status: answer.status, headers: answer.headers, body: Buffer.from(answer.body) })
+    })
+  }
+
   let preloadPath: string | undefined
+  const routed: Promise<void>[] = []
   const loaded = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the app exited (code ${code}) before its window loaded`)))
+    child.once('exit', (code) => {
+      // A second instance hands its picture over and leaves without a window.
+      if (sim.timeline.windowCreated === undefined && code === 0) resolve()
+      else reject(new Error(`the app exited (code ${code}) before its window loaded`))
+    })
     child.on('message', (message: Message) => {
       if (message.type === 'reply') {
         const waiter = pending.get(message.call as number)
         pending.delete(message.call as number)
         if (message.error) waiter?.reject(new Error(message.error))
         else waiter?.resolve(message.value)
+      } else if (message.type === 'schemes') {
+        for (const { scheme } of message.schemes ?? []) {
+          schemes.push(scheme)
+          routed.push(routeScheme(page, scheme))
+        }
       } else if (message.type === 'window') {
         sim.timeline.windowCreated = performance.now()
+        windowId = message.window ?? 1
+        sim.bounds = message.bounds
         preloadPath = message.webPreferences?.preload
+      } else if (message.type === 'bounds') {
+        sim.bounds = message.bounds
       } else if (message.type === 'load') {
         void (async () => {
+          await Promise.all(routed)
           await page.addInitScript({ content: setupScript(readFileSync(preloadPath as string, 'utf8')) })
-          await page.goto(message.url as string)
+          await page.goto(browserUrl(message.url as string))
           sim.timeline.loaded = performance.now()
           child.send({ type: 'loaded', window: message.window })
           resolve()
@@ -157,7 +244,15 @@ export async function launchSimApp(
           )
           .catch(() => undefined)
       } else if (message.type === 'dialog') {
-        sim.dialogs.push(message.options ?? {})
+        sim.dialogs.push({ kind: message.kind ?? 'save', options: message.options ?? {} })
+      } else if (message.type === 'message-box') {
+        sim.messageBoxes.push(message.options ?? {})
+      } else if (message.type === 'open-path') {
+        sim.opened.push(message.path as string)
+      } else if (message.type === 'menu') {
+        sim.menu = message.items ?? []
+      } else if (message.type === 'focus') {
+        sim.focused++
       }
     })
   })

@@ -1,6 +1,12 @@
 import { dispatch, type EventSourceLike } from '../core/dispatch'
 import { AppError, toErrorPayload } from '../shared/errors'
-import { EVENT_NAMES, eventChannel, ipcChannel, OPERATION_NAMES, type OperationHandlers } from '../shared/operations'
+import {
+  eventChannel,
+  ipcChannel,
+  OPERATION_NAMES,
+  type OperationHandlers,
+  SERVICE_EVENT_NAMES,
+} from '../shared/operations'
 
 /** The part of Electron's IpcMainInvokeEvent these handlers read. */
 export interface InvokeEventLike {
@@ -46,7 +52,7 @@ export function registerIpc(
 
 /** Pushes every event of the table to the window as a small message. Returns an unsubscribe function. */
 export function forwardEvents(source: EventSourceLike, send: (channel: string, payload: unknown) => void): () => void {
-  const listeners = EVENT_NAMES.map((name) => {
+  const listeners = SERVICE_EVENT_NAMES.map((name) => {
     const listener = (payload: unknown): void => send(eventChannel(name), payload)
     source.on(name, listener)
     return [name, listener] as const

@@ -5,7 +5,7 @@
  * contextBridge keeps only an Error's message.
  */
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron'
-import { electronAddresses } from '../shared/addresses'
+import { appAddresses } from '../shared/addresses'
 import { type ErrorPayload, encodeErrorMessage } from '../shared/errors'
 import { type Api, type EventName, eventChannel, ipcChannel, OPERATION_NAMES } from '../shared/operations'
 
@@ -24,7 +24,7 @@ const calls = Object.fromEntries(
 
 const api = {
   ...calls,
-  modelUrl: (key: string) => electronAddresses('model', key),
+  modelUrl: (key: string) => appAddresses('model', key),
   subscribe: (event: EventName, listener: (payload: unknown) => void) => {
     const handler = (_event: IpcRendererEvent, payload: unknown): void => listener(payload)
     ipcRenderer.on(eventChannel(event), handler)

@@ -4,6 +4,7 @@ import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { dispatch, type EventSourceLike, eventsWhenReady, whenReady } from '../core/dispatch'
 import { parseResourcePath } from '../shared/addresses'
+import { CONTENT_SECURITY_POLICY_HEADER } from '../shared/csp'
 import { SMALL_BODY_LIMIT } from '../shared/limits'
 import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOperations } from '../shared/operations'
 import { EventStream } from './event-stream'
@@ -40,19 +41,6 @@ export interface HostOptions extends GuardOptions {
   /** Extra routes on the same server (the Hunyuan3D-2 protocol under /hunyuan). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[]
 }
-
-/** The renderer's Content-Security-Policy when served over HTTP: same origin only. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self' blob: data:",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
 
 const CONTENT_TYPE = { model: 'model/gltf-binary', thumbnail: 'image/webp' } as const
 
@@ -153,7 +141,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
   if (options.staticDir && existsSync(options.staticDir)) {
     await app.register(fastifyStatic, {
       root: options.staticDir,
-      setHeaders: (res) => res.header('content-security-policy', CONTENT_SECURITY_POLICY),
+      setHeaders: (res) => res.header('content-security-policy', CONTENT_SECURITY_POLICY_HEADER),
     })
   }
   app.setNotFoundHandler((_request, reply) =>

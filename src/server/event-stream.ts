@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { EventSourceLike } from '../core/dispatch'
-import { EVENT_NAMES, type EventName } from '../shared/operations'
+import { type EventName, SERVICE_EVENT_NAMES } from '../shared/operations'
 
 const HEARTBEAT_MS = 15_000
 
@@ -15,7 +15,7 @@ export class EventStream {
   private readonly heartbeat: ReturnType<typeof setInterval>
 
   constructor(source: EventSourceLike) {
-    const listeners = EVENT_NAMES.map((name) => {
+    const listeners = SERVICE_EVENT_NAMES.map((name) => {
       const listener = (payload: unknown): void => this.broadcast(name, payload)
       source.on(name, listener)
       return [name, listener] as const

@@ -2,25 +2,38 @@
  * Entry of the browser host (`npm run serve`): the same service as the Electron app, over
  * HTTP, serving the built renderer. Built beside the Electron main entry in out/main.
  */
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openAppLog } from '../core/app-log'
 import { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { ConfigError, isLoopback, loopbackNames, readConfig } from '../core/config'
 import { createAppService } from '../core/service/create-service'
-import { httpAddresses } from '../shared/addresses'
+import { appAddresses } from '../shared/addresses'
 import { buildHost, hostWhenReady } from './app'
 import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)
+  const log = await openAppLog(join(config.dataDir ?? join(tmpdir(), 'meshcache'), 'logs'), 'host')
+  log.info('MeshCache host starting', { host: config.host, port: config.port, dataDir: config.dataDir ?? null })
   // The host listens first; then the service opens (reads the disk index) and the requests
   // that came meanwhile are answered. The page itself never waits for the index.
   let listening = (): void => undefined
   const ready = new Promise<void>((resolve) => {
     listening = resolve
   }).then(() =>
-    createAppService({ config, workerPath: join(import.meta.dirname, 'builtin-worker.js'), addresses: httpAddresses }),
+    createAppService({
+      config,
+      workerPath: join(import.meta.dirname, 'builtin-worker.js'),
+      addresses: appAddresses,
+      log: log.info,
+    }),
   )
-  ready.catch(failed)
+  ready.catch(async (error: unknown) => {
+    log.error('start-up failed', { error: String(error) })
+    await log.close()
+    failed(error)
+  })
   const guardOptions = {
     token: config.token,
     allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
@@ -37,7 +50,9 @@ async function main(): Promise<void> {
   const compatHost = config.hunyuanCompatPort === undefined ? undefined : await buildHunyuanHost(compat, guardOptions)
   if (compatHost) {
     const compatAddress = await compatHost.listen({ host: config.host, port: config.hunyuanCompatPort })
-    console.log(`Hunyuan3D-2 clients can use ${compatAddress.replace('[::1]', 'localhost')} as their API URL.`)
+    console.log(
+      `Hunyuan3D clients (the Blender add-on, scripts) can use ${compatAddress.replace('[::1]', 'localhost')} as their API URL.`,
+    )
   }
   const url = address.replace('[::1]', 'localhost')
   if (config.tokenGenerated) {
@@ -48,9 +63,11 @@ async function main(): Promise<void> {
   } else {
     console.log(`MeshCache is served at ${url}/${config.token ? '?token=<MESHCACHE_TOKEN>' : ''}`)
   }
+  log.info('MeshCache host listening', { url, log: log.file })
   const stop = (): void => {
     void Promise.all([app.close(), compatHost?.close()])
       .then(async () => (await ready).close())
+      .then(() => log.close())
       .then(() => process.exit(0))
   }
   process.on('SIGINT', stop)

@@ -1,14 +1,17 @@
 /**
- * Where model bytes and thumbnails are fetched from. Both transports use one path grammar:
- * `/models/<key>.glb` and `/thumbnails/<key>.webp`, under the browser host's origin or under
- * `meshcache://app` in Electron (bytes never travel through IPC).
+ * Where model bytes and thumbnails are fetched from: `/models/<key>.glb` and
+ * `/thumbnails/<key>.webp`, relative to the page's own origin. Both hosts serve the renderer
+ * and its resources from one origin (the browser host's, or `meshcache://app` in Electron,
+ * where bytes never travel through IPC), so one grammar of origin-relative paths serves both.
  */
 
 /** A model key: SHA-256 of the canonical request, 64 lowercase hex characters. */
 export const MODEL_KEY_PATTERN = /^[0-9a-f]{64}$/
 
-/** The privileged scheme that serves model bytes to the Electron renderer. */
-export const MODEL_SCHEME = 'meshcache'
+/** The privileged scheme that serves the Electron renderer, its models and thumbnails. */
+export const APP_SCHEME = 'meshcache'
+/** The host of that scheme: the app's origin is `meshcache://app`. */
+export const APP_HOST = 'app'
 
 export type ResourceKind = 'model' | 'thumbnail'
 
@@ -34,9 +37,7 @@ export function parseResourcePath(path: string): { kind: ResourceKind; key: stri
 /** How one transport addresses stored resources. */
 export type Addresses = (kind: ResourceKind, key: string) => string
 
-export const httpAddresses: Addresses = resourcePath
-export const ELECTRON_ORIGIN = `${MODEL_SCHEME}://app`
-export const electronAddresses: Addresses = (kind, key) => `${ELECTRON_ORIGIN}${resourcePath(kind, key)}`
+export const appAddresses: Addresses = resourcePath
 
 /** First 12 hex characters of a model key: for display only, never for lookups. */
 export function shortKey(key: string): string {

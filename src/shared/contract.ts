@@ -202,3 +202,27 @@ export interface PolicyReport {
   current: EvictionPolicyName
   results: { policy: EvictionPolicyName; savedMs: number; hitRate: number; byteHitRate: number }[]
 }
+
+/** What the window shows first: the app, or the screen that says why it could not start. */
+export interface AppStatus {
+  /** Why the service could not start, in words for the user; null when it runs. */
+  startupError: string | null
+  /** The desktop app (it has a data folder, a log file and a menu); false in the browser. */
+  desktop: boolean
+}
+
+/** What the desktop shell does for the window: the start-up error screen's and the menu's buttons. */
+export const DESKTOP_ACTIONS = ['openDataFolder', 'openLogFile', 'quit'] as const
+export type DesktopAction = (typeof DESKTOP_ACTIONS)[number]
+
+/** A picture the shell hands the window (File > Open picture…, or a second launch's argument). */
+export interface OpenPictureEvent {
+  name: string
+  bytes: Uint8Array
+}
+
+/** A menu item that runs a button's action in the window. */
+export const MENU_COMMANDS = ['saveModel'] as const
+export interface MenuCommandEvent {
+  command: (typeof MENU_COMMANDS)[number]
+}

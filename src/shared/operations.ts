@@ -1,11 +1,14 @@
 import type { z } from 'zod'
 import type {
+  AppStatus,
   BackendInfo,
   CacheChangedEvent,
   CacheConfig,
   ClearResult,
   EntriesPage,
   GenerateResult,
+  MenuCommandEvent,
+  OpenPictureEvent,
   PolicyReport,
   ProgressEvent,
   ServiceStats,
@@ -18,6 +21,7 @@ import {
   cancelSchema,
   clearSchema,
   deleteEntrySchema,
+  desktopActionSchema,
   entriesQuerySchema,
   generateRequestSchema,
   noInputSchema,
@@ -124,12 +128,29 @@ export const OPERATIONS = {
     http: null,
     shell: true,
   },
+  appStatus: {
+    input: noInputSchema,
+    result: returns<AppStatus>(),
+    http: null,
+    shell: true,
+  },
+  desktop: {
+    input: desktopActionSchema,
+    result: returns<{ done: boolean }>(),
+    http: null,
+    shell: true,
+  },
 } as const satisfies Record<string, OperationSpec>
 
 /** Events the app pushes to the renderer: over IPC as messages, over HTTP as server-sent events. */
 export const EVENTS = {
   progress: returns<ProgressEvent>(),
   cacheChanged: returns<CacheChangedEvent>(),
+  /** From the desktop shell only: a picture to use, a menu item to run. */
+  openPicture: returns<OpenPictureEvent>(),
+  menuCommand: returns<MenuCommandEvent>(),
+  /** Pushed when the app's status changes after the window asked (a start-up that failed). */
+  appStatus: returns<AppStatus>(),
 }
 
 type Operations = typeof OPERATIONS
@@ -148,6 +169,10 @@ export const SERVICE_OPERATION_NAMES = OPERATION_NAMES.filter(
   (name): name is ServiceOperationName => !('shell' in OPERATIONS[name]),
 )
 export const EVENT_NAMES = Object.keys(EVENTS) as EventName[]
+/** Events only the desktop shell sends (to its window); the service never emits them. */
+export const SHELL_EVENT_NAMES: readonly EventName[] = ['openPicture', 'menuCommand', 'appStatus']
+/** The service's events: what both transports carry (IPC messages, server-sent events). */
+export const SERVICE_EVENT_NAMES = EVENT_NAMES.filter((name) => !SHELL_EVENT_NAMES.includes(name))
 
 /** The IPC channel of an operation or an event. */
 export const ipcChannel = (name: OperationName): string => `meshcache:${name}`
@@ -181,5 +206,5 @@ export type OperationHandlers = {
   [K in OperationName]: (input: ParsedInput<K>, context: CallContext) => Promise<OperationResult<K>>
 }
 
-/** What the service answers; the shell adds its own operations (`saveModel`). */
+/** What the service answers; the shell adds its own operations (`saveModel`, `appStatus`, `desktop`). */
 export type ServiceOperations = Pick<OperationHandlers, ServiceOperationName>

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { MODEL_KEY_PATTERN } from './addresses'
 import { decodeBase64 } from './base64'
 import { EVICTION_POLICIES } from './cache-types'
-import { CLEAR_SCOPES, QUALITIES, REUSE_MODES, SORT_FIELDS } from './contract'
+import { CLEAR_SCOPES, DESKTOP_ACTIONS, QUALITIES, REUSE_MODES, SORT_FIELDS } from './contract'
 import {
   CONFIG_BOUNDS,
   DEFAULT_SEED,
@@ -129,6 +129,10 @@ export const deleteEntrySchema = z.strictObject({
 export const cancelSchema = z.strictObject({ requestId: requestIdSchema })
 
 export const saveModelSchema = z.strictObject({ key: keySchema, name: z.string().min(1).max(200) })
+
+export const desktopActionSchema = z.strictObject({
+  action: z.enum(DESKTOP_ACTIONS, { error: `action must be one of ${DESKTOP_ACTIONS.join(', ')}` }),
+})
 
 /** Operations without arguments accept nothing, or an empty object. */
 export const noInputSchema = z.strictObject({}).optional()

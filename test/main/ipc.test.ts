@@ -4,21 +4,22 @@ import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { whenReady } from '../../src/core/dispatch'
 import { forwardEvents, registerIpc } from '../../src/main/ipc'
-import { handleResourceRequest } from '../../src/main/protocol'
+import { handleAppRequest } from '../../src/main/protocol'
 import { safeFileName } from '../../src/main/safe-file-name'
 import { saveModelHandler } from '../../src/main/save-model'
-import { electronAddresses } from '../../src/shared/addresses'
-import { EVENT_NAMES, eventChannel, ipcChannel, OPERATION_NAMES } from '../../src/shared/operations'
+import { appAddresses } from '../../src/shared/addresses'
+import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_HEADER } from '../../src/shared/csp'
+import { eventChannel, ipcChannel, OPERATION_NAMES, SERVICE_EVENT_NAMES } from '../../src/shared/operations'
 import { FakeIpcMain } from '../support/fake-ipc-main'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
-import { APP_URL, makeService } from '../support/stacks'
+import { APP_ORIGIN, APP_URL, desktopShell, makeService, RENDERER_DIR } from '../support/stacks'
 
 const request = { image: fixture('triposr-robot'), prompt: 'robot', quality: 'draft', seed: 3 }
 
 async function setup() {
   const ipcMain = new FakeIpcMain()
-  const service = await makeService({ generators: [new GatedGenerator()], disk: false }, electronAddresses)
+  const service = await makeService({ generators: [new GatedGenerator()], disk: false }, appAddresses)
   const home = mkdtempSync(join(tmpdir(), 'meshcache-home-'))
   const dialog = vi.fn(async (options: { defaultPath: string }) => ({
     canceled: false,
@@ -27,7 +28,7 @@ async function setup() {
   const saveModel = saveModelHandler((key) => service.model(key), dialog)
   const unregister = registerIpc(
     ipcMain,
-    { ...whenReady(Promise.resolve(service)), saveModel },
+    { ...whenReady(Promise.resolve(service)), saveModel, ...desktopShell },
     (url) => url === APP_URL,
   )
   return { ipcMain, service, unregister, home, dialog }
@@ -98,7 +99,7 @@ describe('IPC registration', () => {
     await service.generate({ ...request, quality: 'draft', requestId: 'r1', reuse: 'exact', texture: false })
     await Promise.resolve()
     const channels = new Set(sent.map(([channel]) => channel))
-    expect([...channels].sort()).toEqual(EVENT_NAMES.map(eventChannel).sort())
+    expect([...channels].sort()).toEqual(SERVICE_EVENT_NAMES.map(eventChannel).sort())
     expect(
       sent.some(([c, p]) => c === eventChannel('progress') && (p as { requestId: string }).requestId === 'r1'),
     ).toBe(true)
@@ -116,7 +117,7 @@ describe('IPC registration', () => {
       open = resolve
     })
     const ipcMain = new FakeIpcMain()
-    registerIpc(ipcMain, { ...whenReady(ready), saveModel: vi.fn() }, (url) => url === APP_URL)
+    registerIpc(ipcMain, { ...whenReady(ready), saveModel: vi.fn(), ...desktopShell }, (url) => url === APP_URL)
     const early = ipcMain.invoke(APP_URL, ipcChannel('getConfig'))
     open(service)
     expect(await early).toMatchObject({ ok: true, value: { maxItems: 1000 } })
@@ -129,32 +130,65 @@ describe('IPC registration', () => {
   })
 })
 
-describe('meshcache:// protocol handler', () => {
-  it('serves model bytes and thumbnails by key and nothing else', async () => {
+describe('the meshcache://app origin (protocol handler)', () => {
+  const at = (path: string): string => new URL(path, APP_ORIGIN).href
+  const get = (source: Parameters<typeof handleAppRequest>[0], url: string, method = 'GET') =>
+    handleAppRequest(source, RENDERER_DIR, { url, method })
+
+  it('serves model bytes and thumbnails by key, same-origin (no CORS grant)', async () => {
     const { service } = await setup()
     const result = await service.generate({ ...request, quality: 'draft', reuse: 'exact', texture: false })
     const { key } = result
-    const ok = await handleResourceRequest(service, { url: result.modelUrl, method: 'GET' })
+    const ok = await get(service, at(result.modelUrl))
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toBe('model/gltf-binary')
+    expect(ok.headers.get('access-control-allow-origin')).toBeNull()
     const body = new Uint8Array(await ok.arrayBuffer())
     expect(Buffer.from(body.subarray(0, 4)).toString('latin1')).toBe('glTF')
-    const thumbnail = await handleResourceRequest(service, { url: electronAddresses('thumbnail', key), method: 'GET' })
+    const thumbnail = await get(service, at(appAddresses('thumbnail', key)))
     expect(thumbnail.headers.get('content-type')).toBe('image/webp')
-    const head = await handleResourceRequest(service, { url: result.modelUrl, method: 'HEAD' })
+    const head = await get(service, at(result.modelUrl), 'HEAD')
     expect(head.status).toBe(200)
     expect(head.body).toBeNull()
     for (const url of [
-      electronAddresses('model', '0'.repeat(64)),
-      'meshcache://app/models/../../etc/passwd',
-      'meshcache://app/models/%2e%2e%2fpackage.json',
+      at(appAddresses('model', '0'.repeat(64))),
       `meshcache://other/models/${key}.glb`,
       `meshcache://app/models/${key.toUpperCase()}.glb`,
       `meshcache://app/models/${key}.webp`,
       'not a url',
     ]) {
-      expect([400, 404]).toContain((await handleResourceRequest(service, { url, method: 'GET' })).status)
+      expect([400, 404]).toContain((await get(service, url)).status)
     }
-    expect((await handleResourceRequest(service, { url: result.modelUrl, method: 'POST' })).status).toBe(405)
+    expect((await get(service, at(result.modelUrl), 'POST')).status).toBe(405)
+  })
+
+  it('serves the built renderer with its CSP, confined to its folder', async () => {
+    const { service } = await setup()
+    const page = await get(service, 'meshcache://app/')
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY_HEADER)
+    const html = await page.text()
+    expect(html).toContain(`content="${CONTENT_SECURITY_POLICY}"`)
+    const script = /src="\.?(\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string
+    expect((await get(service, at(script))).headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    for (const url of [
+      'meshcache://app/../package.json',
+      'meshcache://app/%2e%2e/%2e%2e/package.json',
+      'meshcache://app/assets/%2e%2e%2f%2e%2e%2fmain%2findex.js',
+      'meshcache://app/index.html%00.png',
+      'meshcache://app/nothing-here.js',
+      'meshcache://app/%E0%A4%A',
+    ]) {
+      expect((await get(service, url)).status, url).toBe(404)
+    }
+  })
+
+  it('serves the page while the service is still opening, and no model when it failed to start', async () => {
+    const never = new Promise<never>(() => undefined)
+    expect((await get(never, 'meshcache://app/index.html')).status).toBe(200)
+    const failed = Promise.reject(new Error('no data folder'))
+    failed.catch(() => undefined)
+    expect((await get(failed, at(appAddresses('model', 'a'.repeat(64))))).status).toBe(404)
   })
 })

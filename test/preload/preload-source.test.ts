@@ -22,7 +22,7 @@ describe('preload (source)', () => {
     expect(await api.stats?.()).toEqual({ hits: 3 })
     await expect(api.deleteEntry?.({ key: 'k' })).rejects.toThrow('[NOT_FOUND] gone')
     expect(invoked.map(([channel]) => channel)).toEqual([ipcChannel('stats'), ipcChannel('deleteEntry')])
-    expect(api.modelUrl?.('ab')).toBe('meshcache://app/models/ab.glb')
+    expect(api.modelUrl?.('ab')).toBe('/models/ab.glb')
     const seen: unknown[] = []
     const off = api.subscribe?.('progress', (payload: unknown) => seen.push(payload)) as () => void
     fake.emit(eventChannel('progress'), { requestId: 'r' })

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ModelService } from '../../src/core/service/model-service'
 import { buildHost, type HostOptions } from '../../src/server/app'
 import { uploadsInProgress } from '../../src/server/upload-admission'
-import { httpAddresses } from '../../src/shared/addresses'
+import { appAddresses } from '../../src/shared/addresses'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { makeService } from '../support/stacks'
@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function start(options: Partial<HostOptions> = {}): Promise<Running> {
   const generator = new GatedGenerator()
-  const service = await makeService({ generators: [generator], disk: false }, httpAddresses)
+  const service = await makeService({ generators: [generator], disk: false }, appAddresses)
   const app = await buildHost({ service, ...options })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

@@ -14,7 +14,7 @@ import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
 import type { ModelService } from '../../src/core/service/model-service'
 import { buildHost } from '../../src/server/app'
 import { buildHunyuanHost, hunyuanRoutes } from '../../src/server/hunyuan-routes'
-import { httpAddresses } from '../../src/shared/addresses'
+import { appAddresses } from '../../src/shared/addresses'
 import { type FakeHunyuan, type FakeVariant, startFakeHunyuan } from '../support/fake-hunyuan'
 import { BUILTIN_WORKER, fixture } from '../support/fixtures'
 import { makeService } from '../support/stacks'
@@ -57,7 +57,7 @@ async function start(
     ...(fake ? [new HunyuanPool([fake.url], 1, { pollMs: 5 })] : []),
     new BuiltinGenerator({ workerPath: BUILTIN_WORKER }),
   ]
-  const service = await makeService({ generators, disk: false }, httpAddresses)
+  const service = await makeService({ generators, disk: false }, appAddresses)
   const compat = new HunyuanCompat(service)
   const app = await buildHost({ service, plugins: [hunyuanRoutes(compat, '/hunyuan')] })
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  electronAddresses,
-  httpAddresses,
-  modelFileName,
-  parseResourcePath,
-  shortKey,
-} from '../../src/shared/addresses'
+import { appAddresses, modelFileName, parseResourcePath, shortKey } from '../../src/shared/addresses'
 
 describe('addresses', () => {
   const key = 'ab12cd34ef'.padEnd(64, '0')
@@ -20,10 +14,9 @@ describe('addresses', () => {
     expect(shortKey(key)).toBe('ab12cd34ef00')
   })
 
-  it('addresses models and thumbnails with one path grammar over both transports', () => {
-    expect(httpAddresses('model', key)).toBe(`/models/${key}.glb`)
-    expect(httpAddresses('thumbnail', key)).toBe(`/thumbnails/${key}.webp`)
-    expect(electronAddresses('model', key)).toBe(`meshcache://app/models/${key}.glb`)
+  it('addresses models and thumbnails relative to the page, one grammar for both hosts', () => {
+    expect(appAddresses('model', key)).toBe(`/models/${key}.glb`)
+    expect(appAddresses('thumbnail', key)).toBe(`/thumbnails/${key}.webp`)
     expect(parseResourcePath(`/models/${key}.glb`)).toEqual({ kind: 'model', key })
     expect(parseResourcePath(`/thumbnails/${key}.webp`)).toEqual({ kind: 'thumbnail', key })
     for (const path of [

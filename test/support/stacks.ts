@@ -12,17 +12,28 @@ import { TieredStore } from '../../src/core/service/tiered-store'
 import { DiskTier, type DiskTierOptions } from '../../src/core/storage/disk-tier'
 import { ThumbnailStore } from '../../src/core/storage/thumbnail-store'
 import { forwardEvents, registerIpc } from '../../src/main/ipc'
-import { handleResourceRequest } from '../../src/main/protocol'
+import { handleAppRequest } from '../../src/main/protocol'
 import { saveModelHandler } from '../../src/main/save-model'
+import { shellOperations } from '../../src/main/shell-operations'
 import { createHttpApi } from '../../src/renderer/src/api/http-api'
 import { buildHost } from '../../src/server/app'
-import { type Addresses, electronAddresses, httpAddresses } from '../../src/shared/addresses'
+import { type Addresses, appAddresses } from '../../src/shared/addresses'
 import type { CacheLimits } from '../../src/shared/cache-types'
 import type { Api } from '../../src/shared/operations'
 import '../../e2e/electron-sim/renderer-fake.js'
 import { FakeIpcMain } from './fake-ipc-main'
 
-export const APP_URL = 'file:///opt/meshcache/out/renderer/index.html'
+/** The app's page in Electron: its own origin (src/main/protocol.ts). */
+export const APP_ORIGIN = 'meshcache://app'
+export const APP_URL = `${APP_ORIGIN}/index.html`
+/** The built renderer, which that origin serves. */
+export const RENDERER_DIR = join(import.meta.dirname, '../../out/renderer')
+
+/** The desktop shell's own operations as a test host has them (no folder is really opened). */
+export const desktopShell = shellOperations({
+  status: () => ({ startupError: null, desktop: true }),
+  actions: { openDataFolder: () => undefined, openLogFile: () => undefined, quit: () => undefined },
+})
 const PRELOAD = join(import.meta.dirname, '../../out/preload/index.cjs')
 
 export interface ServiceSetup {
@@ -71,7 +82,7 @@ export interface StackKind {
 export const httpStack: StackKind = {
   name: 'HTTP adapter → Fastify host',
   async start(setup) {
-    const service = await makeService(setup, httpAddresses)
+    const service = await makeService(setup, appAddresses)
     const app = await buildHost({ service })
     await app.listen({ host: '127.0.0.1', port: 0 })
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -124,7 +135,7 @@ export const httpStack: StackKind = {
 export const preloadStack: StackKind = {
   name: 'built preload → IPC',
   async start(setup) {
-    const service = await makeService(setup, electronAddresses)
+    const service = await makeService(setup, appAddresses)
     const ipcMain = new FakeIpcMain()
     const saves: Stack['saves'] = []
     // The user chooses a file in a folder of this run; the model is written there for real.
@@ -139,7 +150,7 @@ export const preloadStack: StackKind = {
     )
     const unregister = registerIpc(
       ipcMain,
-      { ...whenReady(Promise.resolve(service)), saveModel },
+      { ...whenReady(Promise.resolve(service)), saveModel, ...desktopShell },
       (url) => url === APP_URL,
     )
     const source = readFileSync(PRELOAD, 'utf8')
@@ -162,7 +173,10 @@ export const preloadStack: StackKind = {
       foreign: foreign.api,
       saves,
       async fetchModel(url) {
-        const response = await handleResourceRequest(service, { url, method: 'GET' })
+        const response = await handleAppRequest(service, RENDERER_DIR, {
+          url: new URL(url, APP_ORIGIN).href,
+          method: 'GET',
+        })
         return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) }
       },
       async close() {

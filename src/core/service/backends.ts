@@ -1,5 +1,6 @@
 import type { BackendInfo } from '../../shared/contract'
 import { AppError } from '../../shared/errors'
+import type { LogFn } from '../app-log'
 import type { GenerateProgress, Generator, GeneratorDescription, GeneratorInput } from '../generation/generator'
 import { assertGlb } from '../generation/glb-check'
 import { JobQueue } from '../generation/job-queue'
@@ -17,6 +18,8 @@ export interface BackendsOptions {
   now?: () => number
   /** Team mode: generations run on the team's queues (one per request across the team). */
   team?: TeamScheduler
+  /** Told when a backend's state changes (ready, busy, unreachable). */
+  log?: LogFn
 }
 
 export type JobProgress = GenerateProgress & { position?: number }
@@ -35,7 +38,7 @@ export class Backends {
 
   constructor(
     readonly generators: Generator[],
-    options: BackendsOptions = {},
+    private readonly options: BackendsOptions = {},
   ) {
     if (generators.length === 0) throw new Error('MeshCache needs at least one generator')
     for (const generator of generators) this.queues.set(generator.id, new JobQueue(slotsOf(generator)))
@@ -136,6 +139,13 @@ export class Backends {
     const known = this.availability.get(generator.id)
     if (!fresh && known && this.now() - known.at < this.ttlMs) return known.description
     const description = await generator.describe()
+    if (known?.description.state !== description.state) {
+      this.options.log?.('backend state', {
+        backend: generator.id,
+        state: description.state,
+        detail: description.detail,
+      })
+    }
     this.availability.set(generator.id, { at: this.now(), description })
     return description
   }

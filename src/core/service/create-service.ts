@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Addresses } from '../../shared/addresses'
 import type { CacheLimits } from '../../shared/cache-types'
+import type { LogFn } from '../app-log'
 import type { AppConfig } from '../config'
 import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import type { Generator } from '../generation/generator'
@@ -24,6 +25,8 @@ export interface AppServiceOptions {
   limits?: Partial<CacheLimits>
   /** Generators to use instead of the configured ones (tests). */
   generators?: Generator[]
+  /** The host's log (service and generator events). */
+  log?: LogFn
 }
 
 /**
@@ -42,7 +45,10 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     : undefined
   const settings = dataDir ? new SettingsStore(join(dataDir, 'settings.json')) : undefined
   const saved = settings ? await settings.load() : { settings: {} }
-  if (saved.problem) console.warn(`MeshCache: ${saved.problem}`)
+  if (saved.problem) {
+    console.warn(`MeshCache: ${saved.problem}`)
+    options.log?.('settings not read', { problem: saved.problem })
+  }
   const { maxItems, maxBytes, diskMaxBytes, policy, similarityThreshold } = { ...options.limits, ...saved.settings }
   const models = dataDir ? join(dataDir, 'models') : undefined
   const store = new TieredStore({
@@ -56,7 +62,8 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({
     store,
-    backends: new Backends(generators, { team: team?.scheduler }),
+    backends: new Backends(generators, { team: team?.scheduler, log: options.log }),
+    log: options.log,
     addresses: options.addresses,
     settings,
     similar,

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
-import type { Addresses } from '../../shared/addresses'
+import { type Addresses, shortKey } from '../../shared/addresses'
 import type { BackendInfo, GenerateResult, ProgressEvent, ServiceStats, SimilarResult } from '../../shared/contract'
-import { CancelledError, isAbortError } from '../../shared/errors'
+import { CancelledError, isAbortError, toErrorPayload } from '../../shared/errors'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
+import type { LogFn } from '../app-log'
 import type { Generator } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { RequestKeys } from '../generation/request-key'
@@ -29,6 +30,8 @@ export interface ModelServiceOptions {
   settings?: SettingsStore
   requestLog?: RequestLog
   similar?: SimilarModels
+  /** The host's log: each generation's end, each failure. */
+  log?: LogFn
 }
 
 export type ServiceEvents = { progress: [EventPayload<'progress'>]; cacheChanged: [EventPayload<'cacheChanged'>] }
@@ -257,11 +260,27 @@ export class ModelService implements ServiceOperations {
         onProgress: (progress) => this.requests.progress(key, progress),
       })
       const generationMs = performance.now() - started
+      this.options.log?.('generated', {
+        key: shortKey(key),
+        backend: job.generator.id,
+        ms: Math.round(generationMs),
+        bytes: glb.byteLength,
+        ...(input.mesh ? { shapeReused: true } : {}),
+      })
       const [thumbnail, phash] = await extras
       if (thumbnail) await this.store.putThumbnail(key, thumbnail)
       const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phash ? { phash } : {}) }
       this.similarModels.remember(key, meta)
       return { glb, generationMs, meta }
+    } catch (error) {
+      if (!signal.aborted) {
+        this.options.log?.('generation failed', {
+          key: shortKey(key),
+          backend: job.generator.id,
+          error: toErrorPayload(error).message,
+        })
+      }
+      throw error
     } finally {
       this.requests.finished(key)
     }

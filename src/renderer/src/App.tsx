@@ -1,8 +1,10 @@
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
+import type { AppStatus, OpenPictureEvent } from '../../shared/contract'
 import { api } from './api'
 import { CachePanel } from './components/CachePanel'
 import { GenerateForm } from './components/GenerateForm'
 import { ModelPreview } from './components/ModelPreview'
+import { StartupError } from './components/StartupError'
 import { useStore, watchForSimilar } from './store'
 
 const POLL_MS = 5_000
@@ -33,7 +35,26 @@ function BackendStatus(): React.JSX.Element | null {
   )
 }
 
+/** A file for a picture the desktop shell handed over (its type from its name, as a file input gives it). */
+function pictureFile({ name, bytes }: OpenPictureEvent): File {
+  const extension = name.split('.').pop()?.toLowerCase()
+  const type = extension === 'png' ? 'image/png' : extension === 'webp' ? 'image/webp' : 'image/jpeg'
+  return new File([bytes as Uint8Array<ArrayBuffer>], name, { type })
+}
+
+/** The app, or the screen that says why it could not start (the desktop shell tells). */
 export function App(): React.JSX.Element {
+  const [startupError, setStartupError] = useState<string | null>(null)
+  useEffect(() => {
+    const show = (status: AppStatus): void => setStartupError(status.startupError)
+    const off = api.subscribe('appStatus', show)
+    void api.appStatus().then(show)
+    return off
+  }, [])
+  return startupError ? <StartupError message={startupError} /> : <MainView />
+}
+
+function MainView(): React.JSX.Element {
   useEffect(() => {
     const { refresh, refreshBackends, onProgress } = useStore.getState()
     void refresh()
@@ -46,12 +67,22 @@ export function App(): React.JSX.Element {
       pending = setTimeout(() => void refresh(), 150)
     })
     const offProgress = api.subscribe('progress', onProgress)
+    // The desktop shell's File menu and a second launch hand pictures over; Save GLB… runs the button's action.
+    const offPicture = api.subscribe(
+      'openPicture',
+      (picture) => void useStore.getState().pickFile(pictureFile(picture)),
+    )
+    const offMenu = api.subscribe('menuCommand', ({ command }) => {
+      if (command === 'saveModel') void useStore.getState().save()
+    })
     const poll = setInterval(() => void refresh(), POLL_MS)
     const stopSimilar = watchForSimilar()
     return () => {
       stopSimilar()
       offChanged()
       offProgress()
+      offPicture()
+      offMenu()
       clearInterval(poll)
       clearInterval(backendPoll)
       clearTimeout(pending)

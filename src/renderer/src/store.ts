@@ -22,8 +22,6 @@ import { isImageError } from './errors'
 export interface PickedImage {
   name: string
   bytes: Uint8Array
-  /** An object URL for the thumbnail. */
-  previewUrl: string
 }
 
 export interface HistoryPoint {
@@ -150,7 +148,6 @@ export const useStore = create<State>()((set, get) => ({
   backends: [],
 
   async pickFile(file) {
-    const previous = get().image
     if (!file) return
     const problem = checkFile(file)
     if (problem) {
@@ -158,9 +155,8 @@ export const useStore = create<State>()((set, get) => ({
       return
     }
     const bytes = new Uint8Array(await file.arrayBuffer())
-    if (previous) URL.revokeObjectURL(previous.previewUrl)
     set({
-      image: { name: file.name, bytes, previewUrl: URL.createObjectURL(file) },
+      image: { name: file.name, bytes },
       imageError: undefined,
       generateError: undefined,
       offer: undefined,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createAppService } from '../../../src/core/service/create-service'
 import type { ModelService } from '../../../src/core/service/model-service'
-import { httpAddresses } from '../../../src/shared/addresses'
+import { appAddresses } from '../../../src/shared/addresses'
 import { startFakeHunyuan } from '../../support/fake-hunyuan'
 import { BUILTIN_WORKER } from '../../support/fixtures'
 
@@ -17,7 +17,7 @@ async function create(config: { hunyuanUrls?: string[]; dataDir?: string }, limi
   const service = await createAppService({
     config: { hunyuanUrls: [], dataDir: undefined, ...config },
     workerPath: BUILTIN_WORKER,
-    addresses: httpAddresses,
+    addresses: appAddresses,
     limits,
   })
   opened.push(service)

@@ -4,7 +4,7 @@ import { BuiltinGenerator } from '../../../src/core/generation/builtin/builtin-g
 import type { Generator } from '../../../src/core/generation/generator'
 import { HunyuanPool } from '../../../src/core/generation/hunyuan/hunyuan-pool'
 import type { ModelService } from '../../../src/core/service/model-service'
-import { httpAddresses } from '../../../src/shared/addresses'
+import { appAddresses } from '../../../src/shared/addresses'
 import type { CacheChangedEvent, ProgressEvent } from '../../../src/shared/contract'
 import type { OperationHandlers, OperationInput, ServiceOperationName } from '../../../src/shared/operations'
 import { codeOf } from '../../support/code-of'
@@ -36,7 +36,7 @@ afterEach(async () => {
 async function service(generators: Generator[] = [builtin()], options: { maxBytes?: number; disk?: boolean } = {}) {
   const svc = await makeService(
     { generators, limits: { maxBytes: options.maxBytes }, disk: options.disk ?? false },
-    httpAddresses,
+    appAddresses,
   )
   services.push(svc)
   return svc

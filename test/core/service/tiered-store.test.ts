@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ModelService } from '../../../src/core/service/model-service'
 import type { StorageFs } from '../../../src/core/storage/atomic-write'
-import { httpAddresses } from '../../../src/shared/addresses'
+import { appAddresses } from '../../../src/shared/addresses'
 import type { ParsedGenerateRequest } from '../../../src/shared/schemas'
 import { fixture } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
@@ -27,7 +27,7 @@ afterEach(async () => {
 })
 
 async function service(setup: Partial<ServiceSetup> & { generator?: GatedGenerator } = {}) {
-  const svc = await makeService({ generators: [setup.generator ?? new GatedGenerator()], ...setup }, httpAddresses)
+  const svc = await makeService({ generators: [setup.generator ?? new GatedGenerator()], ...setup }, appAddresses)
   open.push(svc)
   return svc
 }

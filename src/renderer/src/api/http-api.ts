@@ -1,4 +1,4 @@
-import { httpAddresses } from '../../../shared/addresses'
+import { appAddresses } from '../../../shared/addresses'
 import { encodeBase64 } from '../../../shared/base64'
 import { AppError, isErrorPayload } from '../../../shared/errors'
 import {
@@ -8,6 +8,7 @@ import {
   OPERATION_NAMES,
   OPERATIONS,
   type OperationName,
+  SERVICE_EVENT_NAMES,
 } from '../../../shared/operations'
 
 type Listener = (payload: unknown) => void
@@ -93,17 +94,22 @@ export function createHttpApi(options: HttpApiOptions = {}): Api {
   calls.saveModel = async (input) => {
     const { key, name } = input as { key: string; name: string }
     ;(options.download ?? browserDownload)(
-      `${base}${httpAddresses('model', key)}`,
+      `${base}${appAddresses('model', key)}`,
       name.endsWith('.glb') ? name : `${name}.glb`,
     )
     return { saved: true }
+  }
+  // The browser host has no start-up screen (it does not listen unless its service opened) and no shell.
+  calls.appStatus = async () => ({ startupError: null, desktop: false })
+  calls.desktop = async () => {
+    throw new AppError('INVALID_REQUEST', 'Only the desktop app has a data folder, a log file and a menu.')
   }
 
   const subscribe = (event: EventName, listener: Listener): (() => void) => {
     if (!source) {
       const Source = options.EventSource ?? EventSource
       source = new Source(`${base}/api/events`)
-      for (const name of EVENT_NAMES) {
+      for (const name of SERVICE_EVENT_NAMES) {
         source.addEventListener(name, (message) => {
           const payload: unknown = JSON.parse((message as MessageEvent<string>).data)
           for (const each of listeners.get(name) ?? []) each(payload)
@@ -118,7 +124,7 @@ export function createHttpApi(options: HttpApiOptions = {}): Api {
 
   return {
     ...calls,
-    modelUrl: (key: string) => `${base}${httpAddresses('model', key)}`,
+    modelUrl: (key: string) => `${base}${appAddresses('model', key)}`,
     subscribe,
   } as Api
 }

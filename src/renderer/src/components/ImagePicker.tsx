@@ -1,6 +1,7 @@
 import { type DragEvent, useId, useState } from 'react'
 import { ACCEPTED_IMAGE_TYPES } from '../../../shared/limits'
 import { useStore } from '../store'
+import { PictureView } from './PictureView'
 
 /** Pick or drop one picture; shows its thumbnail and any problem with it right here. */
 export function ImagePicker(): React.JSX.Element {
@@ -31,7 +32,7 @@ export function ImagePicker(): React.JSX.Element {
         onDrop={onDrop}
       >
         {image ? (
-          <img src={image.previewUrl} alt={`Selected: ${image.name}`} className="thumbnail" />
+          <PictureView bytes={image.bytes} label={`Selected: ${image.name}`} className="thumbnail" size={64} />
         ) : (
           <span className="dropzone-hint">Drop a picture here, or click to choose one</span>
         )}

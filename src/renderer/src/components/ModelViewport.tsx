@@ -3,6 +3,7 @@ import { Canvas, useLoader } from '@react-three/fiber'
 import { Component, type ReactNode, Suspense, useEffect } from 'react'
 import { type Material, Mesh } from 'three'
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
+import { decodeTexturesAsBitmaps } from './bitmap-textures'
 
 function materials(mesh: Mesh): Material[] {
   return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
@@ -17,7 +18,7 @@ function Model({
   wireframe: boolean
   onShown?: (url: string) => void
 }): React.JSX.Element {
-  const gltf = useLoader(GLTFLoader, url)
+  const gltf = useLoader(GLTFLoader, url, decodeTexturesAsBitmaps)
   useEffect(() => onShown?.(url), [onShown, url])
   useEffect(() => {
     gltf.scene.traverse((object) => {

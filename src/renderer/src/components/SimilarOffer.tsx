@@ -1,6 +1,7 @@
 import { useId } from 'react'
 import { formatBytes, formatMs } from '../format'
 import { useStore } from '../store'
+import { PictureView } from './PictureView'
 
 /** Hamming distance between two 64-bit picture hashes, in words. */
 export function describeDistance(distance: number): string {
@@ -26,7 +27,7 @@ export function SimilarOfferView(): React.JSX.Element | null {
       <h3 id={headingId}>A model of a near-identical picture is already cached</h3>
       <div className="similar-pictures">
         <figure>
-          <img src={offer.image.previewUrl} alt={`Yours: ${offer.image.name}`} width={64} height={64} />
+          <PictureView bytes={offer.image.bytes} label={`Yours: ${offer.image.name}`} size={64} />
           <figcaption>Your picture</figcaption>
         </figure>
         <figure>
