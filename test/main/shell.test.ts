@@ -91,7 +91,9 @@ describe('the application menu', () => {
       [['Help', 'Open log file'], actions.openLogFile],
       [['Help', 'About MeshCache'], actions.about],
     ] as const) {
-      ;(find(menu, ...path)?.click as () => void)()
+      const click = find(menu, ...path)?.click as (() => void) | undefined
+      expect(click, path.join(' > ')).toBeTypeOf('function')
+      click?.()
       expect(action).toHaveBeenCalledTimes(1)
     }
     expect(find(menu, 'Edit', 'paste')).toBeDefined()
