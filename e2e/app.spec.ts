@@ -1,3 +1,4 @@
+import { startFakeHunyuan } from '../test/support/fake-hunyuan'
 import { appCall, expect, generate, image, modelCoverage, statValue, test, textFile } from './fixtures'
 
 test.describe('MeshCache', () => {
@@ -170,6 +171,44 @@ test.describe('MeshCache', () => {
     await expect(comparison).toContainText('On your last 3 requests')
     await expect(comparison.locator('[data-policy="lru"]')).toContainText('keep recently used')
     await expect(comparison.locator('[data-policy="gdsf"]')).toContainText('keep what was expensive to make')
+  })
+
+  test('adds a GPU server in the settings, uses it for the next request, keeps it, and removes it', async ({
+    app,
+    launch,
+    running,
+  }) => {
+    const fake = await startFakeHunyuan()
+    try {
+      await expect(app.getByTestId('backend-status')).toContainText('the builtin CPU generator is in use')
+      await app.getByRole('button', { name: 'Add a GPU server' }).click()
+      await expect(app.getByLabel('Server URL')).toBeFocused()
+      await app.getByLabel('Server URL').fill('http://not a url')
+      await app.getByRole('button', { name: 'Test' }).click()
+      await expect(app.getByTestId('server-message')).toContainText('url must be an http:// or https:// address')
+      await app.getByLabel('Server URL').fill(fake.url)
+      await app.getByRole('button', { name: 'Test' }).click()
+      await expect(app.getByTestId('server-message')).toContainText('Hunyuan3D 2.0 answered in')
+      await app.getByRole('button', { name: 'Add server' }).click()
+      await expect(app.getByTestId('gpu-server')).toContainText(fake.url)
+      await expect(app.getByTestId('backend-status')).toContainText('Hunyuan3D-2.0')
+      await generate(app, 'triposr-teapot', { quality: 'draft' })
+      expect((await fake.stats()).received).toHaveLength(1)
+      // Kept across a restart of the app.
+      if (running.sim) await running.sim.quit()
+      const again = running.sim ? await launch() : app
+      if (!running.sim) await again.reload()
+      await expect(again.getByTestId('gpu-server')).toContainText(fake.url)
+      await again.getByTestId('gpu-server').getByRole('button', { name: 'Remove' }).click()
+      await expect(again.getByTestId('gpu-server')).toHaveCount(0)
+      expect(await generate(again, 'triposr-chair', { quality: 'draft' })).toBe('miss')
+      // Made by the builtin generator: the server got nothing more.
+      const newest = (await appCall(again, 'entries', { sort: 'createdAt', order: 'desc' })).items[0]
+      expect(newest?.meta.backend).toBe('builtin')
+      expect((await fake.stats()).received).toHaveLength(1)
+    } finally {
+      await fake.close()
+    }
   })
 
   test.describe('with a GPU server whose jobs wait for the test', () => {

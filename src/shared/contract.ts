@@ -142,8 +142,19 @@ export interface ServiceStats extends CacheStats {
 export const BACKEND_STATES = ['ready', 'busy', 'unreachable'] as const
 export type BackendState = (typeof BACKEND_STATES)[number]
 
+/** Where a GPU server was set: MESHCACHE_HUNYUAN_URL, the app's settings, or the server the app starts itself. */
+export const SERVER_SOURCES = ['environment', 'settings', 'local'] as const
+export type ServerSource = (typeof SERVER_SOURCES)[number]
+
 export interface ServerInfo {
+  /** Stable for a URL (`gpu-` and 12 hex). */
+  id: string
   url: string
+  source: ServerSource
+  /** Jobs it runs at once. */
+  concurrency: number
+  /** Whether requests that do not say are textured on it. */
+  texture: boolean
   state: BackendState
   /** '2.0' or '2.1' once the server has answered. */
   variant?: string
@@ -165,6 +176,18 @@ export interface BackendInfo {
   isDefault: boolean
   /** The servers of a GPU backend. */
   servers?: ServerInfo[]
+}
+
+/** What testing a GPU server's URL found (nothing is saved). */
+export interface BackendTestResult {
+  url: string
+  /** It answered as a Hunyuan3D api_server. */
+  ok: boolean
+  state: BackendState
+  variant?: string
+  /** How long its answer took, in ms. */
+  roundTripMs?: number
+  detail?: string
 }
 
 export interface WarmResult {

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import type {
   AppStatus,
   BackendInfo,
+  BackendTestResult,
   CacheChangedEvent,
   CacheConfig,
   ClearResult,
@@ -17,6 +18,7 @@ import type {
 } from './contract'
 import { GENERATE_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
 import {
+  addBackendSchema,
   cacheConfigPatchSchema,
   cancelSchema,
   clearSchema,
@@ -25,7 +27,9 @@ import {
   entriesQuerySchema,
   generateRequestSchema,
   noInputSchema,
+  removeBackendSchema,
   saveModelSchema,
+  testBackendSchema,
   warmSchema,
 } from './schemas'
 
@@ -121,6 +125,21 @@ export const OPERATIONS = {
     input: noInputSchema,
     result: returns<BackendInfo[]>(),
     http: { method: 'GET', path: '/api/backends' },
+  },
+  addBackend: {
+    input: addBackendSchema,
+    result: returns<BackendInfo[]>(),
+    http: { method: 'POST', path: '/api/backends', managed: true, bodyLimit: SMALL_BODY_LIMIT },
+  },
+  removeBackend: {
+    input: removeBackendSchema,
+    result: returns<BackendInfo[]>(),
+    http: { method: 'DELETE', path: '/api/backends/:id', managed: true },
+  },
+  testBackend: {
+    input: testBackendSchema,
+    result: returns<BackendTestResult>(),
+    http: { method: 'POST', path: '/api/backends/test', managed: true, bodyLimit: SMALL_BODY_LIMIT },
   },
   saveModel: {
     input: saveModelSchema,

@@ -63,7 +63,8 @@ export const generateRequestSchema = z.strictObject({
   prompt: promptSchema.default(''),
   quality: qualitySchema.default('standard'),
   seed: seedSchema.default(DEFAULT_SEED),
-  texture: z.boolean({ error: 'texture must be true or false' }).default(false),
+  /** Absent: the GPU server's own default (see its settings); the builtin generator ignores it. */
+  texture: z.boolean({ error: 'texture must be true or false' }).optional(),
   backend: z.string().min(1).max(64).optional(),
   requestId: requestIdSchema.optional(),
   reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),
@@ -129,6 +130,40 @@ export const deleteEntrySchema = z.strictObject({
 export const cancelSchema = z.strictObject({ requestId: requestIdSchema })
 
 export const saveModelSchema = z.strictObject({ key: keySchema, name: z.string().min(1).max(200) })
+
+/** A GPU server's address: http(s), no credentials, kept without a trailing slash. */
+export const gpuServerUrlSchema = z
+  .string({ error: 'url must be text' })
+  .trim()
+  .max(2000, 'url is too long')
+  .refine((text) => {
+    try {
+      const url = new URL(text)
+      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password
+    } catch {
+      return false
+    }
+  }, 'url must be an http:// or https:// address such as http://gpu1:8080')
+  .transform((text) => text.replace(/\/+$/, ''))
+
+export const GPU_SERVER_ID_PATTERN = /^gpu-[0-9a-f]{12}$/
+
+export const addBackendSchema = z.strictObject({
+  url: gpuServerUrlSchema,
+  concurrency: z
+    .number({ error: 'concurrency must be a number' })
+    .int('concurrency must be a whole number')
+    .min(1, 'concurrency must be at least 1')
+    .max(16, 'concurrency must be at most 16')
+    .default(1),
+  texture: z.boolean({ error: 'texture must be true or false' }).default(false),
+})
+
+export const removeBackendSchema = z.strictObject({
+  id: z.string().regex(GPU_SERVER_ID_PATTERN, 'a server id is gpu- and 12 hex characters'),
+})
+
+export const testBackendSchema = z.strictObject({ url: gpuServerUrlSchema })
 
 export const desktopActionSchema = z.strictObject({
   action: z.enum(DESKTOP_ACTIONS, { error: `action must be one of ${DESKTOP_ACTIONS.join(', ')}` }),

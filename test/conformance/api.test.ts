@@ -2,6 +2,7 @@ import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CacheChangedEvent, GenerateResult, ProgressEvent } from '../../src/shared/contract'
 import type { Api } from '../../src/shared/operations'
+import { closedPort } from '../support/closed-port'
 import { codeOf } from '../support/code-of'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
@@ -149,6 +150,16 @@ describe.each(STACKS)('Api over $name', (kind) => {
     generator.release()
     await until(async () => (await api.stats()).currentItems === 2, 'both warmed models are stored')
     expect(await api.generate(request({ seed: 2 }))).toMatchObject({ cache: 'hit', key: keys[1] })
+  })
+
+  it('sets up GPU servers: tests a URL, refuses a bad one and an unknown id', async () => {
+    await start()
+    const closed = await closedPort()
+    expect(await api.testBackend({ url: closed })).toMatchObject({ url: closed, ok: false, state: 'unreachable' })
+    expect(await codeOf(api.addBackend({ url: 'ftp://gpu1:8080' }))).toBe('INVALID_REQUEST')
+    expect(await codeOf(api.addBackend({ url: closed }))).toBe('BACKEND_UNAVAILABLE')
+    expect(await codeOf(api.removeBackend({ id: 'gpu-000000000000' }))).toBe('NOT_FOUND')
+    expect(await codeOf(api.removeBackend({ id: '../etc' }))).toBe('INVALID_REQUEST')
   })
 
   it('describes the backends', async () => {

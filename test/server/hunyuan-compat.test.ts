@@ -54,7 +54,7 @@ async function start(
 ): Promise<{ url: string; service: ModelService; app: FastifyInstance; compat: HunyuanCompat }> {
   if (gpu) fake = await startFakeHunyuan({ variant: gpu })
   const generators = [
-    ...(fake ? [new HunyuanPool([fake.url], 1, { pollMs: 5 })] : []),
+    ...(fake ? [new HunyuanPool([fake.url], { pollMs: 5 })] : []),
     new BuiltinGenerator({ workerPath: BUILTIN_WORKER }),
   ]
   const service = await makeService({ generators, disk: false }, appAddresses)

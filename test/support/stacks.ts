@@ -21,6 +21,8 @@ import { type Addresses, appAddresses } from '../../src/shared/addresses'
 import type { CacheLimits } from '../../src/shared/cache-types'
 import type { Api } from '../../src/shared/operations'
 import '../../e2e/electron-sim/renderer-fake.js'
+import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
+import { GpuServers } from '../../src/core/service/gpu-servers'
 import { FakeIpcMain } from './fake-ipc-main'
 
 /** The app's page in Electron: its own origin (src/main/protocol.ts). */
@@ -55,7 +57,10 @@ export async function makeService(setup: ServiceSetup, addresses: Addresses): Pr
     disk: dir ? new DiskTier({ dir, log: () => undefined, ...setup.diskOptions }) : undefined,
     thumbnails: new ThumbnailStore({ dir: dir ? join(dir, 'thumbnails') : undefined }),
   })
-  const service = new ModelService({ store, backends: new Backends(setup.generators), addresses })
+  const backends = new Backends(setup.generators)
+  // GPU servers can be tested and refused here; none is saved (no data folder in these stacks).
+  const gpuServers = new GpuServers(new HunyuanPool([]), undefined, () => undefined)
+  const service = new ModelService({ store, backends, addresses, gpuServers })
   await service.open()
   return service
 }

@@ -58,6 +58,7 @@ export interface ServerKind {
 export interface KeyRequest {
   quality: Quality
   seed: number
+  /** Resolved before keying (see Generator.textureByDefault). */
   texture: boolean
 }
 
@@ -79,6 +80,8 @@ export interface Generator {
   generate(input: GeneratorInput, options: GenerateOptions): Promise<GeneratedModel>
   /** A GPU server backend: the variant and identity of the server requests are keyed for now. */
   serverKind?(): Promise<ServerKind>
+  /** Whether a request that does not say is textured (a GPU server's setting); no otherwise. */
+  textureByDefault?(): Promise<boolean>
   /** Releases what the generator holds (worker threads, connections). */
   close?(): Promise<void>
 }

@@ -21,7 +21,12 @@ export class JobQueue {
   private active = 0
   private readonly waiting: Waiting[] = []
 
-  constructor(private readonly concurrency = 1) {}
+  /** `concurrency` may change while jobs wait (a GPU server added or removed). */
+  constructor(private readonly slots: number | (() => number) = 1) {}
+
+  private get concurrency(): number {
+    return typeof this.slots === 'number' ? this.slots : this.slots()
+  }
 
   get length(): number {
     return this.waiting.length + this.active

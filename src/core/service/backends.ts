@@ -41,7 +41,7 @@ export class Backends {
     private readonly options: BackendsOptions = {},
   ) {
     if (generators.length === 0) throw new Error('MeshCache needs at least one generator')
-    for (const generator of generators) this.queues.set(generator.id, new JobQueue(slotsOf(generator)))
+    for (const generator of generators) this.queues.set(generator.id, new JobQueue(() => slotsOf(generator)))
     this.ttlMs = options.availabilityTtlMs ?? 30_000
     this.now = options.now ?? Date.now
     this.team = options.team
@@ -59,8 +59,11 @@ export class Backends {
   async choose(id: string | undefined): Promise<{ generator: Generator; fallback?: string }> {
     if (id === undefined) {
       const generator = await this.defaultGenerator()
-      const gpus = this.generators.filter((g) => g.gpu === true)
-      if (generator.gpu === true || gpus.length === 0) return { generator }
+      // The builtin generator stands in without a word only where no GPU server is set up at all.
+      const configured = this.generators.filter(
+        (g) => g.gpu === true && this.availability.get(g.id)?.description.servers?.length !== 0,
+      )
+      if (generator.gpu === true || configured.length === 0) return { generator }
       return { generator, fallback: 'No GPU server is reachable, so the builtin CPU generator made this model.' }
     }
     const generator = this.generators.find((g) => g.id === id)
@@ -120,6 +123,11 @@ export class Backends {
       })
     assertGlb(model.glb, 'The generator')
     return model.glb
+  }
+
+  /** Drops what is known of a backend's availability: the next request asks it afresh. */
+  forget(id: string): void {
+    this.availability.delete(id)
   }
 
   async close(): Promise<void> {

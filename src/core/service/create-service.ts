@@ -8,9 +8,11 @@ import type { Generator } from '../generation/generator'
 import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
+import { JsonFile } from '../storage/json-file'
 import { SettingsStore } from '../storage/settings-store'
 import { ThumbnailStore } from '../storage/thumbnail-store'
 import { Backends } from './backends'
+import { GpuServers, savedServersSchema } from './gpu-servers'
 import { ModelService } from './model-service'
 import { RequestLog } from './request-log'
 import { TieredStore } from './tiered-store'
@@ -36,9 +38,11 @@ export interface AppServiceOptions {
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
   const { dataDir, hunyuanUrls, redisUrl, gpuConcurrency = 1 } = options.config
-  const gpus = hunyuanUrls.length > 0 ? new HunyuanPool(hunyuanUrls, gpuConcurrency) : undefined
+  // Always a pool, empty when no server is set: one can be added in the app at any time.
+  const gpus = new HunyuanPool(hunyuanUrls, { concurrency: gpuConcurrency, source: 'environment' })
+  const gpuServers = dataDir ? join(dataDir, 'gpu-servers.json') : undefined
   const builtin = new BuiltinGenerator({ workerPath: options.workerPath })
-  const generators = options.generators ?? [...(gpus ? [gpus] : []), builtin]
+  const generators = options.generators ?? [gpus, builtin]
   // Redis and BullMQ are loaded only in team mode: a single artist's start does not pay for them.
   const team = redisUrl
     ? await (await import('../team/team-mode')).startTeamMode(redisUrl, options.config, builtin, gpus)
@@ -58,12 +62,22 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     shared: team?.shared,
     thumbnails: new ThumbnailStore({ dir: models ? join(models, 'thumbnails') : undefined }),
   })
+  const backends = new Backends(generators, { team: team?.scheduler, log: options.log })
+  const servers = new GpuServers(
+    gpus,
+    gpuServers ? new JsonFile(gpuServers, savedServersSchema, 'GPU servers') : undefined,
+    () => backends.forget(gpus.id),
+    options.log,
+  )
+  const serversProblem = await servers.load()
+  if (serversProblem) options.log?.('GPU servers not read', { problem: serversProblem })
   const similar = new SimilarModels()
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({
     store,
-    backends: new Backends(generators, { team: team?.scheduler, log: options.log }),
+    backends,
     log: options.log,
+    gpuServers: servers,
     addresses: options.addresses,
     settings,
     similar,

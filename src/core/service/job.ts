@@ -39,8 +39,11 @@ export interface Keyed {
   params: KeyParams
 }
 
+/** An app request whose `texture` is decided (asked, or the generator's default). */
+export type TexturedRequest = ParsedGenerateRequest & { texture: boolean }
+
 /** The job of a request from the app's own form or API; the prompt, quality and seed are kept as labels. */
-export function appJob(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed, keyedFor?: string): Job {
+export function appJob(request: TexturedRequest, generator: Generator, keyed: Keyed, keyedFor?: string): Job {
   const { image, prompt, quality, seed, texture } = request
   return {
     key: keyed.key,

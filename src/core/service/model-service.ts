@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events'
 import { type Addresses, shortKey } from '../../shared/addresses'
-import type { BackendInfo, GenerateResult, ProgressEvent, ServiceStats, SimilarResult } from '../../shared/contract'
-import { CancelledError, isAbortError, toErrorPayload } from '../../shared/errors'
+import type {
+  BackendInfo,
+  BackendTestResult,
+  GenerateResult,
+  ProgressEvent,
+  ServiceStats,
+  SimilarResult,
+} from '../../shared/contract'
+import { AppError, CancelledError, isAbortError, toErrorPayload } from '../../shared/errors'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
@@ -14,7 +21,8 @@ import type { SettingsStore } from '../storage/settings-store'
 import type { Backends } from './backends'
 import { CacheAdmin } from './cache-admin'
 import { ChangeFeed } from './change-feed'
-import { appJob, type Job, type Keyed } from './job'
+import type { GpuServers } from './gpu-servers'
+import { appJob, type Job, type Keyed, type TexturedRequest } from './job'
 import { RequestLog } from './request-log'
 import { RequestTracker, type TrackedRequest } from './request-tracker'
 import { ShapeReuse } from './shape-reuse'
@@ -32,6 +40,13 @@ export interface ModelServiceOptions {
   similar?: SimilarModels
   /** The host's log: each generation's end, each failure. */
   log?: LogFn
+  /** The GPU servers set up in the app (absent: none can be added, as in some tests). */
+  gpuServers?: GpuServers
+}
+
+/** A request with `texture` decided: as asked, else the generator's default. */
+async function withTexture(request: ParsedGenerateRequest, generator: Generator): Promise<TexturedRequest> {
+  return { ...request, texture: request.texture ?? (await generator.textureByDefault?.()) ?? false }
 }
 
 export type ServiceEvents = { progress: [EventPayload<'progress'>]; cacheChanged: [EventPayload<'cacheChanged'>] }
@@ -66,9 +81,10 @@ export class ModelService implements ServiceOperations {
     this.store.onChange = (reason) => changes.changed(reason)
   }
 
-  generate(request: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
-    return this.tracked(request.requestId, context.signal, async (tracked, started) => {
-      const { generator, fallback } = await this.backendSet.choose(request.backend)
+  generate(asked: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
+    return this.tracked(asked.requestId, context.signal, async (tracked, started) => {
+      const { generator, fallback } = await this.backendSet.choose(asked.backend)
+      const request = await withTexture(asked, generator)
       const keyed = await this.keys.keyOf(request, generator)
       if (request.reuse === 'similar' && !this.store.has(keyed.key)) {
         const reused = await this.offers.reuse(request, generator, keyed, tracked.id, started)
@@ -80,8 +96,9 @@ export class ModelService implements ServiceOperations {
     })
   }
 
-  async similar(request: ParsedGenerateRequest): Promise<SimilarResult> {
-    const generator = await this.backendSet.pick(request.backend)
+  async similar(asked: ParsedGenerateRequest): Promise<SimilarResult> {
+    const generator = await this.backendSet.pick(asked.backend)
+    const request = await withTexture(asked, generator)
     return this.offers.offer(request, generator, await this.keys.keyOf(request, generator))
   }
 
@@ -126,8 +143,9 @@ export class ModelService implements ServiceOperations {
   /** Keys every request first (a bad picture refuses the whole batch), then generates them in the background. */
   async warm({ requests }: ParsedInput<'warm'>): Promise<{ keys: string[] }> {
     const planned = await Promise.all(
-      requests.map(async (request) => {
-        const generator = await this.backendSet.pick(request.backend)
+      requests.map(async (asked) => {
+        const generator = await this.backendSet.pick(asked.backend)
+        const request = await withTexture(asked, generator)
         const keyed = await this.keys.keyOf(request, generator)
         return { job: await this.appJobFor(request, generator, keyed), key: keyed.key }
       }),
@@ -143,6 +161,25 @@ export class ModelService implements ServiceOperations {
 
   async backends(): Promise<BackendInfo[]> {
     return this.backendSet.describeAll()
+  }
+
+  async addBackend(input: ParsedInput<'addBackend'>): Promise<BackendInfo[]> {
+    await this.gpuServers().add(input)
+    return this.backends()
+  }
+
+  async removeBackend(input: ParsedInput<'removeBackend'>): Promise<BackendInfo[]> {
+    await this.gpuServers().remove(input)
+    return this.backends()
+  }
+
+  testBackend(input: ParsedInput<'testBackend'>): Promise<BackendTestResult> {
+    return this.gpuServers().test(input)
+  }
+
+  private gpuServers(): GpuServers {
+    if (!this.options.gpuServers) throw new AppError('INVALID_REQUEST', 'GPU servers cannot be set up here.')
+    return this.options.gpuServers
   }
 
   model(key: string): Promise<Uint8Array | undefined> {
@@ -212,7 +249,7 @@ export class ModelService implements ServiceOperations {
    * An app request's job. A textured request names its untextured twin's key: when that model
    * is cached and the backend textures a given mesh, only texturing runs (see `produce`).
    */
-  private async appJobFor(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed): Promise<Job> {
+  private async appJobFor(request: TexturedRequest, generator: Generator, keyed: Keyed): Promise<Job> {
     const kind = await generator.serverKind?.()
     const job = appJob(request, generator, keyed, kind?.identity)
     if (request.texture && kind && DIALECTS[kind.variant].texturesGivenMesh) {

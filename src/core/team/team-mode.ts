@@ -33,8 +33,8 @@ export async function startTeamMode(
     workers: [
       { generator: builtin, concurrency: 1 },
       ...(gpus?.servers ?? []).map((server) => ({
-        generator: HunyuanPool.ofServer(server, gpus?.concurrencyPerServer),
-        concurrency: gpus?.concurrencyPerServer ?? 1,
+        generator: new HunyuanPool([server]),
+        concurrency: server.settings.concurrency,
         server: server.url,
       })),
     ],

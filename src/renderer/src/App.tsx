@@ -3,6 +3,7 @@ import type { AppStatus, OpenPictureEvent } from '../../shared/contract'
 import { api } from './api'
 import { CachePanel } from './components/CachePanel'
 import { GenerateForm } from './components/GenerateForm'
+import { GPU_SERVER_URL_INPUT, GpuServers } from './components/GpuServers'
 import { ModelPreview } from './components/ModelPreview'
 import { StartupError } from './components/StartupError'
 import { useStore, watchForSimilar } from './store'
@@ -16,14 +17,24 @@ function BackendStatus(): React.JSX.Element | null {
   const backends = useStore((s) => s.backends)
   const active = backends.find((b) => b.isDefault)
   if (!active) return null
-  const down = backends.filter((b) => !b.available)
-  const fallback = !active.gpu && backends.some((b) => b.gpu)
+  const gpu = backends.find((b) => b.gpu)
+  const noServer = !active.gpu && (gpu?.servers?.length ?? 0) === 0
+  const down = backends.filter((b) => !b.available && (b.servers?.length ?? 1) > 0)
+  const fallback = !active.gpu && !noServer
   return (
     <p className="backend-status" data-testid="backend-status" data-state={active.state}>
       Generator: <strong>{active.name}</strong>
       {active.state === 'busy' && <span className="muted"> · busy: new requests wait their turn</span>}
       {fallback && (
         <span className="warning"> · no GPU server is reachable, so the builtin CPU generator is in use</span>
+      )}
+      {noServer && (
+        <>
+          <span className="muted"> · the builtin CPU generator is in use </span>
+          <button type="button" className="link" onClick={() => document.getElementById(GPU_SERVER_URL_INPUT)?.focus()}>
+            Add a GPU server
+          </button>
+        </>
       )}
       {down.map((b) => (
         <span key={b.id} className="muted">
@@ -103,6 +114,7 @@ function MainView(): React.JSX.Element {
         </div>
         <div className="column">
           <CachePanel />
+          <GpuServers />
         </div>
       </main>
     </div>

@@ -1,23 +1,15 @@
 import { createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { GenerateProgress } from '../../../src/core/generation/generator'
 import { HunyuanPool } from '../../../src/core/generation/hunyuan/hunyuan-pool'
 import { HunyuanServer, serverReason } from '../../../src/core/generation/hunyuan/hunyuan-server'
 import { QUALITIES } from '../../../src/shared/contract'
+import { closedPort } from '../../support/closed-port'
 import { type FakeHunyuan, type FakeOptions, startFakeHunyuan } from '../../support/fake-hunyuan'
 import { fixture } from '../../support/fixtures'
 
 const input = { image: fixture('triposr-chair'), prompt: 'a wooden chair', quality: 'draft' as const, seed: 42 }
 const signal = (): AbortSignal => new AbortController().signal
-
-async function closedPort(): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return `http://127.0.0.1:${port}`
-}
 
 const fakes: FakeHunyuan[] = []
 async function fakeServer(options: FakeOptions = {}): Promise<FakeHunyuan> {
@@ -82,7 +74,7 @@ describe('Hunyuan3D 2.0 against its fake', () => {
 
   it('gives up at the deadline on a job that never finishes, and cancels a running one', async () => {
     const fake = await fakeServer({ held: true })
-    const late = new HunyuanPool([fake.url], 1, { deadlineMs: 200 })
+    const late = new HunyuanPool([fake.url], { deadlineMs: 200 })
     await expect(late.generate(input, { signal: signal() })).rejects.toMatchObject({ code: 'TIMEOUT' })
     const controller = new AbortController()
     const run = new HunyuanPool([fake.url]).generate(input, { signal: controller.signal })
@@ -127,7 +119,7 @@ describe('a busy server is busy, not unreachable', () => {
 describe('Hunyuan3D 2.1 against its fake', () => {
   it('is identified by /health and generates every quality within its limits through /send', async () => {
     const fake = await fakeServer({ variant: '2.1' })
-    const pool = new HunyuanPool([fake.url], 1, { pollMs: 5 })
+    const pool = new HunyuanPool([fake.url], { pollMs: 5 })
     expect((await pool.describe()).servers?.[0]).toMatchObject({ state: 'ready', variant: '2.1' })
     for (const quality of QUALITIES) {
       const model = await pool.generate({ ...input, quality }, { signal: signal() })
@@ -157,7 +149,7 @@ describe('Hunyuan3D 2.1 against its fake', () => {
     const texturing = new Promise<void>((resolve) => {
       resolveTexturing = resolve
     })
-    const run = new HunyuanPool([fake.url], 1, { pollMs: 5 }).generate(input, {
+    const run = new HunyuanPool([fake.url], { pollMs: 5 }).generate(input, {
       signal: signal(),
       onProgress: (p) => {
         stages.push(p.stage)
@@ -173,7 +165,7 @@ describe('Hunyuan3D 2.1 against its fake', () => {
 
   it("shows a validation error's reason", async () => {
     const fake = await fakeServer({ variant: '2.1' })
-    const pool = new HunyuanPool([fake.url], 1, { mode: 'generate' })
+    const pool = new HunyuanPool([fake.url], { mode: 'generate' })
     // A client's own fields go as written (here without a picture, which 2.1 requires).
     await expect(
       pool.generate({ ...input, upstream: { text: 'a chair' } }, { signal: signal() }),

@@ -1,12 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createAppService } from '../../../src/core/service/create-service'
 import type { ModelService } from '../../../src/core/service/model-service'
 import { appAddresses } from '../../../src/shared/addresses'
+import { generateRequestSchema } from '../../../src/shared/schemas'
 import { startFakeHunyuan } from '../../support/fake-hunyuan'
-import { BUILTIN_WORKER } from '../../support/fixtures'
+import { BUILTIN_WORKER, numberedPicture } from '../../support/fixtures'
 
 const opened: ModelService[] = []
 afterEach(async () => {
@@ -25,9 +28,12 @@ async function create(config: { hunyuanUrls?: string[]; dataDir?: string }, limi
 }
 
 describe('createAppService', () => {
-  it('offers the builtin generator alone, in memory only, without a data folder', async () => {
+  it('offers the builtin generator, in memory only, without a data folder or a GPU server', async () => {
     const service = await create({}, { maxItems: 3 })
-    expect((await service.backends()).map((b) => b.id)).toEqual(['builtin'])
+    expect((await service.backends()).map((b) => [b.id, b.isDefault, b.servers?.length])).toEqual([
+      ['hunyuan3d-2', false, 0],
+      ['builtin', true, undefined],
+    ])
     expect(await service.getConfig()).toMatchObject({ maxItems: 3, diskMaxBytes: null })
     expect((await service.stats()).disk).toBeNull()
   })
@@ -69,4 +75,64 @@ describe('createAppService', () => {
       similarityThreshold: 3,
     })
   })
+
+  it('adds a GPU server in the app: tested, used by the next request, kept across a restart, removable', async () => {
+    const fake = await startFakeHunyuan()
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-servers-'))
+      const first = await create({ dataDir })
+      expect(await first.testBackend({ url: fake.url })).toMatchObject({ ok: true, state: 'ready', variant: '2.0' })
+      const listed = await first.addBackend({ url: `${fake.url}/`, concurrency: 2, texture: false })
+      expect(listed[0]?.servers).toMatchObject([{ url: fake.url, source: 'settings', concurrency: 2, variant: '2.0' }])
+      expect((await first.generate(await request(1))).backend).toBe('hunyuan3d-2')
+      expect((await fake.stats()).received).toHaveLength(1)
+      await expect(first.addBackend({ url: fake.url, concurrency: 1, texture: false })).rejects.toThrow(
+        /already set up/,
+      )
+      await first.close()
+      expect(JSON.parse(readFileSync(join(dataDir, 'gpu-servers.json'), 'utf8'))).toEqual({
+        servers: [{ url: fake.url, concurrency: 2, texture: false }],
+      })
+
+      const second = await create({ dataDir })
+      const [gpu] = await second.backends()
+      expect(gpu).toMatchObject({ isDefault: true, servers: [{ url: fake.url, source: 'settings' }] })
+      const id = gpu?.servers?.[0]?.id as string
+      await second.removeBackend({ id })
+      expect((await second.generate(await request(2))).backend).toBe('builtin')
+      expect(JSON.parse(readFileSync(join(dataDir, 'gpu-servers.json'), 'utf8'))).toEqual({ servers: [] })
+    } finally {
+      await fake.close()
+    }
+  })
+
+  it('refuses a URL that is not a Hunyuan3D api_server, and a server from the environment, saving nothing', async () => {
+    const other = createServer((_req, res) => res.end('<html>a router</html>'))
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    const fake = await startFakeHunyuan()
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-servers-'))
+      const service = await create({ dataDir, hunyuanUrls: [fake.url] })
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+      expect(await service.testBackend({ url })).toMatchObject({ ok: false, state: 'unreachable' })
+      await expect(service.addBackend({ url, concurrency: 1, texture: false })).rejects.toMatchObject({
+        code: 'BACKEND_UNAVAILABLE',
+        message: expect.stringMatching(/was not added: .*not like a Hunyuan3D api_server.*Nothing was saved/),
+      })
+      const [gpu] = await service.backends()
+      expect(gpu?.servers).toMatchObject([{ url: fake.url, source: 'environment' }])
+      await expect(service.removeBackend({ id: gpu?.servers?.[0]?.id as string })).rejects.toThrow(
+        /comes from MESHCACHE_HUNYUAN_URL/,
+      )
+      expect(existsSync(join(dataDir, 'gpu-servers.json'))).toBe(false)
+    } finally {
+      other.close()
+      await fake.close()
+    }
+  })
 })
+
+/** A parsed app request for picture n (the builtin generator reads the picture). */
+async function request(n: number) {
+  return generateRequestSchema.parse({ image: await numberedPicture(n), quality: 'draft' })
+}

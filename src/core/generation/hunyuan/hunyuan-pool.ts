@@ -24,29 +24,50 @@ export class HunyuanPool implements Generator {
   readonly version = '2'
   readonly acceptsTextAndMesh = true
   readonly gpu = true
-  readonly servers: HunyuanServer[]
+  private members: HunyuanServer[]
 
-  constructor(
-    urls: (string | HunyuanServer)[],
-    readonly concurrencyPerServer = 1,
-    settings: Partial<Omit<HunyuanServerSettings, 'url'>> = {},
-  ) {
-    if (urls.length === 0) throw new Error('a Hunyuan3D pool needs at least one server')
-    this.servers = urls.map((url) => (typeof url === 'string' ? new HunyuanServer({ ...settings, url }) : url))
+  /** Servers by URL (with these settings) or as made; none is allowed: the builtin generator then answers. */
+  constructor(urls: (string | HunyuanServer)[], settings: Partial<Omit<HunyuanServerSettings, 'url'>> = {}) {
+    this.members = urls.map((url) => (typeof url === 'string' ? new HunyuanServer({ ...settings, url }) : url))
   }
 
-  /** One server of a pool as a backend of its own (a team worker runs one server's jobs). */
-  static ofServer(server: HunyuanServer, concurrency = 1): HunyuanPool {
-    return new HunyuanPool([server], concurrency)
+  get servers(): readonly HunyuanServer[] {
+    return this.members
   }
 
-  /** Jobs the pool can run at once. */
+  /** Adds a server (a user set it up in the app); a URL already here is refused by the caller. */
+  add(server: HunyuanServer): void {
+    this.members = [...this.members, server]
+  }
+
+  /** Removes a server; its running jobs finish there. */
+  remove(id: string): HunyuanServer | undefined {
+    const server = this.members.find((each) => each.id === id)
+    this.members = this.members.filter((each) => each !== server)
+    return server
+  }
+
+  /** Jobs the pool can run at once: every server's concurrency (at least one, so a job can wait its turn). */
   get slots(): number {
-    return this.servers.length * this.concurrencyPerServer
+    return Math.max(
+      1,
+      this.members.reduce((sum, server) => sum + server.settings.concurrency, 0),
+    )
   }
 
   async describe(): Promise<GeneratorDescription> {
-    const servers = await Promise.all(this.servers.map((server) => server.describe()))
+    if (this.members.length === 0) {
+      return {
+        name: 'Hunyuan3D (no GPU server set up)',
+        version: this.version,
+        gpu: true,
+        available: false,
+        state: 'unreachable',
+        detail: 'No GPU server is set up: add one in the settings.',
+        servers: [],
+      }
+    }
+    const servers = await Promise.all(this.members.map((server) => server.describe()))
     const state = STATE_ORDER.find((candidate) => servers.some((s) => s.state === candidate)) ?? 'unreachable'
     const variant = servers.find((s) => s.state !== 'unreachable' && s.variant)?.variant
     const label = `Hunyuan3D-${variant ?? '2'}`
@@ -75,8 +96,14 @@ export class HunyuanPool implements Generator {
 
   /** What decides the model on the server new requests are keyed for (its variant's fields). */
   async keyParams(request: KeyRequest): Promise<Params> {
-    const { identity } = await this.primary()
-    return DIALECTS[identity.variant].keyParams(request, identity.identity)
+    const { identity, server } = await this.primary()
+    const texture = request.texture ?? server.settings.texture
+    return DIALECTS[identity.variant].keyParams({ ...request, texture }, identity.identity)
+  }
+
+  /** Whether a request that does not say is textured: the default of the server it is keyed for. */
+  async textureByDefault(): Promise<boolean> {
+    return (await this.primary()).server.settings.texture
   }
 
   /** The variant and identity requests keyed now are keyed for (their jobs go to servers of that kind). */
@@ -86,10 +113,12 @@ export class HunyuanPool implements Generator {
   }
 
   async generate(input: GeneratorInput, options: GenerateOptions): Promise<GeneratedModel> {
-    const candidates = this.servers
+    // A server with a free slot first, then the least busy (a job for a full server waits there).
+    const load = (server: HunyuanServer): number => server.running / server.settings.concurrency
+    const candidates = this.members
       .filter((server) => server.lastKnown.state !== 'unreachable')
       .filter((server) => input.keyedFor === undefined || server.identity?.identity === input.keyedFor)
-      .sort((a, b) => a.running - b.running)
+      .sort((a, b) => load(a) - load(b))
     let last: unknown = new AppError('BACKEND_UNAVAILABLE', 'None of the Hunyuan3D servers is reachable.')
     for (const server of candidates) {
       try {
@@ -105,15 +134,15 @@ export class HunyuanPool implements Generator {
 
   /** The first server that is not known to be unreachable, identified (probing when none is known yet). */
   private async primary(): Promise<{ server: HunyuanServer; identity: ServerIdentity }> {
-    for (const server of this.servers) {
+    for (const server of this.members) {
       if (server.identity && server.lastKnown.state !== 'unreachable') return { server, identity: server.identity }
     }
-    for (const server of this.servers) {
+    for (const server of this.members) {
       const description = await server.describe()
       if (description.state !== 'unreachable' && server.identity) return { server, identity: server.identity }
     }
     // A server busy with another client's job answers once that job is done: wait for it.
-    for (const server of this.servers) {
+    for (const server of this.members) {
       if (server.lastKnown.state !== 'busy') continue
       const identity = await server.identify(AbortSignal.timeout(server.settings.deadlineMs)).catch(() => undefined)
       if (identity) return { server, identity }

@@ -1,4 +1,6 @@
+import type { BackendState, ServerInfo, ServerSource } from '../../../shared/contract'
 import { AppError, CancelledError } from '../../../shared/errors'
+import { sha256 } from '../../sha256'
 import type { GeneratedModel, GenerateOptions, GeneratorInput } from '../generator'
 import { assertGlb } from '../glb-check'
 import {
@@ -24,7 +26,12 @@ import {
  *   {message} (2.1's /status), and are shown in the server's own words.
  */
 
-export type ServerState = 'ready' | 'busy' | 'unreachable'
+export type ServerState = BackendState
+
+/** A server's id: stable for its URL, never derived from anything the user cannot see. */
+export function gpuServerId(url: string): string {
+  return `gpu-${sha256(url.replace(/\/+$/, '')).slice(0, 12)}`
+}
 
 export interface ServerIdentity {
   variant: HunyuanVariant
@@ -35,17 +42,16 @@ export interface ServerIdentity {
   meshcache: boolean
 }
 
-export interface ServerDescription {
-  url: string
-  state: ServerState
-  variant?: HunyuanVariant
-  detail?: string
-  /** Our jobs running there now. */
-  running: number
-}
+export type ServerDescription = ServerInfo
 
 export interface HunyuanServerSettings {
   url: string
+  /** Where it was set (MESHCACHE_HUNYUAN_URL, the settings, the app's own local server). */
+  source: ServerSource
+  /** Jobs it runs at once. */
+  concurrency: number
+  /** Whether a request that does not say is textured. */
+  texture: boolean
   /** 'auto' uses the variant's preference (2.1: /send + /status, 2.0: /generate). */
   mode: 'auto' | 'generate' | 'send'
   /** A job that has not finished by then fails with TIMEOUT (a failed /send job never reports). */
@@ -57,6 +63,9 @@ export interface HunyuanServerSettings {
 }
 
 export const DEFAULT_SERVER_SETTINGS: Omit<HunyuanServerSettings, 'url'> = {
+  source: 'environment',
+  concurrency: 1,
+  texture: false,
   mode: 'auto',
   deadlineMs: 20 * 60_000,
   pollMs: 2_000,
@@ -111,9 +120,12 @@ export class HunyuanServer {
   private last: ServerDescription
   private runningJobs = 0
 
+  readonly id: string
+
   constructor(settings: Partial<HunyuanServerSettings> & { url: string }) {
     this.settings = { ...DEFAULT_SERVER_SETTINGS, ...settings, url: settings.url.replace(/\/+$/, '') }
-    this.last = { url: this.settings.url, state: 'ready', running: 0 }
+    this.id = gpuServerId(this.settings.url)
+    this.last = this.info({ state: 'ready' })
   }
 
   get url(): string {
@@ -361,8 +373,14 @@ export class HunyuanServer {
     return identity
   }
 
-  private remember(description: Omit<ServerDescription, 'url' | 'running'>): ServerDescription {
-    this.last = { url: this.url, ...description, running: this.runningJobs }
+  private info(description: Pick<ServerInfo, 'state' | 'variant' | 'detail'>): ServerInfo {
+    const { id, url } = this
+    const { source, concurrency, texture } = this.settings
+    return { id, url, source, concurrency, texture, ...description, running: this.runningJobs }
+  }
+
+  private remember(description: Pick<ServerInfo, 'state' | 'variant' | 'detail'>): ServerDescription {
+    this.last = this.info(description)
     return this.last
   }
 }

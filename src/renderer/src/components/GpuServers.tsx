@@ -1,0 +1,151 @@
+import { type FormEvent, useId, useState } from 'react'
+import type { BackendInfo, BackendTestResult, ServerInfo } from '../../../shared/contract'
+import { toErrorPayload } from '../../../shared/errors'
+import { api } from '../api'
+import { useStore } from '../store'
+
+export const GPU_SERVER_URL_INPUT = 'gpu-server-url'
+
+const SOURCE_LABEL: Record<ServerInfo['source'], string> = {
+  environment: 'from MESHCACHE_HUNYUAN_URL',
+  settings: 'added here',
+  local: 'started by MeshCache',
+}
+
+function describeTest(test: BackendTestResult): string {
+  if (!test.ok) return test.detail ?? `${test.url} is not a Hunyuan3D api_server.`
+  const busy = test.state === 'busy' ? ', busy generating' : ''
+  return `Hunyuan3D ${test.variant ?? ''} answered in ${test.roundTripMs ?? '?'} ms${busy}.`
+}
+
+/** The GPU servers of the pool: what each is and how it is doing; add, test and remove. */
+export function GpuServers(): React.JSX.Element {
+  const backends = useStore((s) => s.backends)
+  const refreshBackends = useStore((s) => s.refreshBackends)
+  const servers = backends.find((b: BackendInfo) => b.gpu)?.servers ?? []
+  const [url, setUrl] = useState('')
+  const [concurrency, setConcurrency] = useState('1')
+  const [texture, setTexture] = useState(false)
+  const [message, setMessage] = useState<{ ok: boolean; text: string }>()
+  const [busy, setBusy] = useState(false)
+  const concurrencyId = useId()
+  const headingId = useId()
+
+  const run = async (work: () => Promise<string>): Promise<void> => {
+    setBusy(true)
+    setMessage(undefined)
+    try {
+      setMessage({ ok: true, text: await work() })
+    } catch (error) {
+      setMessage({ ok: false, text: toErrorPayload(error).message })
+    } finally {
+      setBusy(false)
+      void refreshBackends()
+    }
+  }
+  const test = (): Promise<void> =>
+    run(async () => {
+      const result = await api.testBackend({ url })
+      if (!result.ok) throw new Error(describeTest(result))
+      return describeTest(result)
+    })
+  const add = (event: FormEvent): void => {
+    event.preventDefault()
+    void run(async () => {
+      await api.addBackend({ url, concurrency: Number(concurrency), texture })
+      setUrl('')
+      return `${url} was added: new requests use it.`
+    })
+  }
+
+  return (
+    <section className="card gpu-servers" aria-labelledby={headingId} data-testid="gpu-servers">
+      <h2 id={headingId}>GPU servers</h2>
+      {servers.length === 0 ? (
+        <p className="muted">No GPU server is set up: models come from the builtin CPU generator.</p>
+      ) : (
+        <ul className="server-list">
+          {servers.map((server) => (
+            <li key={server.id} data-testid="gpu-server" data-state={server.state}>
+              <strong>{server.url}</strong>
+              <span className={`badge badge-${server.state}`}>{server.state}</span>
+              <span className="muted">
+                {server.variant ? `Hunyuan3D ${server.variant}` : 'variant not known yet'} ·{' '}
+                {SOURCE_LABEL[server.source]}
+                {' · '}
+                {server.concurrency} at once{server.texture ? ' · textures by default' : ''}
+              </span>
+              {server.detail && <span className="muted small">{server.detail}</span>}
+              {server.source === 'settings' && (
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={busy}
+                  onClick={() =>
+                    void run(async () => {
+                      await api.removeBackend({ id: server.id })
+                      return `${server.url} was removed.`
+                    })
+                  }
+                >
+                  Remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <form className="server-form" onSubmit={add} aria-label="Add a GPU server">
+        <div className="field">
+          <label htmlFor={GPU_SERVER_URL_INPUT} className="field-label">
+            Server URL
+          </label>
+          <input
+            id={GPU_SERVER_URL_INPUT}
+            type="url"
+            required
+            placeholder="http://gpu1:8080"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+          />
+        </div>
+        <div className="field-row">
+          <div className="field">
+            <label htmlFor={concurrencyId} className="field-label">
+              Jobs at once
+            </label>
+            <input
+              id={concurrencyId}
+              type="number"
+              min={1}
+              max={16}
+              value={concurrency}
+              onChange={(e) => setConcurrency(e.target.value)}
+            />
+          </div>
+          <label className="checkbox">
+            <input type="checkbox" checked={texture} onChange={(e) => setTexture(e.target.checked)} /> Texture by
+            default
+          </label>
+        </div>
+        <div className="inline">
+          <button type="button" className="secondary" disabled={busy || url === ''} onClick={() => void test()}>
+            Test
+          </button>
+          <button type="submit" className="primary" disabled={busy || url === ''}>
+            Add server
+          </button>
+        </div>
+      </form>
+      {message && (
+        <p
+          className={message.ok ? 'notice' : 'error'}
+          role={message.ok ? 'status' : 'alert'}
+          data-testid="server-message"
+        >
+          {message.text}
+        </p>
+      )}
+    </section>
+  )
+}
