@@ -3,6 +3,8 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { CONTENT_SECURITY_POLICY } from '../src/shared/csp'
+import { closedPort } from '../test/support/closed-port'
+import { FAKE_PYTHON, fakeCheckout } from '../test/support/fake-hunyuan'
 import { launchSimApp, type SimApp } from './electron-sim/host'
 import { appCall, expect, generate, image, modelCoverage, statValue, test } from './fixtures'
 
@@ -199,5 +201,38 @@ test.describe('the desktop app', () => {
     expect(readFileSync(sim.opened[1] as string, 'utf8')).toContain('start-up failed')
     await screen.getByRole('button', { name: 'Quit' }).click()
     await expect.poll(() => sim.child.exitCode).toBe(0)
+  })
+
+  test('starts a local GPU server, uses it, starts it again after kill -9, and stops it on quit', async ({
+    app,
+    running,
+  }) => {
+    test.skip(!running.sim, 'the local server runs beside the stand-in')
+    const port = Number(new URL(await closedPort()).port)
+    const local = app.getByTestId('local-server')
+    await local.getByLabel('Hunyuan3D folder').fill(fakeCheckout())
+    await local.getByLabel('Python').fill(FAKE_PYTHON)
+    await local.getByLabel('Port').fill(String(port))
+    await local.getByRole('button', { name: 'Start' }).click()
+    await expect(app.getByTestId('local-server-state')).toHaveAttribute('data-state', 'running')
+    await expect(app.getByTestId('gpu-server')).toContainText(`http://127.0.0.1:${port}`)
+    await expect(app.getByTestId('gpu-server')).toContainText('started by MeshCache')
+    await generate(app, 'triposr-robot', { quality: 'draft' })
+    const newest = (await appCall(app, 'entries', { sort: 'createdAt', order: 'desc' })).items[0]
+    expect(newest?.meta.backend).toBe('hunyuan3d-2')
+    const status = () =>
+      app.evaluate(() =>
+        (
+          window as unknown as { api: { localServer(): Promise<{ pid: number; restarts: number; state: string }> } }
+        ).api.localServer(),
+      )
+    const first = (await status()).pid
+    process.kill(first, 'SIGKILL')
+    await expect.poll(async () => (await status()).restarts).toBe(1)
+    await expect(app.getByTestId('local-server-state')).toHaveAttribute('data-state', 'running')
+    const second = (await status()).pid
+    expect(second).not.toBe(first)
+    await running.sim?.quit()
+    expect(() => process.kill(second, 0)).toThrow()
   })
 })

@@ -17,6 +17,7 @@ import { toErrorPayload } from '../shared/errors'
 import { type EventName, type EventPayload, eventChannel } from '../shared/operations'
 import { checkDataFolder, picturePathIn, readPicture } from './desktop-files'
 import { forwardEvents, registerIpc } from './ipc'
+import { localServerShell } from './local-server-shell'
 import { appMenuTemplate } from './menu'
 import { handleAppRequest } from './protocol'
 import { saveModelHandler } from './save-model'
@@ -146,6 +147,9 @@ async function start(): Promise<void> {
     },
   )
 
+  const localServer = localServerShell({ file: join(userData, 'local-server.json'), log: log.info, service: ready })
+  void ready.then(() => localServer.resume())
+
   const openPicture = async (path: string): Promise<void> => {
     try {
       send('openPicture', await readPicture(path))
@@ -216,6 +220,7 @@ async function start(): Promise<void> {
       ...shellOperations({
         status: () => status,
         actions: { openDataFolder, openLogFile, quit: () => app.quit() },
+        localServer,
       }),
     },
     isTrustedUrl,
@@ -227,7 +232,7 @@ async function start(): Promise<void> {
   app.on('before-quit', (event) => {
     if (closed) return
     event.preventDefault()
-    void Promise.all([flushWindowState(), ready.then((service) => service.close())])
+    void Promise.all([flushWindowState(), localServer.close(), ready.then((service) => service.close())])
       .catch((error: unknown) => log.warn('quit: not everything was saved', { error: String(error) }))
       .finally(async () => {
         log.info('MeshCache quitting')

@@ -249,3 +249,35 @@ export const MENU_COMMANDS = ['saveModel'] as const
 export interface MenuCommandEvent {
   command: (typeof MENU_COMMANDS)[number]
 }
+
+/** A Hunyuan3D checkout's api_server.py that the desktop app starts and looks after. */
+export interface LocalServerConfig {
+  /** The Python that runs it (the checkout's virtual environment, usually). */
+  python: string
+  /** The Hunyuan3D checkout (the folder holding api_server.py). */
+  checkout: string
+  port: number
+  /** --enable_tex (2.0: texturing is available). */
+  enableTexture: boolean
+  /** --low_vram_mode */
+  lowVram: boolean
+  /** --model_path, when not upstream's default. */
+  modelPath?: string
+}
+
+export const LOCAL_SERVER_STATES = ['stopped', 'starting', 'running', 'restarting', 'failed'] as const
+export type LocalServerState = (typeof LOCAL_SERVER_STATES)[number]
+
+export interface LocalServerStatus {
+  state: LocalServerState
+  config: LocalServerConfig | null
+  /** Where it answers once running. */
+  url: string | null
+  pid: number | null
+  /** Times it was started again after it died. */
+  restarts: number
+  /** Why it last stopped or could not start, in words. */
+  problem: string | null
+  /** Its latest output lines (stdout and stderr), oldest first. */
+  output: string[]
+}

@@ -8,6 +8,7 @@ import type {
   ClearResult,
   EntriesPage,
   GenerateResult,
+  LocalServerStatus,
   MenuCommandEvent,
   OpenPictureEvent,
   PolicyReport,
@@ -26,6 +27,7 @@ import {
   desktopActionSchema,
   entriesQuerySchema,
   generateRequestSchema,
+  localServerConfigSchema,
   noInputSchema,
   removeBackendSchema,
   saveModelSchema,
@@ -159,6 +161,16 @@ export const OPERATIONS = {
     http: null,
     shell: true,
   },
+  // The desktop app starts programs on its own machine; the browser host, reachable over the
+  // network, never does.
+  localServer: { input: noInputSchema, result: returns<LocalServerStatus>(), http: null, shell: true },
+  startLocalServer: {
+    input: localServerConfigSchema,
+    result: returns<LocalServerStatus>(),
+    http: null,
+    shell: true,
+  },
+  stopLocalServer: { input: noInputSchema, result: returns<LocalServerStatus>(), http: null, shell: true },
 } as const satisfies Record<string, OperationSpec>
 
 /** Events the app pushes to the renderer: over IPC as messages, over HTTP as server-sent events. */

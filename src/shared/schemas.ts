@@ -165,6 +165,27 @@ export const removeBackendSchema = z.strictObject({
 
 export const testBackendSchema = z.strictObject({ url: gpuServerUrlSchema })
 
+const pathText = (name: string) =>
+  z
+    .string({ error: `${name} must be text` })
+    .trim()
+    .min(1, `choose the ${name}`)
+    .max(4096, `${name} is too long`)
+
+export const localServerConfigSchema = z.strictObject({
+  python: pathText('Python'),
+  checkout: pathText('Hunyuan3D folder'),
+  port: z
+    .number({ error: 'port must be a number' })
+    .int('port must be a whole number')
+    .min(1024, 'port must be from 1024 to 65535')
+    .max(65535, 'port must be from 1024 to 65535')
+    .default(8081),
+  enableTexture: z.boolean().default(false),
+  lowVram: z.boolean().default(false),
+  modelPath: z.string().trim().max(4096).optional(),
+})
+
 export const desktopActionSchema = z.strictObject({
   action: z.enum(DESKTOP_ACTIONS, { error: `action must be one of ${DESKTOP_ACTIONS.join(', ')}` }),
 })

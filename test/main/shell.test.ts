@@ -142,7 +142,24 @@ describe('files the desktop shell reads', () => {
 describe('the shell operations', () => {
   it('answers the status and runs the chosen action', async () => {
     const actions = { openDataFolder: vi.fn(), openLogFile: vi.fn(), quit: vi.fn() }
-    const operations = shellOperations({ status: () => ({ startupError: 'broken', desktop: true }), actions })
+    const stopped = {
+      state: 'stopped' as const,
+      config: null,
+      url: null,
+      pid: null,
+      restarts: 0,
+      problem: null,
+      output: [],
+    }
+    const localServer = { status: () => stopped, start: vi.fn(async () => stopped), stop: vi.fn(async () => stopped) }
+    const operations = shellOperations({
+      status: () => ({ startupError: 'broken', desktop: true }),
+      actions,
+      localServer,
+    })
+    expect(await operations.localServer(undefined, {})).toBe(stopped)
+    await operations.stopLocalServer(undefined, {})
+    expect(localServer.stop).toHaveBeenCalledTimes(1)
     expect(await operations.appStatus(undefined, {})).toEqual({ startupError: 'broken', desktop: true })
     expect(await operations.desktop({ action: 'openLogFile' }, {})).toEqual({ done: true })
     expect(actions.openLogFile).toHaveBeenCalledTimes(1)

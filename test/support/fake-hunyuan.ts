@@ -121,3 +121,17 @@ export async function startFakeHunyuan(options: FakeOptions = {}): Promise<FakeH
   if (options.held) await fake.hold()
   return fake
 }
+
+/** A Hunyuan3D "checkout" whose api_server.py is the fake (2.0), started the way upstream's is. */
+export function fakeCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshcache-checkout-'))
+  writeFileSync(
+    join(dir, 'api_server.py'),
+    [
+      'import runpy, sys',
+      `sys.argv = [${JSON.stringify(FAKE_SERVER_SCRIPT)}, '--variant', '2.0'] + sys.argv[1:]`,
+      `runpy.run_path(${JSON.stringify(FAKE_SERVER_SCRIPT)}, run_name='__main__')`,
+    ].join('\n'),
+  )
+  return dir
+}

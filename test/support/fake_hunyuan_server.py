@@ -37,7 +37,8 @@ worker used), rembg, CUDA, the save folder's location.
 
 A second port, served by a thread, is the test's control (not part of upstream): hold and
 release jobs, choose a failure, read what arrived and how many shape and texture jobs ran.
-Started as `fake_hunyuan_server.py --variant 2.0|2.1`; prints one JSON line with both ports.
+Started as `fake_hunyuan_server.py --variant 2.0|2.1 [--port N] [upstream's flags]`; prints one
+JSON line with both ports.
 """
 import argparse
 import asyncio
@@ -65,6 +66,11 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--variant", choices=["2.0", "2.1"], required=True)
 parser.add_argument("--glb", help="serve this file's bytes as every model")
 parser.add_argument("--enable_tex", action="store_true", help="2.0: texturing is available")
+# Upstream's own flags, so the fake starts from the command line MeshCache gives api_server.py.
+parser.add_argument("--host", default="127.0.0.1")
+parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--low_vram_mode", action="store_true")
+parser.add_argument("--model_path")
 args = parser.parse_args()
 
 SAVE_DIR = tempfile.mkdtemp(prefix="fake-hunyuan-")
@@ -346,7 +352,7 @@ class ControlHandler(BaseHTTPRequestHandler):
 def main():
     api = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     api.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    api.bind(("127.0.0.1", 0))
+    api.bind((args.host, args.port))
     api.listen(128)  # connections wait in the backlog while the loop is blocked, as upstream
     side = ThreadingHTTPServer(("127.0.0.1", 0), ControlHandler)
     side.daemon_threads = True

@@ -35,7 +35,21 @@ export const RENDERER_DIR = join(import.meta.dirname, '../../out/renderer')
 export const desktopShell = shellOperations({
   status: () => ({ startupError: null, desktop: true }),
   actions: { openDataFolder: () => undefined, openLogFile: () => undefined, quit: () => undefined },
+  localServer: {
+    status: () => stoppedLocalServer,
+    start: async () => stoppedLocalServer,
+    stop: async () => stoppedLocalServer,
+  },
 })
+const stoppedLocalServer = {
+  state: 'stopped' as const,
+  config: null,
+  url: null,
+  pid: null,
+  restarts: 0,
+  problem: null,
+  output: [],
+}
 const PRELOAD = join(import.meta.dirname, '../../out/preload/index.cjs')
 
 export interface ServiceSetup {

@@ -177,6 +177,11 @@ export class ModelService implements ServiceOperations {
     return this.gpuServers().test(input)
   }
 
+  /** The GPU servers set up in the app (the desktop shell attaches its local server here). */
+  get servers(): GpuServers | undefined {
+    return this.options.gpuServers
+  }
+
   private gpuServers(): GpuServers {
     if (!this.options.gpuServers) throw new AppError('INVALID_REQUEST', 'GPU servers cannot be set up here.')
     return this.options.gpuServers

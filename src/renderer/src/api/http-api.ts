@@ -101,9 +101,24 @@ export function createHttpApi(options: HttpApiOptions = {}): Api {
   }
   // The browser host has no start-up screen (it does not listen unless its service opened) and no shell.
   calls.appStatus = async () => ({ startupError: null, desktop: false })
-  calls.desktop = async () => {
-    throw new AppError('INVALID_REQUEST', 'Only the desktop app has a data folder, a log file and a menu.')
+  const desktopOnly = async (): Promise<never> => {
+    throw new AppError(
+      'INVALID_REQUEST',
+      'Only the desktop app has a data folder, a log file, a menu and a local server.',
+    )
   }
+  calls.desktop = desktopOnly
+  calls.startLocalServer = desktopOnly
+  calls.stopLocalServer = desktopOnly
+  calls.localServer = async () => ({
+    state: 'stopped',
+    config: null,
+    url: null,
+    pid: null,
+    restarts: 0,
+    problem: null,
+    output: [],
+  })
 
   const subscribe = (event: EventName, listener: Listener): (() => void) => {
     if (!source) {

@@ -3,6 +3,7 @@ import type { BackendInfo, BackendTestResult, ServerInfo } from '../../../shared
 import { toErrorPayload } from '../../../shared/errors'
 import { api } from '../api'
 import { useStore } from '../store'
+import { LocalServerView } from './LocalServerView'
 
 export const GPU_SERVER_URL_INPUT = 'gpu-server-url'
 
@@ -137,6 +138,7 @@ export function GpuServers(): React.JSX.Element {
           </button>
         </div>
       </form>
+      <LocalServerView />
       {message && (
         <p
           className={message.ok ? 'notice' : 'error'}
