@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { access, constants, mkdir, readFile, stat } from 'node:fs/promises'
-import { basename, extname } from 'node:path'
+import { basename, extname, sep } from 'node:path'
 import type { OpenPictureEvent } from '../shared/contract'
 import { AppError } from '../shared/errors'
 import { MAX_UPLOAD_BYTES } from '../shared/limits'
@@ -39,4 +39,12 @@ export async function checkDataFolder(dir: string): Promise<void> {
           : (code ?? String(error))
     throw new AppError('INTERNAL', `MeshCache cannot use its data folder ${dir}: ${why}.`)
   }
+}
+
+/**
+ * A packed app's file that electron-builder keeps outside the asar archive (asarUnpack in
+ * electron-builder.yml): Node's worker threads cannot start a script from inside the archive.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`)
 }

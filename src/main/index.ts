@@ -15,7 +15,7 @@ import { APP_HOST, APP_SCHEME, appAddresses } from '../shared/addresses'
 import type { AppStatus } from '../shared/contract'
 import { toErrorPayload } from '../shared/errors'
 import { type EventName, type EventPayload, eventChannel } from '../shared/operations'
-import { checkDataFolder, picturePathIn, readPicture } from './desktop-files'
+import { checkDataFolder, picturePathIn, readPicture, unpackedPath } from './desktop-files'
 import { forwardEvents, registerIpc } from './ipc'
 import { localServerShell } from './local-server-shell'
 import { appMenuTemplate } from './menu'
@@ -126,7 +126,7 @@ async function start(): Promise<void> {
     await checkDataFolder(join(userData, 'models'))
     return createAppService({
       config: { ...config, dataDir: userData },
-      workerPath: join(import.meta.dirname, 'builtin-worker.js'),
+      workerPath: unpackedPath(join(import.meta.dirname, 'builtin-worker.js')),
       addresses: appAddresses,
       log: log.info,
     })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { openAppLog } from '../../src/core/app-log'
-import { checkDataFolder, picturePathIn, readPicture } from '../../src/main/desktop-files'
+import { checkDataFolder, picturePathIn, readPicture, unpackedPath } from '../../src/main/desktop-files'
 import { appMenuTemplate, type MenuItemSpec } from '../../src/main/menu'
 import { shellOperations } from '../../src/main/shell-operations'
 import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from '../../src/main/window-state'
@@ -127,6 +127,15 @@ describe('files the desktop shell reads', () => {
     writeFileSync(huge, '')
     truncateSync(huge, MAX_UPLOAD_BYTES + 1)
     await expect(readPicture(huge)).rejects.toMatchObject({ code: 'FILE_TOO_LARGE' })
+  })
+
+  it('finds the worker outside the packed archive, and leaves an unpacked path alone', () => {
+    expect(unpackedPath('/opt/MeshCache/resources/app.asar/out/main/builtin-worker.js')).toBe(
+      '/opt/MeshCache/resources/app.asar.unpacked/out/main/builtin-worker.js',
+    )
+    expect(unpackedPath('/work/meshcache/out/main/builtin-worker.js')).toBe(
+      '/work/meshcache/out/main/builtin-worker.js',
+    )
   })
 
   it('accepts a data folder it can write, and says why it cannot use one', async () => {
