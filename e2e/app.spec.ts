@@ -23,6 +23,8 @@ test.describe('MeshCache', () => {
     await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'hit')
     await expect(app.getByTestId('result')).toContainText('Cache hit')
     await expect(app.getByTestId('result')).toContainText('of generation')
+    // What the user waited for: from the click until the model was drawn, beside the app's own time.
+    await expect(app.getByTestId('shown-ms')).toContainText(/on screen .* after the click \(the app answered in/)
     const after = await appCall(app, 'stats')
     expect(after.hits - before.hits).toBe(1)
     expect(after.loads - before.loads).toBe(1)
@@ -224,7 +226,7 @@ test.describe('MeshCache', () => {
       await expect.poll(async () => (await appCall(app, 'backends'))[0]?.state).toBe('busy')
       await gpu?.release()
       await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'miss')
-      await app.getByLabel('Texture').check()
+      await app.getByLabel('Texture', { exact: true }).check()
       await app.getByRole('button', { name: 'Generate' }).click()
       await expect(app.getByTestId('shape-reused')).toBeVisible()
       expect(await gpu?.stats()).toMatchObject({ shape_jobs: 1, texture_jobs: 1 })

@@ -34,6 +34,8 @@ export interface ModelView {
   key: string
   url: string
   name: string
+  /** The GLB's size, for the bound on parsed models kept ready (when known). */
+  bytes?: number
 }
 
 /** Near-identical pictures' models offered for the chosen picture, before generating. */
@@ -57,6 +59,10 @@ interface State {
   seedError?: string
   job?: { requestId: string; progress?: ProgressEvent }
   result?: GenerateResult
+  /** When the user asked for the result's model (performance.now), until it is on screen. */
+  clickedAt?: number
+  /** From the click until the result's model was drawn (what the user waited), in ms. */
+  shownMs?: number
   generateError?: ErrorPayload
   model?: ModelView
   /** What became of the last Save GLB, shown beside the preview while that model is. */
@@ -78,6 +84,8 @@ interface State {
   setPrompt(prompt: string): void
   setQuality(quality: Quality): void
   setTexture(texture: boolean): void
+  /** The viewport drew this model's first frame. */
+  modelShown(url: string): void
   setSeed(text: string): void
   randomSeed(): void
   checkSimilar(): Promise<void>
@@ -173,6 +181,12 @@ export const useStore = create<State>()((set, get) => ({
   setTexture(texture) {
     set({ texture })
   },
+  modelShown(url) {
+    const { model, clickedAt } = get()
+    if (model?.url === url && clickedAt !== undefined) {
+      set({ shownMs: performance.now() - clickedAt, clickedAt: undefined })
+    }
+  },
 
   setSeed(text) {
     const seed = Number(text)
@@ -214,10 +228,17 @@ export const useStore = create<State>()((set, get) => ({
     }
     if (seedError) return
     const requestId = crypto.randomUUID()
-    set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined })
+    const clickedAt = performance.now()
+    set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined, shownMs: undefined })
     try {
       const result = await api.generate({ image: image.bytes, prompt, quality, seed, texture, requestId, reuse })
-      set({ result, model: { key: result.key, url: result.modelUrl, name: modelFileName(prompt, result.key) } })
+      const model = {
+        key: result.key,
+        url: result.modelUrl,
+        name: modelFileName(prompt, result.key),
+        bytes: result.bytes,
+      }
+      set({ result, model, clickedAt })
     } catch (error) {
       const payload = toErrorPayload(error)
       if (isImageError(payload)) set({ imageError: payload.message })
@@ -280,7 +301,8 @@ export const useStore = create<State>()((set, get) => ({
   },
 
   open(key, name) {
-    set({ model: { key, url: api.modelUrl(key), name } })
+    const bytes = get().entries?.items.find((entry) => entry.key === key)?.bytes
+    set({ model: { key, url: api.modelUrl(key), name, ...(bytes ? { bytes } : {}) } })
   },
 
   async deleteEntry(key, scope = 'local') {

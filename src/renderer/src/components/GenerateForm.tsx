@@ -53,6 +53,7 @@ function ProgressView(): React.JSX.Element | null {
 
 function ResultView(): React.JSX.Element | null {
   const result = useStore((s) => s.result)
+  const shownMs = useStore((s) => s.shownMs)
   const error = useStore((s) => s.generateError)
   const job = useStore((s) => s.job)
   if (job) return null
@@ -74,7 +75,13 @@ function ResultView(): React.JSX.Element | null {
         {OUTCOME_LABEL[result.cache]}
         {tier}
       </strong>
-      <span data-testid="served-ms">in {formatMs(result.servedMs)}</span>
+      {shownMs !== undefined ? (
+        <span data-testid="shown-ms" data-ms={Math.round(shownMs)}>
+          on screen {formatMs(shownMs)} after the click (the app answered in {formatMs(result.servedMs)})
+        </span>
+      ) : (
+        <span data-testid="served-ms">answered in {formatMs(result.servedMs)}</span>
+      )}
       {result.cache === 'miss' ? (
         <span>generation took {formatMs(result.generationMs)}</span>
       ) : (

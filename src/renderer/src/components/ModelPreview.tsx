@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState } from 'react'
+import { lazy, Suspense, useCallback, useState } from 'react'
 import { useStore } from '../store'
 
 const ModelViewport = lazy(() => import('./ModelViewport'))
@@ -10,6 +10,14 @@ export function ModelPreview(): React.JSX.Element {
   const [wireframe, setWireframe] = useState(false)
   const [viewKey, setViewKey] = useState(0)
   const [shownUrl, setShownUrl] = useState<string>()
+  const modelShown = useStore((s) => s.modelShown)
+  const onShown = useCallback(
+    (url: string) => {
+      setShownUrl(url)
+      modelShown(url)
+    },
+    [modelShown],
+  )
 
   return (
     <section className="card preview" aria-label="3D preview">
@@ -46,10 +54,11 @@ export function ModelPreview(): React.JSX.Element {
           <Suspense fallback={<p className="preview-message muted">Loading the 3D view…</p>}>
             <ModelViewport
               url={model.url}
+              bytes={model.bytes}
               name={model.name}
               wireframe={wireframe}
               viewKey={viewKey}
-              onShown={setShownUrl}
+              onShown={onShown}
             />
           </Suspense>
         ) : (

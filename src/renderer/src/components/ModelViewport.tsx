@@ -1,9 +1,10 @@
 import { Bounds, Center, OrbitControls } from '@react-three/drei'
-import { Canvas, useLoader } from '@react-three/fiber'
+import { addAfterEffect, Canvas, useLoader, useThree } from '@react-three/fiber'
 import { Component, type ReactNode, Suspense, useEffect } from 'react'
 import { type Material, Mesh } from 'three'
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
 import { decodeTexturesAsBitmaps } from './bitmap-textures'
+import { rememberShown } from './parsed-models'
 
 function materials(mesh: Mesh): Material[] {
   return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
@@ -11,15 +12,27 @@ function materials(mesh: Mesh): Material[] {
 
 function Model({
   url,
+  bytes,
   wireframe,
   onShown,
 }: {
   url: string
+  bytes?: number
   wireframe: boolean
   onShown?: (url: string) => void
 }): React.JSX.Element {
   const gltf = useLoader(GLTFLoader, url, decodeTexturesAsBitmaps)
-  useEffect(() => onShown?.(url), [onShown, url])
+  const invalidate = useThree((state) => state.invalidate)
+  useEffect(() => rememberShown(url, bytes, gltf.scene), [url, bytes, gltf])
+  // On screen means drawn: told after the first frame rendered with this model in it.
+  useEffect(() => {
+    const stop = addAfterEffect(() => {
+      stop()
+      onShown?.(url)
+    })
+    invalidate()
+    return stop
+  }, [onShown, url, invalidate])
   useEffect(() => {
     gltf.scene.traverse((object) => {
       if (object instanceof Mesh) {
@@ -28,7 +41,8 @@ function Model({
         }
       }
     })
-  }, [gltf, wireframe])
+    invalidate()
+  }, [gltf, wireframe, invalidate])
   return <primitive object={gltf.scene} />
 }
 
@@ -72,6 +86,8 @@ function Lights(): React.JSX.Element {
  */
 export default function ModelViewport(props: {
   url: string
+  /** The GLB's size, when known (for the bound on parsed models kept ready). */
+  bytes?: number
   name: string
   wireframe: boolean
   viewKey: number
@@ -80,8 +96,11 @@ export default function ModelViewport(props: {
 }): React.JSX.Element {
   return (
     <LoadBoundary resetKey={props.url}>
+      {/* Drawn on demand: an idle window draws nothing; orbiting, a load, a resize and the
+          wireframe toggle each ask for a frame. */}
       <Canvas
         key={props.viewKey}
+        frameloop="demand"
         gl={{ preserveDrawingBuffer: true, antialias: true }}
         camera={{ position: [0, 0.2, 2.4], fov: 40 }}
         aria-label={`3D model ${props.name}; drag to orbit, scroll to zoom`}
@@ -91,7 +110,7 @@ export default function ModelViewport(props: {
         <Suspense fallback={null}>
           <Bounds fit clip observe margin={1.15}>
             <Center>
-              <Model url={props.url} wireframe={props.wireframe} onShown={props.onShown} />
+              <Model url={props.url} bytes={props.bytes} wireframe={props.wireframe} onShown={props.onShown} />
             </Center>
           </Bounds>
         </Suspense>
