@@ -9,6 +9,7 @@ import { createAppService } from '../src/core/service/create-service'
 import { buildHost } from '../src/server/app'
 import { appAddresses } from '../src/shared/addresses'
 import { builtFile, ROOT } from './built'
+import { runFeltSpeedBench } from './felt-speed'
 import { type BenchReport, fmt, markdownTable, median } from './lib'
 
 /**
@@ -94,9 +95,16 @@ export async function runUiBench(): Promise<BenchReport> {
     const ms = median(times.get(host.name) ?? [])
     return [host.name, fmt(initialScriptKb(host.dir)), fmt(totalScriptKb(host.dir)), fmt(ms), `${fmt(before / ms, 2)}x`]
   })
-  const table = markdownTable(
+  const firstScreen = markdownTable(
     ['renderer build', 'initial script KB', 'all scripts KB', `first screen ms (median of ${LOADS})`, 'speed-up'],
     rows,
   )
-  return { name: 'ui', table, data: { loads: LOADS, results: Object.fromEntries(times) } }
+  const felt = await runFeltSpeedBench()
+  return {
+    name: 'ui',
+    table: `${firstScreen}
+
+${felt.table}`,
+    data: { loads: LOADS, results: Object.fromEntries(times), felt: felt.data },
+  }
 }

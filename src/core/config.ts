@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { DEFAULT_SHARED_MAX_BYTES } from '../shared/cache-types'
+import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES } from '../shared/cache-types'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
@@ -26,6 +26,11 @@ export interface AppConfig {
   gpuConcurrency: number
   /** Team mode: how long a job's lock lasts; a dead instance's job is taken over after it. */
   teamLockMs: number
+  /** An upload that sends nothing for this long, or is not complete after the deadline, gets 408. */
+  uploadStallMs: number
+  uploadDeadlineMs: number
+  /** Memory for finished /send results when there is no data folder to hold them in. */
+  heldMaxBytes: number
 }
 
 /** A setting that cannot be used; its message names the variable, in one line. */
@@ -70,6 +75,11 @@ const bytes = z
     return Math.round(Number(number) * (SIZE_UNITS[unit.toLowerCase()] ?? 1))
   })
 
+const milliseconds = z
+  .string()
+  .regex(/^\d{3,8}$/, 'must be a number of milliseconds from 100 to 99999999')
+  .transform(Number)
+
 const schema = z.object({
   MESHCACHE_HUNYUAN_URL: z
     .string()
@@ -100,6 +110,9 @@ const schema = z.object({
     .regex(/^[1-9]\d?$/, 'must be a whole number from 1 to 99')
     .transform(Number)
     .default(1),
+  MESHCACHE_UPLOAD_STALL_MS: milliseconds.default(15_000),
+  MESHCACHE_UPLOAD_DEADLINE_MS: milliseconds.default(300_000),
+  MESHCACHE_HELD_MAX_BYTES: bytes.default(DEFAULT_HELD_MAX_BYTES),
   MESHCACHE_TEAM_LOCK_MS: z
     .string()
     .regex(/^\d{3,7}$/, 'must be a number of milliseconds from 100 to 9999999')
@@ -139,6 +152,9 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     sharedMaxBytes: values.MESHCACHE_SHARED_MAX_BYTES,
     gpuConcurrency: values.MESHCACHE_GPU_CONCURRENCY,
     teamLockMs: values.MESHCACHE_TEAM_LOCK_MS,
+    uploadStallMs: values.MESHCACHE_UPLOAD_STALL_MS,
+    uploadDeadlineMs: values.MESHCACHE_UPLOAD_DEADLINE_MS,
+    heldMaxBytes: values.MESHCACHE_HELD_MAX_BYTES,
   }
 }
 

@@ -9,8 +9,8 @@ import { SMALL_BODY_LIMIT } from '../shared/limits'
 import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOperations } from '../shared/operations'
 import { EventStream } from './event-stream'
 import { errorPayloadFor, sendError } from './http-errors'
-import { type GuardOptions, guard } from './security'
-import { takeBody, uploadAdmission } from './upload-admission'
+import { type GuardOptions, guard, MAX_PARAM_LENGTH } from './security'
+import { takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
 
 /** What the host serves: the service's operations, its stored resources and its events. */
 export interface HostService extends ServiceOperations {
@@ -38,6 +38,8 @@ export interface HostOptions extends GuardOptions {
   staticDir?: string
   /** Management endpoints: at most `max` requests per client per window. */
   managementRateLimit?: { max: number; timeWindowMs: number }
+  /** Deadlines for reading a large upload (a stalled one gets 408). */
+  uploadLimits?: UploadLimits
   /** Extra routes on the same server (the Hunyuan3D-2 protocol under /hunyuan). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[]
 }
@@ -61,8 +63,15 @@ function inputOf(method: string, query: unknown, body: unknown, params: unknown)
  */
 export async function buildHost(options: HostOptions): Promise<FastifyInstance> {
   const { service } = options
+  const uploads = uploadAdmission(options.uploadLimits)
   // Closing drops open connections too (event streams would otherwise hold the close open).
-  const app = Fastify({ logger: false, bodyLimit: SMALL_BODY_LIMIT, forceCloseConnections: true })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: SMALL_BODY_LIMIT,
+    forceCloseConnections: true,
+    // A long path segment (a made-up uid) reaches its route and gets that surface's own error.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  })
   // JSON only: Fastify would also parse text/plain, which a cross-site form can send.
   app.removeContentTypeParser('text/plain')
   const management = options.managementRateLimit ?? { max: 300, timeWindowMs: 60_000 }
@@ -88,7 +97,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
       url: route.path,
       bodyLimit: 'bodyLimit' in route ? route.bodyLimit : undefined,
       onRequest: 'managed' in route ? managed : undefined,
-      ...('bodyLimit' in route && route.bodyLimit > SMALL_BODY_LIMIT ? uploadAdmission : {}),
+      ...('bodyLimit' in route && route.bodyLimit > SMALL_BODY_LIMIT ? uploads : {}),
       handler: async (request, reply) => {
         // A client that goes away stops waiting; its generation stops when nobody else waits.
         // (The request's own 'close' fires once its body is read, so watch the response.)

@@ -45,6 +45,8 @@ export function errorPayloadFor(
   route: { url: string; bodyLimit: number },
 ): { status: number; payload: ErrorPayload } {
   const status = error.statusCode ?? 500
+  if (error.code === 'MESHCACHE_UPLOAD_TIMEOUT')
+    return { status: 408, payload: { code: 'TIMEOUT', message: error.message } }
   if (status === 429)
     return { status, payload: { code: 'RATE_LIMITED', message: 'Too many requests: wait a moment and try again.' } }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

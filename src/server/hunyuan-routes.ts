@@ -5,8 +5,13 @@ import { COMPAT_BODY_LIMIT } from '../core/compat/hunyuan-request'
 import { MODEL_CONTENT_TYPES } from '../core/compat/model-formats'
 import { toErrorPayload } from '../shared/errors'
 import { errorPayloadFor } from './http-errors'
-import { type GuardOptions, guard, PATH_TOKEN_PREFIX } from './security'
-import { takeBody, uploadAdmission } from './upload-admission'
+import { type GuardOptions, guard, MAX_PARAM_LENGTH, PATH_TOKEN_PREFIX } from './security'
+import { takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
+
+/** A value quoted back in an error, cut short: a made-up uid may be thousands of characters. */
+function shortened(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
 
 /** Upstream's failure shape: every failure is `{ text, error_code: 1 }` (with the real reason in `text`). */
 function fail(reply: FastifyReply, text: string, status = 404): FastifyReply {
@@ -34,16 +39,18 @@ export function parseLenientJson(text: string): unknown {
  * MESHCACHE_HUNYUAN_COMPAT_PORT when that is set. The host's token, loopback and origin
  * rules apply as everywhere.
  */
-export function hunyuanRoutes(compat: HunyuanCompat, prefix: string) {
+export function hunyuanRoutes(compat: HunyuanCompat, prefix: string, limits?: UploadLimits) {
   return async (app: FastifyInstance): Promise<void> => {
     // Also under /t/<token>/: a client that cannot send headers (the Blender add-on appends
     // /generate to the URL it is given) carries the token in the path (see security.ts).
-    for (const at of [prefix, `${prefix}${PATH_TOKEN_PREFIX}/:token`])
-      await app.register(routes(compat), { prefix: at })
+    const uploads = uploadAdmission(limits)
+    for (const at of [prefix, `${prefix}${PATH_TOKEN_PREFIX}/:token`]) {
+      await app.register(routes(compat, uploads), { prefix: at })
+    }
   }
 }
 
-function routes(compat: HunyuanCompat) {
+function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmission>) {
   return async (scope: FastifyInstance): Promise<void> => {
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: COMPAT_BODY_LIMIT }, (_request, body, done) => {
@@ -57,7 +64,7 @@ function routes(compat: HunyuanCompat) {
       const { status, payload } = errorPayloadFor(error, { url: request.url, bodyLimit: COMPAT_BODY_LIMIT })
       return fail(reply, payload.message, status === 500 ? 404 : status)
     })
-    scope.post('/generate', uploadAdmission, async (request, reply) => {
+    scope.post('/generate', { ...uploads, bodyLimit: COMPAT_BODY_LIMIT }, async (request, reply) => {
       const controller = new AbortController()
       const onClose = (): void => {
         if (!reply.raw.writableFinished) controller.abort()
@@ -75,7 +82,7 @@ function routes(compat: HunyuanCompat) {
         reply.raw.off('close', onClose)
       }
     })
-    scope.post('/send', uploadAdmission, async (request, reply) => {
+    scope.post('/send', { ...uploads, bodyLimit: COMPAT_BODY_LIMIT }, async (request, reply) => {
       try {
         return compat.send(takeBody(request))
       } catch (error) {
@@ -88,16 +95,20 @@ function routes(compat: HunyuanCompat) {
       if (status) return status
       return reply
         .code(404)
-        .send({ status: 'error', text: `No job has the uid "${request.params.uid}".`, error_code: 1 })
+        .send({ status: 'error', text: `No job has the uid "${shortened(request.params.uid)}".`, error_code: 1 })
     })
   }
 }
 
 /** A server of its own (MESHCACHE_HUNYUAN_COMPAT_PORT) speaking only that protocol, at its root. */
-export async function buildHunyuanHost(compat: HunyuanCompat, guardOptions: GuardOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, forceCloseConnections: true })
+export async function buildHunyuanHost(
+  compat: HunyuanCompat,
+  guardOptions: GuardOptions,
+  limits?: UploadLimits,
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } })
   app.addHook('onRequest', guard(guardOptions))
-  await hunyuanRoutes(compat, '')(app)
+  await hunyuanRoutes(compat, '', limits)(app)
   app.setNotFoundHandler((_request, reply) =>
     fail(reply, 'There is nothing at this address: use /generate, /send, /status/<uid> or /health.'),
   )

@@ -38,16 +38,22 @@ async function main(): Promise<void> {
     token: config.token,
     allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
   }
-  const compat = new HunyuanCompat(ready)
+  const uploadLimits = { stallMs: config.uploadStallMs, deadlineMs: config.uploadDeadlineMs }
+  const compat = new HunyuanCompat(ready, {
+    heldDir: config.dataDir ? join(config.dataDir, 'held') : undefined,
+    heldMaxBytes: config.heldMaxBytes,
+  })
   const app = await buildHost({
     service: hostWhenReady(ready),
     staticDir: join(import.meta.dirname, '../renderer'),
     ...guardOptions,
-    plugins: [hunyuanRoutes(compat, '/hunyuan')],
+    uploadLimits,
+    plugins: [hunyuanRoutes(compat, '/hunyuan', uploadLimits)],
   })
   const address = await app.listen({ host: config.host, port: config.port })
   listening()
-  const compatHost = config.hunyuanCompatPort === undefined ? undefined : await buildHunyuanHost(compat, guardOptions)
+  const compatHost =
+    config.hunyuanCompatPort === undefined ? undefined : await buildHunyuanHost(compat, guardOptions, uploadLimits)
   if (compatHost) {
     const compatAddress = await compatHost.listen({ host: config.host, port: config.hunyuanCompatPort })
     console.log(

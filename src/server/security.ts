@@ -4,6 +4,9 @@ import { sendError } from './http-errors'
 
 export const TOKEN_COOKIE = 'meshcache_token'
 
+/** Longest path segment routed (Fastify answers longer ones with its own 414 before any route). */
+export const MAX_PARAM_LENGTH = 16 * 1024
+
 /** The Hunyuan3D routes also answer under <prefix>/t/<token>/ for clients that cannot send headers. */
 export const PATH_TOKEN_PREFIX = '/t'
 const PATH_TOKEN = /^(?:\/hunyuan)?\/t\/([^/?#]+)\//

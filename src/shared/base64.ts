@@ -16,8 +16,13 @@ export function decodeBase64(text: string): Uint8Array {
   return bytes
 }
 
+/** The browser's own encoder where it has one (Chromium 140+): native, no string of bytes in between. */
+type WithToBase64 = Uint8Array & { toBase64?: () => string }
+
 export function encodeBase64(bytes: Uint8Array): string {
   if (NodeBuffer) return NodeBuffer.from(bytes).toString('base64')
+  const native = (bytes as WithToBase64).toBase64
+  if (typeof native === 'function') return native.call(bytes)
   let binary = ''
   // In slices: one String.fromCharCode call per byte would overflow the call stack.
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))

@@ -41,7 +41,8 @@ const bytesSchema = z.custom<Uint8Array>((value) => value instanceof Uint8Array,
 
 /** Base64 text (optionally a data: URL) as bytes; what JSON clients send for binary fields. */
 export const base64BytesSchema = z.string().transform((text, context) => {
-  const clean = text.replace(/^data:[^;,]+;base64,/, '').replace(/\s+/g, '')
+  // A data: URL with any media type and parameters (data:;base64, data:image/png;charset=x;base64,).
+  const clean = text.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '')
   if (!BASE64.test(clean)) {
     context.addIssue({ code: 'custom', message: 'must be base64-encoded bytes' })
     return z.NEVER
@@ -104,7 +105,7 @@ export const clearSchema = z.strictObject({
 /** Query strings carry text; a whole number written in digits is read as one. */
 const count = (bounds: { min: number; max?: number }) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
     z
       .number()
       .int()
@@ -195,9 +196,11 @@ export const noInputSchema = z.strictObject({}).optional()
 
 /** One readable sentence from a zod error, naming the field. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ')
+  const sentences = error.issues.map((issue) =>
+    issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+  )
+  // One rule can fail several checks with the same words (a whole number, and within bounds).
+  return [...new Set(sentences)].join('; ')
 }
 
 export type ParsedGenerateRequest = z.output<typeof generateRequestSchema>

@@ -16,6 +16,9 @@ describe('readConfig', () => {
       sharedMaxBytes: 20 * 1024 ** 3,
       gpuConcurrency: 1,
       teamLockMs: 15_000,
+      uploadStallMs: 15_000,
+      uploadDeadlineMs: 300_000,
+      heldMaxBytes: 512 * 1024 * 1024,
     })
     expect(readConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')
     expect(readConfig({ APPDATA: 'C:/Users/u/AppData/Roaming' }).dataDir).toMatch(/MeshCache$/)

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import { DEFAULT_HELD_MAX_BYTES } from '../../shared/cache-types'
 import { AppError, toErrorPayload } from '../../shared/errors'
 import { describeIssues } from '../../shared/schemas'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { fitPicture } from '../generation/image-input'
 import type { Job } from '../service/job'
 import type { ModelService } from '../service/model-service'
+import { HeldModels } from './held-models'
 import { type HunyuanRequest, hunyuanKey, hunyuanRequestSchema, qualityForOctree, VIEWS } from './hunyuan-request'
 import { convertModel, type ModelType } from './model-formats'
 
@@ -34,9 +36,8 @@ export type JobStatus =
 interface SentJob {
   at: number
   state: 'processing' | 'completed' | 'error'
+  /** The model's key, once completed: its bytes are in `held`. */
   key?: string
-  /** Held only when no tier kept the model, so the result stays fetchable. */
-  bytes?: Uint8Array
   text?: string
   type: ModelType
 }
@@ -47,6 +48,10 @@ export interface HunyuanCompatOptions {
   /** Most /send jobs remembered; the oldest finished ones go first. */
   maxJobs?: number
   now?: () => number
+  /** Where finished jobs' models are held (`<data folder>/held`); in memory without one. */
+  heldDir?: string
+  /** Memory for finished jobs' models when there is no folder (MESHCACHE_HELD_MAX_BYTES). */
+  heldMaxBytes?: number
 }
 
 /**
@@ -57,6 +62,9 @@ export interface HunyuanCompatOptions {
  */
 export class HunyuanCompat {
   private readonly jobs = new Map<string, SentJob>()
+  private readonly held: HeldModels
+  /** Uids of jobs past their two hours (bounded): their status says so, not "no such job". */
+  private readonly expired = new Set<string>()
   private readonly keepMs: number
   private readonly maxJobs: number
   private readonly now: () => number
@@ -69,6 +77,7 @@ export class HunyuanCompat {
     this.keepMs = options.keepMs ?? 2 * 60 * 60_000
     this.maxJobs = options.maxJobs ?? 10_000
     this.now = options.now ?? Date.now
+    this.held = new HeldModels({ dir: options.heldDir, maxBytes: options.heldMaxBytes ?? DEFAULT_HELD_MAX_BYTES })
   }
 
   /** POST /generate: the model's bytes, in the format asked for (`type`). */
@@ -89,8 +98,10 @@ export class HunyuanCompat {
     this.jobFor(request, body)
       .then(async (job) => (await this.ready).run(job))
       .then(
-        ({ result, bytes }) =>
-          Object.assign(sent, { state: 'completed', key: result.key, bytes: result.kept ? undefined : bytes }),
+        async ({ result, bytes }) => {
+          await this.held.hold(result.key, bytes)
+          Object.assign(sent, { state: 'completed', key: result.key })
+        },
         (error: unknown) => Object.assign(sent, { state: 'error', text: toErrorPayload(error).message }),
       )
     return { uid }
@@ -100,12 +111,24 @@ export class HunyuanCompat {
   async status(uid: string): Promise<JobStatus | undefined> {
     this.forgetOld()
     const sent = this.jobs.get(uid)
-    if (!sent) return undefined
+    if (!sent) {
+      if (!this.expired.has(uid)) return undefined
+      return {
+        status: 'error',
+        text: 'This job finished over two hours ago, and its model is no longer held: send the request again.',
+      }
+    }
     if (sent.state === 'processing') return { status: 'processing' }
     if (sent.state === 'error') return { status: 'error', text: sent.text ?? 'The generation failed.' }
-    const bytes = sent.bytes ?? (sent.key ? await (await this.ready).model(sent.key) : undefined)
-    if (!bytes)
-      return { status: 'error', text: 'The model was made, but it is no longer cached; send the request again.' }
+    const bytes = sent.key ? await this.held.get(sent.key) : 'missing'
+    if (bytes === 'budget') {
+      return {
+        status: 'error',
+        text: "This job's model was let go to keep finished jobs within the memory set for them (MESHCACHE_HELD_MAX_BYTES): send the request again.",
+      }
+    }
+    if (bytes === 'missing')
+      return { status: 'error', text: "This job's model could not be read back: send the request again." }
     const model = await convertModel(bytes, sent.type)
     return {
       status: 'completed',
@@ -186,7 +209,14 @@ export class HunyuanCompat {
     const oldest = this.now() - this.keepMs
     for (const [uid, job] of this.jobs) {
       if (job.at >= oldest && this.jobs.size <= this.maxJobs) break
-      if (job.state !== 'processing') this.jobs.delete(uid)
+      if (job.state === 'processing') continue
+      this.jobs.delete(uid)
+      this.expired.add(uid)
+      if (job.key && ![...this.jobs.values()].some((other) => other.key === job.key)) void this.held.release(job.key)
+    }
+    for (const uid of this.expired) {
+      if (this.expired.size <= this.maxJobs) break
+      this.expired.delete(uid)
     }
   }
 }

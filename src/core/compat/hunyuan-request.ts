@@ -38,7 +38,11 @@ const bytesUpTo = (name: string, limit: number) =>
   })
 
 const picture = bytesUpTo('each picture', MAX_COMPAT_PICTURE_BYTES).optional()
-const whole = (min: number, max: number) => z.number().int().min(min).max(max)
+/** A whole number within bounds, with the bounds in the message as a person writes them. */
+const whole = (min: number, max: number, name = 'this field') => {
+  const says = `${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`
+  return z.number({ error: says }).int(says).min(min, says).max(max, says)
+}
 
 export const hunyuanRequestSchema = z
   .looseObject({
@@ -49,15 +53,16 @@ export const hunyuanRequestSchema = z
     image_right: picture,
     text: z.string().max(MAX_PROMPT_CHARS, `text must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
     mesh: bytesUpTo('mesh', MAX_MESH_BYTES).optional(),
-    seed: whole(0, Number.MAX_SAFE_INTEGER).default(UPSTREAM_DEFAULTS.seed),
-    octree_resolution: whole(16, 1024).default(UPSTREAM_DEFAULTS.octree_resolution),
-    num_inference_steps: whole(1, 500).default(UPSTREAM_DEFAULTS.num_inference_steps),
+    // 2.1 validates 0..2**32-1; 2.0's torch generator takes that range too.
+    seed: whole(0, 2 ** 32 - 1, 'seed').default(UPSTREAM_DEFAULTS.seed),
+    octree_resolution: whole(16, 1024, 'octree_resolution').default(UPSTREAM_DEFAULTS.octree_resolution),
+    num_inference_steps: whole(1, 500, 'num_inference_steps').default(UPSTREAM_DEFAULTS.num_inference_steps),
     guidance_scale: z.number().min(0).max(100).default(UPSTREAM_DEFAULTS.guidance_scale),
     texture: z.boolean().default(UPSTREAM_DEFAULTS.texture),
-    face_count: whole(1, 10_000_000).default(UPSTREAM_DEFAULTS.face_count),
+    face_count: whole(1, 10_000_000, 'face_count').default(UPSTREAM_DEFAULTS.face_count),
     type: z.enum(MODEL_TYPES, { error: 'type must be glb, obj, ply or stl' }).default('glb'),
     // 2.0's pipeline reads these from the body too; 2.1 validates num_chunks and remove_background.
-    num_chunks: whole(1, 10_000_000).optional(),
+    num_chunks: whole(1, 10_000_000, 'num_chunks').optional(),
     box_v: z.number().min(0).max(100).optional(),
     mc_level: z.number().min(-100).max(100).optional(),
     output_type: z.string().max(32).optional(),

@@ -73,10 +73,17 @@ function MainView(): React.JSX.Element {
     const backendPoll = setInterval(() => void refreshBackends(), BACKEND_POLL_MS)
     let pending: ReturnType<typeof setTimeout> | undefined
     // Many changes can land at once (a clear, a warm batch): refresh once they settle.
-    const offChanged = api.subscribe('cacheChanged', () => {
+    // The panel follows the cache, but not while a model the user asked for is on its way to
+    // the screen: its re-render would take the main thread from the first frame.
+    const refreshWhenShown = (): void => {
       clearTimeout(pending)
-      pending = setTimeout(() => void refresh(), 150)
-    })
+      pending = setTimeout(() => {
+        const { job, clickedAt } = useStore.getState()
+        if (job || clickedAt !== undefined) refreshWhenShown()
+        else void refresh()
+      }, 150)
+    }
+    const offChanged = api.subscribe('cacheChanged', refreshWhenShown)
     const offProgress = api.subscribe('progress', onProgress)
     // The desktop shell's File menu and a second launch hand pictures over; Save GLB… runs the button's action.
     const offPicture = api.subscribe(

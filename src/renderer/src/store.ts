@@ -122,9 +122,13 @@ export function watchForSimilar(): () => void {
       now.quality !== before.quality ||
       now.texture !== before.texture ||
       now.seed !== before.seed
-    if (!changed || !now.image) return
+    // A click on Generate settles it: the check would only compete with the answer being shown.
+    if (now.job && !before.job) clearTimeout(timer)
+    if (!changed || !now.image || now.job) return
     clearTimeout(timer)
-    timer = setTimeout(() => void useStore.getState().checkSimilar(), SIMILAR_CHECK_DELAY_MS)
+    timer = setTimeout(() => {
+      if (!useStore.getState().job) void useStore.getState().checkSimilar()
+    }, SIMILAR_CHECK_DELAY_MS)
   })
   return () => {
     clearTimeout(timer)
@@ -185,6 +189,7 @@ export const useStore = create<State>()((set, get) => ({
     const { model, clickedAt } = get()
     if (model?.url === url && clickedAt !== undefined) {
       set({ shownMs: performance.now() - clickedAt, clickedAt: undefined })
+      void get().refresh()
     }
   },
 
@@ -209,6 +214,8 @@ export const useStore = create<State>()((set, get) => ({
       const { matches } = await api.similar({ image: image.bytes, prompt, quality, seed, texture })
       // Only for the picture and settings still chosen: the user may have moved on meanwhile.
       const now = get()
+      // Asked for already: an offer now would only get in the way.
+      if (now.job) return
       const moved = now.prompt !== prompt || now.quality !== quality || now.seed !== seed || now.texture !== texture
       if (now.image !== image || moved) return
       set({ offer: matches.length > 0 ? { image, matches } : undefined })
@@ -245,7 +252,8 @@ export const useStore = create<State>()((set, get) => ({
       else set({ generateError: payload })
     } finally {
       set({ job: undefined })
-      void get().refresh()
+      // With a model on its way to the screen, the panel catches up once it is drawn (modelShown).
+      if (get().clickedAt === undefined) void get().refresh()
     }
   },
 

@@ -25,11 +25,21 @@ export interface HttpApiOptions {
   download?: (url: string, fileName: string) => void
 }
 
-/** Binary fields travel as base64 text in JSON. */
+/**
+ * Binary fields travel as base64 text in JSON. A picked picture is sent more than once (the
+ * similar-picture check, then Generate, then again): it is encoded once.
+ */
+const encoded = new WeakMap<Uint8Array, string>()
 function toJson(input: unknown): string {
-  return JSON.stringify(input ?? {}, (_key, value: unknown) =>
-    value instanceof Uint8Array ? encodeBase64(value) : value,
-  )
+  return JSON.stringify(input ?? {}, (_key, value: unknown) => {
+    if (!(value instanceof Uint8Array)) return value
+    let text = encoded.get(value)
+    if (text === undefined) {
+      text = encodeBase64(value)
+      encoded.set(value, text)
+    }
+    return text
+  })
 }
 
 function browserDownload(url: string, fileName: string): void {

@@ -76,7 +76,7 @@ function ResultView(): React.JSX.Element | null {
         {tier}
       </strong>
       {shownMs !== undefined ? (
-        <span data-testid="shown-ms" data-ms={Math.round(shownMs)}>
+        <span data-testid="shown-ms" data-ms={Math.round(shownMs)} data-key={result.key}>
           on screen {formatMs(shownMs)} after the click (the app answered in {formatMs(result.servedMs)})
         </span>
       ) : (

@@ -1,0 +1,191 @@
+import { mkdtempSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { HunyuanCompat } from '../../src/core/compat/hunyuan-compat'
+import type { ModelService } from '../../src/core/service/model-service'
+import { buildHost } from '../../src/server/app'
+import { hunyuanRoutes } from '../../src/server/hunyuan-routes'
+import { appAddresses } from '../../src/shared/addresses'
+import { fixture } from '../support/fixtures'
+import { GatedGenerator } from '../support/gated-generator'
+import { makeService } from '../support/stacks'
+
+/**
+ * Hostile input against a real host on loopback: uploads that stall, bodies that are meant to
+ * confuse the lenient JSON of /hunyuan. Bounded in count and time.
+ */
+
+const running: { app: FastifyInstance; service: ModelService }[] = []
+const sockets: Socket[] = []
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy()
+  for (const { app, service } of running.splice(0)) {
+    await app.close()
+    await service.close()
+  }
+})
+
+const STALL_MS = 400
+
+async function start(): Promise<string> {
+  const service = await makeService({ generators: [new GatedGenerator()], disk: false }, appAddresses)
+  const limits = { stallMs: STALL_MS, deadlineMs: 60_000 }
+  const app = await buildHost({
+    service,
+    uploadLimits: limits,
+    plugins: [hunyuanRoutes(new HunyuanCompat(service), '/hunyuan', limits)],
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  running.push({ app, service })
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+/** Opens an upload that promises a megabyte and sends ten bytes of it; resolves with what the server answers. */
+function stalledUpload(url: string, path: string): Promise<string> {
+  const { port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"image":"`,
+      )
+    })
+    sockets.push(socket)
+    let answer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => {
+      answer += chunk
+    })
+    socket.on('close', () => resolve(answer))
+  })
+}
+
+const picture = Buffer.from(fixture('triposr-robot')).toString('base64')
+
+describe('uploads that stall', () => {
+  it.each([
+    ['/api/generate-3d-cached', { image: picture, quality: 'draft' }],
+    ['/hunyuan/generate', { image: picture }],
+  ])('on %s, hold no one up, and get 408 by their deadline', async (path, body) => {
+    const url = await start()
+    // Two stalled uploads: as many as there are places to parse pictures.
+    const stalled = [stalledUpload(url, path), stalledUpload(url, path)]
+    const normal = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    expect(normal.status).toBe(200)
+    for (const answer of await Promise.all(stalled)) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+      expect(answer).toMatch(/upload stalled: nothing arrived for 0\.4 s/)
+      if (path.startsWith('/hunyuan')) expect(answer).toContain('"error_code":1')
+      else expect(answer).toContain('"code":"TIMEOUT"')
+    }
+  })
+})
+
+describe('results of /send jobs', () => {
+  async function compatOver(options: { heldMaxBytes?: number; heldDir?: string }) {
+    const generator = new GatedGenerator()
+    const service = await makeService(
+      { generators: [generator], disk: false, limits: { maxBytes: 1024 * 1024 } },
+      appAddresses,
+    )
+    const compat = new HunyuanCompat(service, options)
+    running.push({ app: await buildHost({ service }), service })
+    return { compat, service, generator }
+  }
+  const finished = async (compat: HunyuanCompat, uid: string) => {
+    for (;;) {
+      const status = await compat.status(uid)
+      if (status?.status !== 'processing') return status
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  it('stay within the memory budget without a data folder, the oldest let go first and said so', async () => {
+    const probe = await compatOver({})
+    const first = await finished(probe.compat, probe.compat.send({ image: picture, seed: 1 }).uid)
+    const one = Buffer.from((first as { model_base64: string }).model_base64, 'base64').byteLength
+    const { compat } = await compatOver({ heldMaxBytes: 3 * one })
+    const uids: string[] = []
+    for (let seed = 1; seed <= 6; seed++) {
+      const { uid } = compat.send({ image: picture, seed })
+      uids.push(uid)
+      expect(await finished(compat, uid)).toMatchObject({ status: 'completed' })
+    }
+    for (const uid of uids.slice(0, 3)) {
+      expect(await compat.status(uid)).toEqual({
+        status: 'error',
+        text: expect.stringContaining('MESHCACHE_HELD_MAX_BYTES'),
+      })
+    }
+    for (const uid of uids.slice(3)) expect(await compat.status(uid)).toMatchObject({ status: 'completed' })
+  })
+
+  it('survive a clear of every tier', async () => {
+    const { compat, service } = await compatOver({
+      heldDir: join(mkdtempSync(join(tmpdir(), 'meshcache-held-')), 'held'),
+    })
+    const { uid } = compat.send({ image: picture, seed: 9 })
+    expect(await finished(compat, uid)).toMatchObject({ status: 'completed' })
+    await service.clear({ scope: 'all' })
+    expect((await service.stats()).currentItems).toBe(0)
+    const after = await compat.status(uid)
+    expect(after).toMatchObject({ status: 'completed' })
+    expect(
+      Buffer.from((after as { model_base64: string }).model_base64, 'base64')
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('glTF')
+  })
+})
+
+describe('one error shape per surface, and small parsing gaps', () => {
+  it('answers a made-up uid of any length in upstream’s shape', async () => {
+    const url = await start()
+    const answer = await fetch(`${url}/hunyuan/status/${'x'.repeat(5000)}`)
+    expect(answer.status).toBe(404)
+    expect(await answer.json()).toEqual({
+      status: 'error',
+      text: `No job has the uid "${'x'.repeat(60)}…".`,
+      error_code: 1,
+    })
+  })
+
+  it('takes data: URLs with any parameters, a byte-order mark, and large offsets as numbers', async () => {
+    const url = await start()
+    for (const prefix of ['data:;base64,', 'data:image/png;charset=x;base64,', 'data:image/png;base64,']) {
+      const answer = await fetch(`${url}/api/generate-3d-cached`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: `${prefix}${picture}`, quality: 'draft' }),
+      })
+      expect(answer.status, prefix).toBe(200)
+    }
+    const bom = await fetch(`${url}/hunyuan/generate`, {
+      method: 'POST',
+      body: `\uFEFF${JSON.stringify({ image: picture })}`,
+    })
+    expect(bom.status).toBe(200)
+    const page = await fetch(`${url}/api/cache/entries?offset=1000000000`)
+    expect(page.status).toBe(200)
+    expect(await page.json()).toMatchObject({ offset: 1_000_000_000, items: [] })
+  })
+
+  it('cites limits in words a person reads', async () => {
+    const url = await start()
+    const answer = await fetch(`${url}/hunyuan/generate`, {
+      method: 'POST',
+      body: JSON.stringify({ image: picture, seed: 2 ** 60 }),
+    })
+    expect(await answer.json()).toEqual({
+      text: 'The request was refused: seed: seed must be a whole number from 0 to 4,294,967,295.',
+      error_code: 1,
+    })
+  })
+})
