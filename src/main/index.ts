@@ -148,7 +148,11 @@ async function start(): Promise<void> {
   )
 
   const localServer = localServerShell({ file: join(userData, 'local-server.json'), log: log.info, service: ready })
-  void ready.then(() => localServer.resume())
+  // After a start-up that failed there is no service to join: the error screen says why.
+  ready.then(
+    () => localServer.resume(),
+    () => undefined,
+  )
 
   const openPicture = async (path: string): Promise<void> => {
     try {

@@ -106,7 +106,11 @@ export async function buildHunyuanHost(
   guardOptions: GuardOptions,
   limits?: UploadLimits,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } })
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  })
   app.addHook('onRequest', guard(guardOptions))
   await hunyuanRoutes(compat, '', limits)(app)
   app.setNotFoundHandler((_request, reply) =>
