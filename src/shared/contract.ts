@@ -281,3 +281,14 @@ export interface LocalServerStatus {
   /** Its latest output lines (stdout and stderr), oldest first. */
   output: string[]
 }
+
+/** The local server's status before it was ever started (and the browser host's, which has none). */
+export const STOPPED_LOCAL_SERVER: LocalServerStatus = {
+  state: 'stopped',
+  config: null,
+  url: null,
+  pid: null,
+  restarts: 0,
+  problem: null,
+  output: [],
+}

@@ -7,6 +7,7 @@ import { checkDataFolder, picturePathIn, readPicture, unpackedPath } from '../..
 import { appMenuTemplate, type MenuItemSpec } from '../../src/main/menu'
 import { shellOperations } from '../../src/main/shell-operations'
 import { loadWindowState, MIN_SIZE, placeWindow, saveWindowState } from '../../src/main/window-state'
+import { STOPPED_LOCAL_SERVER } from '../../src/shared/contract'
 import { MAX_UPLOAD_BYTES } from '../../src/shared/limits'
 import { FIXTURE_DIR } from '../support/fixtures'
 
@@ -151,15 +152,7 @@ describe('files the desktop shell reads', () => {
 describe('the shell operations', () => {
   it('answers the status and runs the chosen action', async () => {
     const actions = { openDataFolder: vi.fn(), openLogFile: vi.fn(), quit: vi.fn() }
-    const stopped = {
-      state: 'stopped' as const,
-      config: null,
-      url: null,
-      pid: null,
-      restarts: 0,
-      problem: null,
-      output: [],
-    }
+    const stopped = STOPPED_LOCAL_SERVER
     const localServer = { status: () => stopped, start: vi.fn(async () => stopped), stop: vi.fn(async () => stopped) }
     const operations = shellOperations({
       status: () => ({ startupError: 'broken', desktop: true }),

@@ -19,6 +19,7 @@ import { createHttpApi } from '../../src/renderer/src/api/http-api'
 import { buildHost } from '../../src/server/app'
 import { type Addresses, appAddresses } from '../../src/shared/addresses'
 import type { CacheLimits } from '../../src/shared/cache-types'
+import { STOPPED_LOCAL_SERVER } from '../../src/shared/contract'
 import type { Api } from '../../src/shared/operations'
 import '../../e2e/electron-sim/renderer-fake.js'
 import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
@@ -36,20 +37,12 @@ export const desktopShell = shellOperations({
   status: () => ({ startupError: null, desktop: true }),
   actions: { openDataFolder: () => undefined, openLogFile: () => undefined, quit: () => undefined },
   localServer: {
-    status: () => stoppedLocalServer,
-    start: async () => stoppedLocalServer,
-    stop: async () => stoppedLocalServer,
+    status: () => STOPPED_LOCAL_SERVER,
+    start: async () => STOPPED_LOCAL_SERVER,
+    stop: async () => STOPPED_LOCAL_SERVER,
   },
 })
-const stoppedLocalServer = {
-  state: 'stopped' as const,
-  config: null,
-  url: null,
-  pid: null,
-  restarts: 0,
-  problem: null,
-  output: [],
-}
+
 const PRELOAD = join(import.meta.dirname, '../../out/preload/index.cjs')
 
 export interface ServiceSetup {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { AppError, CancelledError } from '../../shared/errors'
@@ -40,6 +41,8 @@ export interface TeamSchedulerOptions {
 }
 
 const RESULT_TTL_SECONDS = 600
+/** How long a start waits for Redis before going on without the team (it joins once Redis answers). */
+const FIRST_CONNECTION_MS = 5_000
 
 /**
  * One generation per request across the team, on BullMQ: the job id is the cache key, so an
@@ -72,8 +75,26 @@ export class TeamScheduler {
     return this.redis.status === 'ready'
   }
 
-  /** Starts this instance's workers, and listens for cancels of jobs it runs. */
+  private async firstConnection(): Promise<void> {
+    if (this.ready) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([
+      once(this.redis, 'ready').catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, FIRST_CONNECTION_MS)
+      }),
+    ])
+    clearTimeout(timer)
+  }
+
+  /**
+   * Starts this instance's workers, and listens for cancels of jobs it runs. Waits for the
+   * first connection to Redis (at most FIRST_CONNECTION_MS): a request that came before it
+   * would find the team unreachable and generate on its own, which makes the team's one
+   * generation two. With Redis down, the app starts after that wait and works locally.
+   */
   async start(): Promise<void> {
+    await this.firstConnection()
     // Not awaited: with Redis down at start, the app starts anyway and subscribes once it is back.
     void this.subscriber.subscribe(this.key('cancel')).catch(() => undefined)
     this.subscriber.on('message', (_channel, jobId: string) => {

@@ -1,5 +1,6 @@
 import { appAddresses } from '../../../shared/addresses'
 import { encodeBase64 } from '../../../shared/base64'
+import { STOPPED_LOCAL_SERVER } from '../../../shared/contract'
 import { AppError, isErrorPayload } from '../../../shared/errors'
 import {
   type Api,
@@ -120,15 +121,7 @@ export function createHttpApi(options: HttpApiOptions = {}): Api {
   calls.desktop = desktopOnly
   calls.startLocalServer = desktopOnly
   calls.stopLocalServer = desktopOnly
-  calls.localServer = async () => ({
-    state: 'stopped',
-    config: null,
-    url: null,
-    pid: null,
-    restarts: 0,
-    problem: null,
-    output: [],
-  })
+  calls.localServer = async () => STOPPED_LOCAL_SERVER
 
   const subscribe = (event: EventName, listener: Listener): (() => void) => {
     if (!source) {
