@@ -21,7 +21,10 @@
 //   handler and the page gets an opaque answer. host.ts gives each scheme origin a real origin
 //   in the test browser (`meshcache://app` as `http://app.meshcache.localhost`, a secure context
 //   as `secure: true` makes the scheme one) and routes its requests here, so Chromium applies
-//   CORS, CSP and mixed-content rules to them exactly as to the real scheme.
+//   the CSP, same-origin rules and opaque no-cors answers to them as to the real scheme. The
+//   CORS grant itself is decided here (protocol._fetch): Playwright's route.fulfill adds an
+//   Access-Control-Allow-Origin to any routed cross-origin answer that lacks one (seen in
+//   playwright-core 1.65's source), which would grant what Chromium refuses.
 // - BrowserWindow: bounds from its options, getBounds/getNormalBounds/setBounds, 'resize' and
 //   'move' when the user moves it, maximize/isMaximized, isMinimized/restore, show/focus,
 //   'ready-to-show' once the page has loaded; webContents.send, setWindowOpenHandler,

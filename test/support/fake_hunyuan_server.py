@@ -33,7 +33,9 @@ through MeshCache's search tool, summarised in ../shared/design.md section 5):
   {"status": "healthy", "worker_id"}.
 
 Not modelled: the models themselves (the answer is a small valid GLB that records what the
-worker used), rembg, CUDA, the save folder's location.
+worker used, whatever `type` asks for: the file is named by the type, as upstream's, but its
+bytes are GLB; MeshCache always asks for glb and writes other formats itself), rembg, CUDA,
+the save folder's location.
 
 A second port, served by a thread, is the test's control (not part of upstream): hold and
 release jobs, choose a failure, read what arrived and how many shape and texture jobs ran.

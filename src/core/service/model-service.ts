@@ -315,6 +315,7 @@ export class ModelService implements ServiceOperations {
       this.similarModels.remember(key, meta)
       return { glb, generationMs, meta }
     } catch (error) {
+      this.shapes.failed(key)
       if (!signal.aborted) {
         this.options.log?.('generation failed', {
           key: shortKey(key),

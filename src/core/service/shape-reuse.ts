@@ -10,7 +10,8 @@ import type { TieredStore } from './tiered-store'
 export class ShapeReuse {
   reuses = 0
   savedMs = 0
-  private readonly textured = new Set<string>()
+  /** Keys being made from a cached shape, with the shape's generation time (what is saved). */
+  private readonly textured = new Map<string, number>()
 
   constructor(private readonly store: TieredStore) {}
 
@@ -22,12 +23,21 @@ export class ShapeReuse {
     if (!info || !mesh) return {}
     this.reuses++
     this.savedMs += info.generationMs
-    this.textured.add(job.key)
+    this.textured.set(job.key, info.generationMs)
     return { mesh }
   }
 
   /** Whether the model under `key` was made by texturing a cached shape (asked once, when it is served). */
   reused(key: string): boolean {
     return this.textured.delete(key)
+  }
+
+  /** The generation that was sent the shape failed: it saved nothing, and a later one of this key is not a reuse. */
+  failed(key: string): void {
+    const savedMs = this.textured.get(key)
+    if (savedMs === undefined) return
+    this.textured.delete(key)
+    this.reuses--
+    this.savedMs -= savedMs
   }
 }

@@ -132,6 +132,23 @@ describe('ModelService', () => {
     })
   })
 
+  it('says a shape was reused only for the generation that reused it, not a later one after a failure', async () => {
+    fake = await startFakeHunyuan()
+    const svc = await service([new HunyuanPool([fake.url]), builtin()])
+    const plain = await call(svc, 'generate', request({ texture: false }))
+    await fake.setBehaviour('error')
+    expect(await codeOf(call(svc, 'generate', request({ texture: true })))).toBe('BACKEND_FAILED')
+    // The shape leaves the cache; the textured model is then made whole, from the picture.
+    await call(svc, 'deleteEntry', { key: plain.key })
+    await fake.setBehaviour('ok')
+    const textured = await call(svc, 'generate', request({ texture: true }))
+    expect(textured.cache).toBe('miss')
+    expect(textured.shapeReused).toBeUndefined()
+    expect((await fake.stats()).received.at(-1)).not.toHaveProperty('mesh')
+    // Nothing was saved by the reuse that failed.
+    expect(await svc.stats()).toMatchObject({ shapeReuses: 0, shapeSavedMs: 0 })
+  })
+
   it('keeps a generation going while another request still waits for it', async () => {
     const gated = new GatedGenerator()
     const svc = await service([gated])
