@@ -63,6 +63,8 @@ interface State {
   clickedAt?: number
   /** From the click until the result's model was drawn (what the user waited), in ms. */
   shownMs?: number
+  /** The model the viewport last drew. */
+  shownUrl?: string
   generateError?: ErrorPayload
   model?: ModelView
   /** What became of the last Save GLB, shown beside the preview while that model is. */
@@ -187,6 +189,7 @@ export const useStore = create<State>()((set, get) => ({
   },
   modelShown(url) {
     const { model, clickedAt } = get()
+    set({ shownUrl: url })
     if (model?.url === url && clickedAt !== undefined) {
       set({ shownMs: performance.now() - clickedAt, clickedAt: undefined })
       void get().refresh()
@@ -245,7 +248,9 @@ export const useStore = create<State>()((set, get) => ({
         name: modelFileName(prompt, result.key),
         bytes: result.bytes,
       }
-      set({ result, model, clickedAt })
+      // The model on screen already (the same request again): the wait ends with the answer.
+      if (get().shownUrl === model.url) set({ result, model, shownMs: performance.now() - clickedAt })
+      else set({ result, model, clickedAt })
     } catch (error) {
       const payload = toErrorPayload(error)
       if (isImageError(payload)) set({ imageError: payload.message })
@@ -316,7 +321,7 @@ export const useStore = create<State>()((set, get) => ({
   async deleteEntry(key, scope = 'local') {
     try {
       await api.deleteEntry({ key, scope })
-      if (get().model?.key === key) set({ model: undefined })
+      if (get().model?.key === key) set({ model: undefined, shownUrl: undefined })
       set({ notice: 'Model removed from the cache.' })
     } catch (error) {
       set({ panelError: toErrorPayload(error).message })
@@ -333,7 +338,7 @@ export const useStore = create<State>()((set, get) => ({
           : `Cleared ${plural(removed, 'model')} from memory and ${plural(removedFromDisk, 'model')} from disk${
               scope === 'team' ? ` and ${plural(removedFromShared, 'model')} from the team tier` : ''
             }.`
-      set({ model: scope === 'memory' ? get().model : undefined, notice })
+      set({ ...(scope === 'memory' ? {} : { model: undefined, shownUrl: undefined }), notice })
       await get().refresh()
       return removed
     } catch (error) {

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import { useStore } from '../store'
 
 const ModelViewport = lazy(() => import('./ModelViewport'))
@@ -9,15 +9,8 @@ export function ModelPreview(): React.JSX.Element {
   const saveStatus = useStore((s) => (s.saveStatus?.key === s.model?.key ? s.saveStatus : undefined))
   const [wireframe, setWireframe] = useState(false)
   const [viewKey, setViewKey] = useState(0)
-  const [shownUrl, setShownUrl] = useState<string>()
-  const modelShown = useStore((s) => s.modelShown)
-  const onShown = useCallback(
-    (url: string) => {
-      setShownUrl(url)
-      modelShown(url)
-    },
-    [modelShown],
-  )
+  const shownUrl = useStore((s) => s.shownUrl)
+  const onShown = useStore((s) => s.modelShown)
 
   return (
     <section className="card preview" aria-label="3D preview">

@@ -1,10 +1,10 @@
-import { Bounds, Center, OrbitControls } from '@react-three/drei'
-import { addAfterEffect, Canvas, useLoader, useThree } from '@react-three/fiber'
-import { Component, type ReactNode, Suspense, useEffect } from 'react'
+import { Center, OrbitControls } from '@react-three/drei'
+import { addAfterEffect, Canvas, useThree } from '@react-three/fiber'
+import { Component, type ReactNode, useEffect, useState } from 'react'
 import { type Material, Mesh } from 'three'
-import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
-import { decodeTexturesAsBitmaps } from './bitmap-textures'
-import { rememberShown } from './parsed-models'
+import type { GLTF } from 'three/examples/jsm/loaders/GLTFLoader.js'
+import { FitView } from './FitView'
+import { loadModel, rememberShown } from './parsed-models'
 
 function materials(mesh: Mesh): Material[] {
   return Array.isArray(mesh.material) ? mesh.material : [mesh.material]
@@ -12,18 +12,19 @@ function materials(mesh: Mesh): Material[] {
 
 function Model({
   url,
+  gltf,
   bytes,
   wireframe,
   onShown,
 }: {
   url: string
+  gltf: GLTF
   bytes?: number
   wireframe: boolean
   onShown?: (url: string) => void
 }): React.JSX.Element {
-  const gltf = useLoader(GLTFLoader, url, decodeTexturesAsBitmaps)
   const invalidate = useThree((state) => state.invalidate)
-  useEffect(() => rememberShown(url, bytes, gltf.scene), [url, bytes, gltf])
+  useEffect(() => rememberShown(url, bytes, gltf), [url, bytes, gltf])
   // On screen means drawn: told after the first frame rendered with this model in it.
   useEffect(() => {
     const stop = addAfterEffect(() => {
@@ -46,7 +47,10 @@ function Model({
   return <primitive object={gltf.scene} />
 }
 
-class LoadBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
+const NOT_SHOWN = 'The model could not be shown: it may have been removed from the cache.'
+
+/** A model that fails while drawn (WebGL, a broken mesh) says so instead of blanking the page. */
+class DrawBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
   override state = { failed: false }
 
   static getDerivedStateFromError(): { failed: boolean } {
@@ -61,7 +65,7 @@ class LoadBoundary extends Component<{ children: ReactNode; resetKey: string }, 
     if (this.state.failed) {
       return (
         <p className="error preview-message" role="alert">
-          The model could not be shown: it may have been removed from the cache.
+          {NOT_SHOWN}
         </p>
       )
     }
@@ -94,8 +98,29 @@ export default function ModelViewport(props: {
   /** Called once the model's bytes are loaded and it is on screen. */
   onShown?: (url: string) => void
 }): React.JSX.Element {
+  // The model drawn: the last one parsed. While the next one loads, the one before stays on
+  // screen rather than a blank view.
+  const { url, bytes } = props
+  const [loaded, setLoaded] = useState<{ url: string; bytes?: number; gltf?: GLTF }>()
+  useEffect(() => {
+    let current = true
+    loadModel(url).then(
+      (gltf) => current && setLoaded({ url, bytes, gltf }),
+      () => current && setLoaded({ url }),
+    )
+    return () => {
+      current = false
+    }
+  }, [url, bytes])
+  if (loaded?.url === url && !loaded.gltf) {
+    return (
+      <p className="error preview-message" role="alert">
+        {NOT_SHOWN}
+      </p>
+    )
+  }
   return (
-    <LoadBoundary resetKey={props.url}>
+    <DrawBoundary resetKey={url}>
       {/* Drawn on demand: an idle window draws nothing; orbiting, a load, a resize and the
           wireframe toggle each ask for a frame. */}
       <Canvas
@@ -107,15 +132,22 @@ export default function ModelViewport(props: {
       >
         <color attach="background" args={['#1b2130']} />
         <Lights />
-        <Suspense fallback={null}>
-          <Bounds fit clip observe margin={1.15}>
+        {loaded?.gltf && (
+          // Keyed by model: each one is fitted to the view as it arrives.
+          <FitView key={loaded.url} margin={1.15}>
             <Center>
-              <Model url={props.url} bytes={props.bytes} wireframe={props.wireframe} onShown={props.onShown} />
+              <Model
+                url={loaded.url}
+                gltf={loaded.gltf}
+                bytes={loaded.bytes}
+                wireframe={props.wireframe}
+                onShown={props.onShown}
+              />
             </Center>
-          </Bounds>
-        </Suspense>
+          </FitView>
+        )}
         <OrbitControls makeDefault enableDamping={false} />
       </Canvas>
-    </LoadBoundary>
+    </DrawBoundary>
   )
 }
