@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { numberedPicture } from '../test/support/fixtures'
 import { ROOT } from './built'
 import { send, startHost } from './host-client'
 import { type BenchReport, fmt, markdownTable } from './lib'
@@ -9,7 +11,9 @@ import { type BenchReport, fmt, markdownTable } from './lib'
  * Peak memory of the host under large pictures, read from the kernel's high-water mark of
  * its resident set (VmHWM), so no peak between two samples is missed: 16 concurrent
  * generations of 4096×4096 pictures, and one warm request of 32 large pictures.
- * Target: under 400 MB each.
+ * Target: under 400 MB each. Then the memory /hunyuan/send results take when no tier keeps
+ * them (no data folder, a 1 MB cache): it should grow by little more than
+ * MESHCACHE_HELD_MAX_BYTES, whatever the number of results.
  */
 
 const FIXTURES = process.env.MESHCACHE_FIXTURES ?? join(ROOT, 'test/fixtures/images')
@@ -43,15 +47,62 @@ async function bigPicture(name: string, index: number, format: 'png' | 'jpeg'): 
 async function scenario(
   name: string,
   run: (url: string) => Promise<void>,
-): Promise<{ name: string; idleMb: number; peakMb: number }> {
-  const host = await startHost({ MESHCACHE_DATA_DIR: 'off' })
+  env: Record<string, string> = {},
+): Promise<{ name: string; idleMb: number; peakMb: number; endMb: number }> {
+  const host = await startHost({ MESHCACHE_DATA_DIR: 'off', ...env })
   const pid = host.child.pid as number
   await new Promise((resolve) => setTimeout(resolve, 500))
   const idleMb = residentMb(pid)
   await run(host.url)
   const peakMb = peakRssMb(pid)
+  const endMb = residentMb(pid)
   host.child.kill('SIGKILL')
-  return { name, idleMb, peakMb }
+  return { name, idleMb, peakMb, endMb }
+}
+
+const HELD_RESULTS = 60
+/** None held (the churn of generating alone), a small budget, and the default (which holds all of them). */
+const HELD_BUDGETS_MB = [1, 64, 512]
+
+/**
+ * HELD_RESULTS large /send jobs (octree 512: the builtin generator's high quality), one after
+ * another, each fetched once completed; then every job's status. Returns how many are still
+ * held and how many say they are gone.
+ */
+async function sendManyLarge(url: string): Promise<{ held: number; gone: number; modelMb: number }> {
+  const cache = await send(`${url}/api/cache/config`, 'POST', JSON.stringify({ maxBytes: 1024 * 1024 }))
+  if (cache.status !== 200) throw new Error(`config failed: ${cache.body.toString()}`)
+  const uids: string[] = []
+  let modelBytes = 0
+  let completed = 0
+  for (let i = 0; i < HELD_RESULTS; i++) {
+    // A picture of its own each: the builtin generator keys the picture, not the seed.
+    const image = Buffer.from(await numberedPicture(2000 + i, 'trellis-lantern', 512)).toString('base64')
+    const sent = await send(`${url}/hunyuan/send`, 'POST', JSON.stringify({ image, octree_resolution: 512 }))
+    const { uid } = JSON.parse(sent.body.toString()) as { uid: string }
+    uids.push(uid)
+    for (;;) {
+      const status = JSON.parse((await send(`${url}/hunyuan/status/${uid}`, 'GET')).body.toString()) as {
+        status: string
+        model_base64?: string
+      }
+      if (status.status === 'completed') {
+        modelBytes += Buffer.byteLength(status.model_base64 ?? '', 'base64')
+        completed++
+        break
+      }
+      // Made, but past the held budget at once (a budget smaller than one model).
+      if (status.status === 'error' && JSON.stringify(status).includes('MESHCACHE_HELD_MAX_BYTES')) break
+      if (status.status !== 'processing') throw new Error(`job ${i}: ${JSON.stringify(status)}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  let held = 0
+  for (const uid of uids) {
+    const status = JSON.parse((await send(`${url}/hunyuan/status/${uid}`, 'GET')).body.toString()) as { status: string }
+    if (status.status === 'completed') held++
+  }
+  return { held, gone: uids.length - held, modelMb: completed ? modelBytes / completed / 1024 / 1024 : Number.NaN }
 }
 
 export async function runMemoryBench(): Promise<BenchReport> {
@@ -90,11 +141,81 @@ export async function runMemoryBench(): Promise<BenchReport> {
       }
     }),
   ]
+  // Four Blender-sized bodies at once: a 64 MB mesh and four 25 MB views each (218 MB of
+  // base64), to a host with only the builtin generator, which cannot texture a mesh.
+  const meshBody = (n: number): string =>
+    JSON.stringify({
+      mesh: randomBytes(64 * 1024 * 1024).toString('base64'),
+      ...Object.fromEntries(
+        ['image', 'image_left', 'image_back', 'image_right'].map((view) => [
+          view,
+          randomBytes(25 * 1024 * 1024).toString('base64'),
+        ]),
+      ),
+      texture: true,
+      seed: n,
+    })
+  const meshBodies = [0, 1, 2, 3].map(meshBody)
+  const bodyMb = Buffer.byteLength(meshBodies[0] as string) / 1024 / 1024
+  const meshRun = await scenario(
+    `four concurrent ${fmt(bodyMb)} MB /hunyuan/generate bodies (a mesh to texture), refused`,
+    async (url) => {
+      const answers = await Promise.all(
+        meshBodies.map((body) => send(`${url}/hunyuan/generate`, 'POST', body, true, false)),
+      )
+      const wrong = answers.find((a) => !a.body.toString().includes('Texturing a mesh needs'))
+      if (wrong) throw new Error(`not refused as expected: ${wrong.status} ${wrong.body.toString().slice(0, 200)}`)
+    },
+  )
+  const heldRuns = []
+  for (const budgetMb of HELD_BUDGETS_MB) {
+    let sent = { held: 0, gone: 0, modelMb: 0 }
+    const run = await scenario(
+      `${HELD_RESULTS} large /hunyuan/send results`,
+      async (url) => {
+        sent = await sendManyLarge(url)
+      },
+      { MESHCACHE_HELD_MAX_BYTES: `${budgetMb}MB` },
+    )
+    heldRuns.push({ ...run, ...sent, budgetMb })
+  }
   const rows = results.map((r) => [r.name, fmt(r.idleMb), fmt(r.peakMb), r.peakMb < 400 ? 'yes' : 'no'])
+  const meshRows = [[meshRun.name, fmt(meshRun.idleMb), fmt(meshRun.peakMb), meshRun.peakMb < 600 ? 'yes' : 'no']]
   const table = [
     markdownTable(['scenario', 'resident at rest MB', 'peak resident MB', '< 400 MB'], rows),
     '',
     `Uploads (base64, mean): PNG ${fmt(megabytes(pngs), 1)} MB, JPEG ${fmt(megabytes(jpegs), 1)} MB; each decodes to 64 MB of RGBA pixels.`,
+    '',
+    markdownTable(['scenario', 'resident at rest MB', 'peak resident MB', '< 600 MB'], meshRows),
+    '',
+    markdownTable(
+      [
+        'results held in memory',
+        'model MB (mean)',
+        'held budget MB',
+        'resident at rest MB',
+        'resident after MB',
+        'growth MB',
+        'still fetchable',
+        'told gone',
+      ],
+      heldRuns.map((run) => [
+        run.name,
+        Number.isNaN(run.modelMb) ? 'none held' : fmt(run.modelMb, 1),
+        fmt(run.budgetMb),
+        fmt(run.idleMb),
+        fmt(run.endMb),
+        fmt(run.endMb - run.idleMb),
+        fmt(run.held),
+        fmt(run.gone),
+      ]),
+    ),
+    '',
+    `No data folder (MESHCACHE_DATA_DIR=off) and a 1 MB cache, so no tier keeps the models: only the held results do. Resident memory counts garbage not yet collected, so the 1 MB row (which holds none) is the baseline: the growth that making and fetching ${HELD_RESULTS} models leaves by itself. The ${fmt(HELD_BUDGETS_MB.at(-1) ?? 0)} MB row (the default budget) holds every result.`,
   ].join('\n')
-  return { name: 'memory', table, data: { pngMb: megabytes(pngs), jpegMb: megabytes(jpegs), results } }
+  return {
+    name: 'memory',
+    table,
+    data: { pngMb: megabytes(pngs), jpegMb: megabytes(jpegs), results, mesh: meshRun, held: heldRuns },
+  }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES } from '../shared/cache-types'
+import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES, DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
@@ -29,6 +29,8 @@ export interface AppConfig {
   /** An upload that sends nothing for this long, or is not complete after the deadline, gets 408. */
   uploadStallMs: number
   uploadDeadlineMs: number
+  /** Bytes of uploads read and not yet parsed, at most (the oldest upload reads on past it). */
+  uploadBufferBytes: number
   /** Memory for finished /send results when there is no data folder to hold them in. */
   heldMaxBytes: number
 }
@@ -112,6 +114,7 @@ const schema = z.object({
     .default(1),
   MESHCACHE_UPLOAD_STALL_MS: milliseconds.default(15_000),
   MESHCACHE_UPLOAD_DEADLINE_MS: milliseconds.default(300_000),
+  MESHCACHE_UPLOAD_BUFFER_BYTES: bytes.default(DEFAULT_UPLOAD_BUFFER_BYTES),
   MESHCACHE_HELD_MAX_BYTES: bytes.default(DEFAULT_HELD_MAX_BYTES),
   MESHCACHE_TEAM_LOCK_MS: z
     .string()
@@ -154,6 +157,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     teamLockMs: values.MESHCACHE_TEAM_LOCK_MS,
     uploadStallMs: values.MESHCACHE_UPLOAD_STALL_MS,
     uploadDeadlineMs: values.MESHCACHE_UPLOAD_DEADLINE_MS,
+    uploadBufferBytes: values.MESHCACHE_UPLOAD_BUFFER_BYTES,
     heldMaxBytes: values.MESHCACHE_HELD_MAX_BYTES,
   }
 }

@@ -39,7 +39,7 @@ export interface HostOptions extends GuardOptions {
   /** Management endpoints: at most `max` requests per client per window. */
   managementRateLimit?: { max: number; timeWindowMs: number }
   /** Deadlines for reading a large upload (a stalled one gets 408). */
-  uploadLimits?: UploadLimits
+  uploadLimits?: Partial<UploadLimits>
   /** Extra routes on the same server (the Hunyuan3D-2 protocol under /hunyuan). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[]
 }

@@ -4,9 +4,10 @@ import type { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { COMPAT_BODY_LIMIT } from '../core/compat/hunyuan-request'
 import { MODEL_CONTENT_TYPES } from '../core/compat/model-formats'
 import { toErrorPayload } from '../shared/errors'
+import { parseSettingBigStringsAside } from './big-strings'
 import { errorPayloadFor } from './http-errors'
 import { type GuardOptions, guard, MAX_PARAM_LENGTH, PATH_TOKEN_PREFIX } from './security'
-import { takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
+import { takeBody, takeParsedEarly, type UploadLimits, uploadAdmission } from './upload-admission'
 
 /** A value quoted back in an error, cut short: a made-up uid may be thousands of characters. */
 function shortened(text: string): string {
@@ -33,17 +34,27 @@ export function parseLenientJson(text: string): unknown {
   }
 }
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+/** The chunks of a body without the byte-order mark it may start with (as parseLenientJson allows). */
+function withoutBom(chunks: readonly Buffer[]): readonly Buffer[] {
+  const first = chunks[0]
+  if (!first || first.length < 3 || !first.subarray(0, 3).equals(UTF8_BOM)) return chunks
+  return [first.subarray(3), ...chunks.slice(1)]
+}
+
 /**
  * Hunyuan3D-2's api_server.py routes: POST /generate (the GLB), POST /send ({ uid }),
  * GET /status/<uid>. Mounted under /hunyuan on the browser host, and at the root of
  * MESHCACHE_HUNYUAN_COMPAT_PORT when that is set. The host's token, loopback and origin
  * rules apply as everywhere.
  */
-export function hunyuanRoutes(compat: HunyuanCompat, prefix: string, limits?: UploadLimits) {
+export function hunyuanRoutes(compat: HunyuanCompat, prefix: string, limits?: Partial<UploadLimits>) {
   return async (app: FastifyInstance): Promise<void> => {
     // Also under /t/<token>/: a client that cannot send headers (the Blender add-on appends
     // /generate to the URL it is given) carries the token in the path (see security.ts).
-    const uploads = uploadAdmission(limits)
+    // Bodies with long strings (a mesh, views) are parsed from their bytes, strings set aside.
+    const uploads = uploadAdmission(limits, (chunks) => parseSettingBigStringsAside(withoutBom(chunks)))
     for (const at of [prefix, `${prefix}${PATH_TOKEN_PREFIX}/:token`]) {
       await app.register(routes(compat, uploads), { prefix: at })
     }
@@ -53,7 +64,9 @@ export function hunyuanRoutes(compat: HunyuanCompat, prefix: string, limits?: Up
 function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmission>) {
   return async (scope: FastifyInstance): Promise<void> => {
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: COMPAT_BODY_LIMIT }, (_request, body, done) => {
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: COMPAT_BODY_LIMIT }, (request, body, done) => {
+      const early = takeParsedEarly(request)
+      if (early) return done(null, early.value)
       try {
         done(null, parseLenientJson(String(body)))
       } catch {
@@ -84,7 +97,7 @@ function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmissio
     })
     scope.post('/send', { ...uploads, bodyLimit: COMPAT_BODY_LIMIT }, async (request, reply) => {
       try {
-        return compat.send(takeBody(request))
+        return await compat.send(takeBody(request))
       } catch (error) {
         return fail(reply, toErrorPayload(error).message)
       }
@@ -104,7 +117,7 @@ function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmissio
 export async function buildHunyuanHost(
   compat: HunyuanCompat,
   guardOptions: GuardOptions,
-  limits?: UploadLimits,
+  limits?: Partial<UploadLimits>,
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,

@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     token: config.token,
     allowedHosts: isLoopback(config.host) ? loopbackNames(config.host) : undefined,
   }
-  const uploadLimits = { stallMs: config.uploadStallMs, deadlineMs: config.uploadDeadlineMs }
+  const uploadLimits = {
+    stallMs: config.uploadStallMs,
+    deadlineMs: config.uploadDeadlineMs,
+    bufferBytes: config.uploadBufferBytes,
+  }
   const compat = new HunyuanCompat(ready, {
     heldDir: config.dataDir ? join(config.dataDir, 'held') : undefined,
     heldMaxBytes: config.heldMaxBytes,

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import pLimit from 'p-limit'
+import { DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
+import { UploadBuffer } from './upload-buffer'
 
 /** Large request bodies (pictures) parsed at once, in this whole process. */
 export const UPLOADS_READ_AT_ONCE = 2
@@ -10,21 +12,33 @@ export interface UploadLimits {
   stallMs: number
   /** An upload not complete after this long is refused with 408. */
   deadlineMs: number
+  /** Bytes of uploads read and not yet parsed, in the whole process (see UploadBuffer). */
+  bufferBytes: number
 }
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { stallMs: 15_000, deadlineMs: 5 * 60_000 }
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  stallMs: 15_000,
+  deadlineMs: 5 * 60_000,
+  bufferBytes: DEFAULT_UPLOAD_BUFFER_BYTES,
+}
 
 const slots = pLimit(UPLOADS_READ_AT_ONCE)
-const admitted = new WeakMap<FastifyRequest, () => void>()
+/** Memory is the process's: every admission of a process shares one buffer (and is given one configuration). */
+const buffer = new UploadBuffer(DEFAULT_UPLOAD_LIMITS.bufferBytes)
+/** What a request holds until its body is parsed: a place to parse, and bytes of the buffer. */
+const admitted = new WeakMap<FastifyRequest, { release(): void; bytes: number }>()
 
 async function leave(request: FastifyRequest): Promise<void> {
-  admitted.get(request)?.()
+  const held = admitted.get(request)
+  if (!held) return
   admitted.delete(request)
+  held.release()
+  buffer.give(held.bytes)
 }
 
-/** How many large bodies are being parsed now, and how many wait for their turn. */
-export function uploadsInProgress(): { reading: number; waiting: number } {
-  return { reading: slots.activeCount, waiting: slots.pendingCount }
+/** How many large bodies are being parsed now, how many wait for their turn, and the bytes read and not yet parsed. */
+export function uploadsInProgress(): { reading: number; waiting: number; bufferedBytes: number } {
+  return { reading: slots.activeCount, waiting: slots.pendingCount, bufferedBytes: buffer.bytes }
 }
 
 /** What Fastify reports as a 408 (http-errors.ts turns it into the surface's own shape). */
@@ -42,23 +56,35 @@ class BodyTooLarge extends Error {
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 
 /**
- * The whole body, as the chunks that arrived (no copy is made here), within the limits: a
- * body that stops arriving or takes too long fails with UploadTimeout, one past `maxBytes`
- * with BodyTooLarge, as soon as that is known.
+ * The whole body, as the chunks that arrived (no copy is made here), within the limits and
+ * the buffer: a body that stops arriving or takes too long fails with UploadTimeout, one past
+ * `maxBytes` with BodyTooLarge, as soon as that is known. While the buffer holds it back, its
+ * stall clock is stopped: the wait is the server's, not the client's. Its bytes stay taken
+ * from the buffer when it resolves (the caller gives them back once parsed); they are given
+ * back here when it fails.
  */
 function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxBytes: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     let stall: ReturnType<typeof setTimeout> | undefined
+    const reader = {
+      paused: false,
+      resume: (): void => {
+        arm()
+        payload.resume()
+      },
+    }
     const finish = (error?: Error): void => {
       clearTimeout(stall)
       clearTimeout(total)
       payload.off('data', onData)
       payload.off('end', onEnd)
       payload.off('error', onError)
+      buffer.leave(reader)
       if (error) {
         chunks.length = 0
+        buffer.give(size)
         reject(error)
       } else resolve(chunks)
     }
@@ -75,16 +101,24 @@ function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxByte
     )
     const onData = (chunk: Buffer): void => {
       size += chunk.byteLength
+      const mayRead = buffer.take(reader, chunk.byteLength)
       if (size > maxBytes) {
         finish(new BodyTooLarge('Request body is too large'))
         return
       }
       chunks.push(chunk)
-      arm()
+      if (mayRead) {
+        arm()
+        return
+      }
+      clearTimeout(stall)
+      reader.paused = true
+      payload.pause()
     }
     const onEnd = (): void => finish()
     // The client went away mid-upload: its request, not the server, failed.
     const onError = (): void => finish(Object.assign(new Error('The upload was cut off.'), { statusCode: 400 }))
+    buffer.join(reader)
     payload.on('data', onData)
     payload.on('end', onEnd)
     payload.on('error', onError)
@@ -100,10 +134,17 @@ function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxByte
  * the memory of the text being parsed; it leaves as soon as its body is parsed, so an upload
  * never waits behind another's generation.
  */
-export function uploadAdmission(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) {
+export function uploadAdmission(
+  given: Partial<UploadLimits> = {},
+  /** Parses a whole body from its chunks in the place it was given; undefined leaves it to the route's parser. */
+  parseWhole?: (chunks: readonly Buffer[]) => unknown,
+) {
+  const limits = { ...DEFAULT_UPLOAD_LIMITS, ...given }
+  buffer.budget = limits.bufferBytes
   return {
     preParsing: async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream) => {
       let chunks: Buffer[]
+      // The buffer's bytes are this request's from the first one read; leave gives them back.
       try {
         chunks = await readWhole(payload, limits, request.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY)
       } catch (error) {
@@ -114,13 +155,28 @@ export function uploadAdmission(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) {
       const entered = await new Promise<() => void>((enter) => {
         void slots(() => new Promise<void>((release) => enter(release)))
       })
-      admitted.set(request, entered)
-      return Readable.from(chunks)
+      const bytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)
+      admitted.set(request, { release: entered, bytes })
+      const parsed = parseWhole?.(chunks)
+      if (parsed === undefined) return Readable.from(chunks)
+      parsedEarly.set(request, parsed)
+      // Nothing left for the route's parser to read, but the length Fastify checks is the body's.
+      return Object.assign(Readable.from([]), { receivedEncodedLength: bytes })
     },
     preHandler: leave,
     onResponse: leave,
     onRequestAbort: leave,
   }
+}
+
+const parsedEarly = new WeakMap<FastifyRequest, unknown>()
+
+/** The body parseWhole made of this request, if it did (for the route's parser to hand on). */
+export function takeParsedEarly(request: FastifyRequest): { value: unknown } | undefined {
+  if (!parsedEarly.has(request)) return undefined
+  const value = parsedEarly.get(request)
+  parsedEarly.delete(request)
+  return { value }
 }
 
 /**

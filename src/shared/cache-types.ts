@@ -83,6 +83,8 @@ export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3
 export const DEFAULT_SHARED_MAX_BYTES = 20 * 1024 ** 3
 /** Memory for finished /send jobs' models when there is no data folder (MESHCACHE_HELD_MAX_BYTES). */
 export const DEFAULT_HELD_MAX_BYTES = 512 * 1024 * 1024
+/** Uploads read and not yet parsed, in the whole host (MESHCACHE_UPLOAD_BUFFER_BYTES). */
+export const DEFAULT_UPLOAD_BUFFER_BYTES = 64 * 1024 * 1024
 
 /** A persistent tier (disk, or the team's shared tier): counters, occupancy and health. */
 export interface PersistentTierStats extends TierCounters {

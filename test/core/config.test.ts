@@ -18,6 +18,7 @@ describe('readConfig', () => {
       teamLockMs: 15_000,
       uploadStallMs: 15_000,
       uploadDeadlineMs: 300_000,
+      uploadBufferBytes: 64 * 1024 * 1024,
       heldMaxBytes: 512 * 1024 * 1024,
     })
     expect(readConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import { HunyuanCompat } from '../../src/core/compat/hunyuan-compat'
 import type { ModelService } from '../../src/core/service/model-service'
 import { buildHost } from '../../src/server/app'
 import { hunyuanRoutes } from '../../src/server/hunyuan-routes'
+import { uploadsInProgress } from '../../src/server/upload-admission'
 import { appAddresses } from '../../src/shared/addresses'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
@@ -31,9 +33,9 @@ afterEach(async () => {
 
 const STALL_MS = 400
 
-async function start(): Promise<string> {
+async function start(bufferBytes?: number): Promise<string> {
   const service = await makeService({ generators: [new GatedGenerator()], disk: false }, appAddresses)
-  const limits = { stallMs: STALL_MS, deadlineMs: 60_000 }
+  const limits = { stallMs: STALL_MS, deadlineMs: 60_000, ...(bufferBytes ? { bufferBytes } : {}) }
   const app = await buildHost({
     service,
     uploadLimits: limits,
@@ -88,6 +90,88 @@ describe('uploads that stall', () => {
   })
 })
 
+describe('uploads past the buffer', () => {
+  /** Streams a body in 64 KB writes, as fast as the socket takes them; resolves with the status. */
+  function streamed(url: string, body: Buffer, stopAt = body.byteLength): Promise<number> {
+    const { hostname, port } = new URL(url)
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({
+        hostname,
+        port,
+        path: '/hunyuan/generate',
+        method: 'POST',
+        headers: { 'content-length': body.byteLength },
+      })
+      req.on('response', (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      req.on('error', reject)
+      const write = (from: number): void => {
+        if (from >= stopAt) {
+          if (stopAt === body.byteLength) req.end()
+          return
+        }
+        const to = Math.min(from + 64 * 1024, stopAt)
+        if (req.write(body.subarray(from, to))) setImmediate(() => write(to))
+        else req.once('drain', () => write(to))
+      }
+      write(0)
+    })
+  }
+
+  it('wait unread while others hold the buffer, the oldest reads on, and every one is answered', async () => {
+    const budget = 1024 * 1024
+    const url = await start(budget)
+    // Bodies twice the whole buffer: each gets through only as the oldest upload reading.
+    const body = (seed: number) =>
+      Buffer.from(JSON.stringify({ image: picture, seed, padding: 'x'.repeat(2 * budget) }))
+    const bodies = [1, 2, 3, 4, 5].map(body)
+    let peak = 0
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, uploadsInProgress().bufferedBytes)
+    }, 1)
+    const answers = await Promise.all(bodies.map((b) => streamed(url, b)))
+    clearInterval(sampler)
+    expect(answers).toEqual([200, 200, 200, 200, 200])
+    // At most: the upload being parsed, the oldest one reading, and the budget (plus a chunk
+    // each); all five at once, as without the buffer, would be over 10 MB.
+    const size = bodies[0]?.byteLength as number
+    expect(peak).toBeLessThanOrEqual(2 * size + budget + 5 * 64 * 1024)
+    expect(uploadsInProgress().bufferedBytes).toBe(0)
+  })
+
+  it('a stalled upload holds only what it sent, and gives it back with its 408', async () => {
+    const budget = 1024 * 1024
+    const url = await start(budget)
+    const body = Buffer.from(JSON.stringify({ image: picture, padding: 'x'.repeat(2 * budget) }))
+    const stalled = streamed(url, body, 512 * 1024)
+    // A whole upload after it is read in full: the stalled one is the oldest, not in its way.
+    expect(await streamed(url, Buffer.from(JSON.stringify({ image: picture, seed: 3 })))).toBe(200)
+    expect(await stalled.catch(() => 408)).toBe(408)
+    expect(uploadsInProgress().bufferedBytes).toBe(0)
+  })
+})
+
+describe('refused before decoding', () => {
+  it('a mesh to texture with only the builtin generator, before a byte of the mesh is decoded', async () => {
+    const url = await start()
+    // Not base64 at all: decoding it first would have answered that instead.
+    const mesh = '!'.repeat(2 * 1024 * 1024)
+    for (const path of ['/hunyuan/generate', '/hunyuan/send']) {
+      const answer = await fetch(`${url}${path}`, {
+        method: 'POST',
+        body: JSON.stringify({ image: picture, mesh, texture: true }),
+      })
+      expect(answer.status, path).toBe(404)
+      expect(await answer.json(), path).toEqual({
+        text: expect.stringContaining('Texturing a mesh needs a Hunyuan3D server'),
+        error_code: 1,
+      })
+    }
+  })
+})
+
 describe('results of /send jobs', () => {
   async function compatOver(options: { heldMaxBytes?: number; heldDir?: string }) {
     const generator = new GatedGenerator()
@@ -109,12 +193,12 @@ describe('results of /send jobs', () => {
 
   it('stay within the memory budget without a data folder, the oldest let go first and said so', async () => {
     const probe = await compatOver({})
-    const first = await finished(probe.compat, probe.compat.send({ image: picture, seed: 1 }).uid)
+    const first = await finished(probe.compat, (await probe.compat.send({ image: picture, seed: 1 })).uid)
     const one = Buffer.from((first as { model_base64: string }).model_base64, 'base64').byteLength
     const { compat } = await compatOver({ heldMaxBytes: 3 * one })
     const uids: string[] = []
     for (let seed = 1; seed <= 6; seed++) {
-      const { uid } = compat.send({ image: picture, seed })
+      const { uid } = await compat.send({ image: picture, seed })
       uids.push(uid)
       expect(await finished(compat, uid)).toMatchObject({ status: 'completed' })
     }
@@ -131,7 +215,7 @@ describe('results of /send jobs', () => {
     const { compat, service } = await compatOver({
       heldDir: join(mkdtempSync(join(tmpdir(), 'meshcache-held-')), 'held'),
     })
-    const { uid } = compat.send({ image: picture, seed: 9 })
+    const { uid } = await compat.send({ image: picture, seed: 9 })
     expect(await finished(compat, uid)).toMatchObject({ status: 'completed' })
     await service.clear({ scope: 'all' })
     expect((await service.stats()).currentItems).toBe(0)

@@ -27,6 +27,21 @@ function parse(body: unknown): HunyuanRequest {
   return parsed.data
 }
 
+/** Whether a field was sent, without reading it (a long string is read from the body's bytes only when used). */
+function sent(body: object, field: string): boolean {
+  const property = Object.getOwnPropertyDescriptor(body, field)
+  return property !== undefined && (property.get !== undefined || property.value !== null)
+}
+
+/** A request the builtin generator cannot make: a mesh to texture, or text alone. */
+function refuseForBuiltin(asks: { mesh: boolean; picture: boolean }): void {
+  if (!asks.mesh && asks.picture) return
+  throw new AppError(
+    'BACKEND_UNAVAILABLE',
+    `${asks.mesh ? 'Texturing a mesh' : 'Text to 3D'} needs a Hunyuan3D server, and none is reachable (MESHCACHE_HUNYUAN_URL). The builtin generator makes models from a picture only.`,
+  )
+}
+
 /** What GET /status/<uid> answers. Upstream never reports failures; MeshCache does. */
 export type JobStatus =
   | { status: 'processing' }
@@ -80,8 +95,20 @@ export class HunyuanCompat {
     this.held = new HeldModels({ dir: options.heldDir, maxBytes: options.heldMaxBytes ?? DEFAULT_HELD_MAX_BYTES })
   }
 
+  /**
+   * Refuses what no backend here can make before any of the body is decoded: a 64 MB mesh
+   * sent to a host with only the builtin generator costs its bytes, not their decoding.
+   */
+  private async refuseEarly(body: unknown): Promise<void> {
+    if (typeof body !== 'object' || body === null) return
+    const generator = await (await this.ready).pickBackend()
+    if (generator.acceptsTextAndMesh) return
+    refuseForBuiltin({ mesh: sent(body, 'mesh'), picture: sent(body, 'image') || sent(body, 'image_front') })
+  }
+
   /** POST /generate: the model's bytes, in the format asked for (`type`). */
   async generate(body: unknown, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: ModelType }> {
+    await this.refuseEarly(body)
     const request = parse(body)
     const job = await this.jobFor(request, body)
     const { bytes } = await (await this.ready).run(job, { signal })
@@ -89,7 +116,8 @@ export class HunyuanCompat {
   }
 
   /** POST /send: a job id at once; the model is made (or found) in the background. */
-  send(body: unknown): { uid: string } {
+  async send(body: unknown): Promise<{ uid: string }> {
+    await this.refuseEarly(body)
     const request = parse(body)
     this.forgetOld()
     const uid = randomUUID()
@@ -157,12 +185,7 @@ export class HunyuanCompat {
     const kind = await generator.serverKind?.()
     const request = await fitPictures(parsed)
     const front = request.image ?? request.image_front
-    if (!generator.acceptsTextAndMesh && (request.mesh || !front)) {
-      throw new AppError(
-        'BACKEND_UNAVAILABLE',
-        `${request.mesh ? 'Texturing a mesh' : 'Text to 3D'} needs a Hunyuan3D server, and none is reachable (MESHCACHE_HUNYUAN_URL). The builtin generator makes models from a picture only.`,
-      )
-    }
+    if (!generator.acceptsTextAndMesh) refuseForBuiltin({ mesh: request.mesh !== undefined, picture: !!front })
     const key = await hunyuanKey(request, generator, kind, service.digester)
     // A textured request whose untextured twin is cached is textured only (2.0 takes `mesh`).
     const shapeKey =

@@ -310,10 +310,9 @@ export class ModelService implements ServiceOperations {
         ...(input.mesh ? { shapeReused: true } : {}),
       })
       const [thumbnail, phash] = await extras
-      if (thumbnail) await this.store.putThumbnail(key, thumbnail)
       const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phash ? { phash } : {}) }
       this.similarModels.remember(key, meta)
-      return { glb, generationMs, meta }
+      return { glb, generationMs, meta, ...(thumbnail ? { thumbnail } : {}) }
     } catch (error) {
       this.shapes.failed(key)
       if (!signal.aborted) {

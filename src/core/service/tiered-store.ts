@@ -27,6 +27,8 @@ export interface Generated {
   glb: Uint8Array
   generationMs: number
   meta: EntryMeta
+  /** The input's thumbnail, stored once the model is (see getOrLoad). */
+  thumbnail?: Uint8Array
 }
 
 export interface Loaded {
@@ -126,6 +128,9 @@ export class TieredStore {
     signal: AbortSignal,
   ): Promise<Loaded> {
     this.busy++
+    // Stored after the model, not before: a clear that lands while the model is being kept
+    // would take a thumbnail stored first and leave the model listed without it.
+    let thumbnail: Uint8Array | undefined
     try {
       const loaded = await this.memory.getOrCompute(
         key,
@@ -140,6 +145,7 @@ export class TieredStore {
             return stored.bytes
           }
           const generated = await generate(flightSignal)
+          thumbnail = generated.thumbnail
           control.reportGenerationMs(generated.generationMs)
           control.reportMeta(generated.meta)
           await Promise.all(this.persistent.map((tier) => tier.write(key, generated.glb, generated)))
@@ -148,6 +154,7 @@ export class TieredStore {
         { signal },
       )
       if (loaded.outcome === 'hit') for (const tier of this.persistent) tier.touch(key)
+      if (thumbnail) await this.options.thumbnails.put(key, thumbnail)
       this.onChange(loaded.outcome === 'hit' ? 'accessed' : 'stored')
       const kept = this.keeps(key)
       if (!kept) this.held.hold(key, loaded.value)
@@ -180,10 +187,6 @@ export class TieredStore {
 
   thumbnail(key: string): Promise<Uint8Array | undefined> {
     return this.options.thumbnails.get(key)
-  }
-
-  putThumbnail(key: string, bytes: Uint8Array): Promise<void> {
-    return this.options.thumbnails.put(key, bytes)
   }
 
   /** Whether any tier holds the key (without reading it). */

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto'
+
+/** String values at least this many bytes long are set aside rather than parsed. */
+export const BIG_STRING_BYTES = 256 * 1024
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * Where the long string literals of a JSON text are, as byte ranges of their contents across
+ * the chunks the body arrived in: JSON's own string syntax (a quote opens and closes, a
+ * backslash escapes the next byte), so a quote inside a string never counts. A literal with
+ * an escape in it is not set aside (its bytes are not its value).
+ */
+function longLiterals(chunks: readonly Buffer[], min: number): [number, number][] {
+  const found: [number, number][] = []
+  let inString = false
+  let escaped = false
+  let sawEscape = false
+  let start = 0
+  let base = 0
+  for (const chunk of chunks) {
+    let at = 0
+    let backslash = -2
+    while (at < chunk.length) {
+      if (escaped) {
+        escaped = false
+        at++
+        continue
+      }
+      const quote = chunk.indexOf(QUOTE, at)
+      if (!inString) {
+        if (quote < 0) break
+        inString = true
+        sawEscape = false
+        start = base + quote + 1
+        at = quote + 1
+        continue
+      }
+      if (backslash !== -1 && backslash < at) backslash = chunk.indexOf(BACKSLASH, at)
+      if (backslash >= 0 && (quote < 0 || backslash < quote)) {
+        sawEscape = true
+        escaped = true
+        at = backslash + 1
+        continue
+      }
+      if (quote < 0) break
+      const end = base + quote
+      if (!sawEscape && end - start >= min) found.push([start, end])
+      inString = false
+      at = quote + 1
+    }
+    base += chunk.length
+  }
+  return found
+}
+
+/** The bytes from `start` to `end` of the chunks, as slices of them (no copy). */
+function sliced(chunks: readonly Buffer[], start: number, end: number): Buffer[] {
+  const parts: Buffer[] = []
+  let base = 0
+  for (const chunk of chunks) {
+    const from = Math.max(start - base, 0)
+    const to = Math.min(end - base, chunk.length)
+    if (from < to) parts.push(chunk.subarray(from, to))
+    base += chunk.length
+    if (base >= end) break
+  }
+  return parts
+}
+
+/**
+ * Parses a large JSON body without turning its long strings (pictures, meshes in base64)
+ * into text up front: the JSON around them is parsed with each one replaced by a marker, and
+ * each becomes a property that reads its string from the body's bytes when first read. A
+ * body whose fields are only looked at (a request refused for what it asks) costs its bytes
+ * and no more; one that is used turns one field into text at a time.
+ *
+ * Undefined when this does not apply, and the caller parses the whole text as usual: a
+ * body with no long string, or one that is not strict JSON once its long strings are set
+ * aside (a lenient body, whose bytes outside strict JSON's string syntax this reader does
+ * not know). A value is never changed: markers carry a per-body random tag.
+ */
+export function parseSettingBigStringsAside(chunks: readonly Buffer[], min = BIG_STRING_BYTES): unknown {
+  const literals = longLiterals(chunks, min)
+  if (literals.length === 0) return undefined
+  const tag = `\u0000meshcache-aside-${randomBytes(8).toString('hex')}-`
+  const parts: Buffer[] = []
+  let at = 0
+  let total = 0
+  for (const chunk of chunks) total += chunk.length
+  literals.forEach(([start, end], index) => {
+    parts.push(...sliced(chunks, at, start), Buffer.from(JSON.stringify(`${tag}${index}`).slice(1, -1)))
+    at = end
+  })
+  parts.push(...sliced(chunks, at, total))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.concat(parts).toString('utf8'))
+  } catch {
+    return undefined
+  }
+  const read = (marker: string): string | undefined => {
+    if (!marker.startsWith(tag)) return undefined
+    const literal = literals[Number(marker.slice(tag.length))]
+    return literal && Buffer.concat(sliced(chunks, literal[0], literal[1])).toString('utf8')
+  }
+  const restore = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null) return
+    for (const [name, field] of Object.entries(value)) {
+      if (typeof field !== 'string') {
+        restore(field)
+        continue
+      }
+      if (!field.startsWith(tag)) continue
+      if (Array.isArray(value)) {
+        value[Number(name)] = read(field)
+        continue
+      }
+      // Read when first asked for, then kept as an ordinary value.
+      Object.defineProperty(value, name, {
+        configurable: true,
+        enumerable: true,
+        get() {
+          const text = read(field)
+          Object.defineProperty(value, name, { value: text, writable: true, enumerable: true, configurable: true })
+          return text
+        },
+      })
+    }
+  }
+  restore(parsed)
+  return parsed
+}
