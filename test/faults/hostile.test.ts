@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs'
+import * as fsp from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect, type Socket } from 'node:net'
@@ -7,11 +8,14 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HunyuanCompat } from '../../src/core/compat/hunyuan-compat'
+import { dispatch, whenReady } from '../../src/core/dispatch'
 import type { ModelService } from '../../src/core/service/model-service'
+import type { StorageFs } from '../../src/core/storage/atomic-write'
 import { buildHost } from '../../src/server/app'
 import { hunyuanRoutes } from '../../src/server/hunyuan-routes'
 import { uploadsInProgress } from '../../src/server/upload-admission'
 import { appAddresses } from '../../src/shared/addresses'
+import type { OperationHandlers, OperationInput, ServiceOperationName } from '../../src/shared/operations'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { makeService } from '../support/stacks'
@@ -32,6 +36,11 @@ afterEach(async () => {
 })
 
 const STALL_MS = 400
+
+/** Calls an operation the way a transport does: raw input, validated at the edge. */
+function call<K extends ServiceOperationName>(svc: ModelService, name: K, input?: OperationInput<K> | unknown) {
+  return dispatch(whenReady(Promise.resolve(svc)) as unknown as Pick<OperationHandlers, K>, name, input)
+}
 
 async function start(bufferBytes?: number): Promise<string> {
   const service = await makeService({ generators: [new GatedGenerator()], disk: false }, appAddresses)
@@ -271,5 +280,43 @@ describe('one error shape per surface, and small parsing gaps', () => {
       text: 'The request was refused: seed: seed must be a whole number from 0 to 4,294,967,295.',
       error_code: 1,
     })
+  })
+})
+
+describe('a clear while a model is being stored', () => {
+  it('never leaves a listed model whose thumbnail is missing', async () => {
+    // The model's disk write is held at its last step, so a clear lands between the
+    // generation's end and the model being kept.
+    let reachRename: () => void = () => undefined
+    const renameReached = new Promise<void>((resolve) => {
+      reachRename = resolve
+    })
+    let releaseRename: () => void = () => undefined
+    const renameHeld = new Promise<void>((resolve) => {
+      releaseRename = resolve
+    })
+    const fs: StorageFs = {
+      ...fsp,
+      rename: (async (from: string, to: string) => {
+        if (to.endsWith('.glb')) {
+          reachRename()
+          await renameHeld
+        }
+        return fsp.rename(from, to)
+      }) as StorageFs['rename'],
+    }
+    const svc = await makeService({ generators: [new GatedGenerator()], diskOptions: { fs } }, appAddresses)
+    running.push({ app: await buildHost({ service: svc }), service: svc })
+    const generating = call(svc, 'generate', { image: fixture('triposr-robot'), quality: 'draft' })
+    await renameReached
+    await call(svc, 'clear', { scope: 'all' })
+    releaseRename()
+    const { key } = (await generating) as { key: string }
+    const { items } = (await call(svc, 'entries', {})) as { items: { key: string; thumbnailUrl: string | null }[] }
+    for (const entry of items.filter((each) => each.key === key && each.thumbnailUrl !== null)) {
+      expect(await svc.thumbnail(entry.key), 'a listed thumbnail is there').toBeDefined()
+    }
+    // And the model the user waited for was kept (a clear does not throw away a generation under way).
+    expect(items.map((each) => each.key)).toContain(key)
   })
 })

@@ -1,11 +1,9 @@
-import * as fsp from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { dispatch, whenReady } from '../../../src/core/dispatch'
 import { BuiltinGenerator } from '../../../src/core/generation/builtin/builtin-generator'
 import type { Generator } from '../../../src/core/generation/generator'
 import { HunyuanPool } from '../../../src/core/generation/hunyuan/hunyuan-pool'
 import type { ModelService } from '../../../src/core/service/model-service'
-import type { StorageFs } from '../../../src/core/storage/atomic-write'
 import { appAddresses } from '../../../src/shared/addresses'
 import type { CacheChangedEvent, ProgressEvent } from '../../../src/shared/contract'
 import type { OperationHandlers, OperationInput, ServiceOperationName } from '../../../src/shared/operations'
@@ -287,43 +285,5 @@ describe('ModelService', () => {
     expect(report.results.map((r) => r.policy)).toEqual(['lru', 'gdsf'])
     // With room for everything, both policies hit the two repeats.
     for (const result of report.results) expect(result.hitRate).toBeCloseTo(2 / 5)
-  })
-})
-
-describe('a clear while a model is being stored', () => {
-  it('never leaves a listed model whose thumbnail is missing', async () => {
-    // The model's disk write is held at its last step, so a clear lands between the
-    // generation's end and the model being kept.
-    let reachRename: () => void = () => undefined
-    const renameReached = new Promise<void>((resolve) => {
-      reachRename = resolve
-    })
-    let releaseRename: () => void = () => undefined
-    const renameHeld = new Promise<void>((resolve) => {
-      releaseRename = resolve
-    })
-    const fs: StorageFs = {
-      ...fsp,
-      rename: (async (from: string, to: string) => {
-        if (to.endsWith('.glb')) {
-          reachRename()
-          await renameHeld
-        }
-        return fsp.rename(from, to)
-      }) as StorageFs['rename'],
-    }
-    const svc = await makeService({ generators: [builtin()], diskOptions: { fs } }, appAddresses)
-    services.push(svc)
-    const generating = call(svc, 'generate', request())
-    await renameReached
-    await call(svc, 'clear', { scope: 'all' })
-    releaseRename()
-    const { key } = (await generating) as { key: string }
-    const { items } = (await call(svc, 'entries', {})) as { items: { key: string; thumbnailUrl: string | null }[] }
-    for (const entry of items.filter((each) => each.key === key && each.thumbnailUrl !== null)) {
-      expect(await svc.thumbnail(entry.key), 'a listed thumbnail is there').toBeDefined()
-    }
-    // And the model the user waited for was kept (a clear does not throw away a generation under way).
-    expect(items.map((each) => each.key)).toContain(key)
   })
 })
