@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { DEFAULT_HELD_MAX_BYTES } from '../../shared/cache-types'
 import { AppError, toErrorPayload } from '../../shared/errors'
 import { describeIssues } from '../../shared/schemas'
+import type { Generator } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { fitPicture } from '../generation/image-input'
 import type { Job } from '../service/job'
@@ -28,7 +29,7 @@ function parse(body: unknown): HunyuanRequest {
 }
 
 /** Whether a field was sent, without reading it (a long string is read from the body's bytes only when used). */
-function sent(body: object, field: string): boolean {
+function wasSent(body: object, field: string): boolean {
   const property = Object.getOwnPropertyDescriptor(body, field)
   return property !== undefined && (property.get !== undefined || property.value !== null)
 }
@@ -96,34 +97,39 @@ export class HunyuanCompat {
   }
 
   /**
-   * Refuses what no backend here can make before any of the body is decoded: a 64 MB mesh
-   * sent to a host with only the builtin generator costs its bytes, not their decoding.
+   * The backend for a request, refusing what it cannot make before any of the body is
+   * decoded: a 64 MB mesh sent to a host with only the builtin generator costs its bytes,
+   * not their decoding.
    */
-  private async refuseEarly(body: unknown): Promise<void> {
-    if (typeof body !== 'object' || body === null) return
+  private async backendFor(body: unknown): Promise<Generator> {
     const generator = await (await this.ready).pickBackend()
-    if (generator.acceptsTextAndMesh) return
-    refuseForBuiltin({ mesh: sent(body, 'mesh'), picture: sent(body, 'image') || sent(body, 'image_front') })
+    if (!generator.acceptsTextAndMesh && typeof body === 'object' && body !== null) {
+      refuseForBuiltin({
+        mesh: wasSent(body, 'mesh'),
+        picture: wasSent(body, 'image') || wasSent(body, 'image_front'),
+      })
+    }
+    return generator
   }
 
   /** POST /generate: the model's bytes, in the format asked for (`type`). */
   async generate(body: unknown, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: ModelType }> {
-    await this.refuseEarly(body)
+    const generator = await this.backendFor(body)
     const request = parse(body)
-    const job = await this.jobFor(request, body)
+    const job = await this.jobFor(request, body, generator)
     const { bytes } = await (await this.ready).run(job, { signal })
     return { bytes: await convertModel(bytes, request.type), type: request.type }
   }
 
   /** POST /send: a job id at once; the model is made (or found) in the background. */
   async send(body: unknown): Promise<{ uid: string }> {
-    await this.refuseEarly(body)
+    const generator = await this.backendFor(body)
     const request = parse(body)
     this.forgetOld()
     const uid = randomUUID()
     const sent: SentJob = { at: this.now(), state: 'processing', type: request.type }
     this.jobs.set(uid, sent)
-    this.jobFor(request, body)
+    this.jobFor(request, body, generator)
       .then(async (job) => (await this.ready).run(job))
       .then(
         async ({ result, bytes }) => {
@@ -179,13 +185,11 @@ export class HunyuanCompat {
   }
 
   /** Validates a request and resolves it to a job: the backend, the key, what to remember. */
-  private async jobFor(parsed: HunyuanRequest, body: unknown): Promise<Job> {
+  private async jobFor(parsed: HunyuanRequest, body: unknown, generator: Generator): Promise<Job> {
     const service = await this.ready
-    const generator = await service.pickBackend()
     const kind = await generator.serverKind?.()
     const request = await fitPictures(parsed)
     const front = request.image ?? request.image_front
-    if (!generator.acceptsTextAndMesh) refuseForBuiltin({ mesh: request.mesh !== undefined, picture: !!front })
     const key = await hunyuanKey(request, generator, kind, service.digester)
     // A textured request whose untextured twin is cached is textured only (2.0 takes `mesh`).
     const shapeKey =

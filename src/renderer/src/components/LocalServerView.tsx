@@ -76,6 +76,10 @@ export function LocalServerView(): React.JSX.Element | null {
     value: String(form[name]),
     onChange: (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value }),
   })
+  const flag = (name: 'enableTexture' | 'lowVram') => ({
+    checked: form[name],
+    onChange: (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.checked }),
+  })
   return (
     <form className="local-server" onSubmit={start} aria-label="Local GPU server" data-testid="local-server">
       <h3>A GPU server on this machine</h3>
@@ -110,20 +114,10 @@ export function LocalServerView(): React.JSX.Element | null {
       </div>
       <div className="inline">
         <label className="checkbox">
-          <input
-            type="checkbox"
-            checked={form.enableTexture}
-            onChange={(e) => setForm({ ...form, enableTexture: e.target.checked })}
-          />{' '}
-          --enable_tex
+          <input type="checkbox" {...flag('enableTexture')} /> --enable_tex
         </label>
         <label className="checkbox">
-          <input
-            type="checkbox"
-            checked={form.lowVram}
-            onChange={(e) => setForm({ ...form, lowVram: e.target.checked })}
-          />{' '}
-          --low_vram_mode
+          <input type="checkbox" {...flag('lowVram')} /> --low_vram_mode
         </label>
       </div>
       <div className="inline">
