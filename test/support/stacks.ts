@@ -25,6 +25,7 @@ import '../../e2e/electron-sim/renderer-fake.js'
 import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
 import { GpuServers } from '../../src/core/service/gpu-servers'
 import { FakeIpcMain } from './fake-ipc-main'
+import { until } from './until'
 
 /** The app's page in Electron: its own origin (src/main/protocol.ts). */
 export const APP_ORIGIN = 'meshcache://app'
@@ -82,6 +83,8 @@ export interface Stack {
   fetchModel(url: string): Promise<{ status: number; bytes: Uint8Array }>
   /** Where each save went (a download in the browser, a file in Electron), and its bytes as saved. */
   saves: { target: string; read(): Promise<Uint8Array> }[]
+  /** Resolves once every subscription made so far receives the service's events. */
+  eventsConnected(): Promise<void>
   close(): Promise<void>
 }
 
@@ -126,6 +129,12 @@ export const httpStack: StackKind = {
       service,
       foreign,
       saves,
+      // The host adds a stream's client before its headers leave, so an open stream hears every event.
+      eventsConnected: () =>
+        until(
+          () => sources.length > 0 && sources.every((s) => s.readyState === EventSource.OPEN),
+          'the event stream opened',
+        ),
       async fetchModel(url) {
         const response = await fetch(`${base}${url}`)
         return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) }
@@ -184,6 +193,8 @@ export const preloadStack: StackKind = {
       service,
       foreign: foreign.api,
       saves,
+      // Events are forwarded to the page in-process: a subscription hears them at once.
+      eventsConnected: async () => {},
       async fetchModel(url) {
         const response = await handleAppRequest(service, RENDERER_DIR, {
           url: new URL(url, APP_ORIGIN).href,
