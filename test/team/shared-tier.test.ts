@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { GenerateProgress } from '../../src/core/generation/generator'
 import { redisConnector } from '../../src/core/team/connect'
 import { SharedTier } from '../../src/core/team/shared-tier'
-import { TeamScheduler } from '../../src/core/team/team-scheduler'
+import { type ServerWorkerSpec, TeamScheduler } from '../../src/core/team/team-scheduler'
 import { TeamUnavailable } from '../../src/core/team/team-unavailable'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
@@ -183,7 +183,8 @@ describe('TeamScheduler', () => {
       connect: () => connect()(),
       prefix,
       lockMs: 3_600_000,
-      workers: [{ generator: gpu, concurrency: 1, server: 'http://gpu-1.test' }],
+      workers: [],
+      servers: () => [{ generator: gpu, concurrency: 1, server: 'http://gpu-1.test' }],
       log: () => undefined,
     })
     opened.push(made)
@@ -192,6 +193,40 @@ describe('TeamScheduler', () => {
     expect(made.ready).toBe(true)
     await made.run(gpu, key(5), input, { signal: new AbortController().signal })
     expect(gpu.runs).toBe(1)
+  })
+
+  it('serves a GPU server while it is in the list: one removed is given up to another instance', async () => {
+    prefix = `sched-${++run}`
+    const server = 'http://gpu-2.test'
+    // Two clients of the one server, one per instance, so each instance's runs are counted apart.
+    const viaA = new GatedGenerator('hunyuan')
+    const viaB = new GatedGenerator('hunyuan')
+    let aServes = true
+    // Renewals an hour apart: only a lock given up lets the other instance take the server.
+    const instance = (servers: () => ServerWorkerSpec[]): TeamScheduler => {
+      const made = new TeamScheduler({
+        connect: () => connect()(),
+        prefix,
+        lockMs: 3_600_000,
+        workers: [],
+        servers,
+        log: () => undefined,
+      })
+      opened.push(made)
+      return made
+    }
+    const a = instance(() => (aServes ? [{ generator: viaA, concurrency: 1, server }] : []))
+    await a.start()
+    const b = instance(() => [{ generator: viaB, concurrency: 1, server }])
+    await b.start()
+    const signal = new AbortController().signal
+    await b.run(viaB, key(6), input, { signal })
+    expect([viaA.runs, viaB.runs]).toEqual([1, 0])
+    aServes = false
+    await a.refresh()
+    await b.refresh()
+    await a.run(viaA, key(7), input, { signal })
+    expect([viaA.runs, viaB.runs]).toEqual([1, 1])
   })
 
   it('says it is unavailable when Redis cannot be reached', async () => {

@@ -128,6 +128,38 @@ describe('team mode on Redis', () => {
     expect((await answer).cache).toBe('miss')
   })
 
+  it('runs jobs on a GPU server added in the app, on one saved from before a restart, and none on one removed', async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    const [gpu] = gpus as [FakeHunyuan]
+    await gpu.release()
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-team-'))
+    const alone = { MESHCACHE_HUNYUAN_URL: '', MESHCACHE_DATA_DIR: dataDir }
+    const artist = await host(alone)
+    const added = await fetch(`${artist.url}/api/backends`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: gpu.url }),
+    })
+    expect(added.status, await added.text()).toBe(200)
+    expect((await result(generate(artist, 1))).key).toMatch(/^[0-9a-f]{64}$/)
+    expect((await gpu.stats()).completed).toBe(1)
+    // Kept across a restart: the saved server serves the team's queue again.
+    await artist.stop()
+    const restarted = await host(alone)
+    await result(generate(restarted, 2))
+    expect((await gpu.stats()).completed).toBe(2)
+    const [server] = (
+      (await (await fetch(`${restarted.url}/api/backends`)).json()) as { servers?: { id: string }[] }[]
+    ).flatMap((b) => b.servers ?? [])
+    expect(server).toBeDefined()
+    const removed = await fetch(`${restarted.url}/api/backends/${server?.id}`, { method: 'DELETE' })
+    expect(removed.status, await removed.text()).toBe(200)
+    // Removed: the builtin generator makes the next model; the server is asked nothing more.
+    expect((await result(generate(restarted, 3))).key).toMatch(/^[0-9a-f]{64}$/)
+    expect((await gpu.stats()).received).toHaveLength(2)
+  })
+
   it('gives a host with an empty data folder a hit from the shared tier', async () => {
     prefix = `team-${++run}`
     await startGpus()

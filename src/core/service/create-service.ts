@@ -66,11 +66,17 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   const servers = new GpuServers(
     gpus,
     gpuServers ? new JsonFile(gpuServers, savedServersSchema, 'GPU servers') : undefined,
-    () => backends.forget(gpus.id),
+    () => {
+      backends.forget(gpus.id)
+      // The team's queue for the pool is served by whichever servers the pool has now.
+      void team?.scheduler.refresh()
+    },
     options.log,
   )
   const serversProblem = await servers.load()
   if (serversProblem) options.log?.('GPU servers not read', { problem: serversProblem })
+  // The saved servers join the pool after team mode started: they serve its queue from now.
+  void team?.scheduler.refresh()
   const similar = new SimilarModels()
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({

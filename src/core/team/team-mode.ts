@@ -2,6 +2,7 @@ import { DEFAULT_SHARED_MAX_BYTES } from '../../shared/cache-types'
 import type { AppConfig } from '../config'
 import type { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
+import type { HunyuanServer } from '../generation/hunyuan/hunyuan-server'
 import { redisConnector } from './connect'
 import { SharedTier } from './shared-tier'
 import { TeamScheduler } from './team-scheduler'
@@ -26,18 +27,24 @@ export async function startTeamMode(
     prefix,
     maxBytes: config.sharedMaxBytes ?? DEFAULT_SHARED_MAX_BYTES,
   })
+  // One client per server for as long as it is in the pool (servers come and go in the app).
+  const clients = new WeakMap<HunyuanServer, HunyuanPool>()
+  const clientOf = (server: HunyuanServer): HunyuanPool => {
+    const client = clients.get(server) ?? new HunyuanPool([server])
+    clients.set(server, client)
+    return client
+  }
   const scheduler = new TeamScheduler({
     connect: () => connect(),
     prefix,
     lockMs: config.teamLockMs,
-    workers: [
-      { generator: builtin, concurrency: 1 },
-      ...(gpus?.servers ?? []).map((server) => ({
-        generator: new HunyuanPool([server]),
+    workers: [{ generator: builtin, concurrency: 1 }],
+    servers: () =>
+      (gpus?.servers ?? []).map((server) => ({
+        generator: clientOf(server),
         concurrency: server.settings.concurrency,
         server: server.url,
       })),
-    ],
   })
   await scheduler.start()
   return { shared, scheduler }

@@ -19,22 +19,28 @@ interface JobResult {
   bytes: number
 }
 
-/**
- * A generator this instance can run team jobs with. A GPU server (`server` set) gets one
- * worker in the whole team: the instance holding its lock runs it.
- */
+/** A generator this instance can run team jobs with. */
 export interface WorkerSpec {
   generator: Generator
   concurrency: number
-  server?: string
+}
+
+/** A GPU server's worker: one in the whole team, run by the instance holding its lock. */
+export interface ServerWorkerSpec extends WorkerSpec {
+  server: string
 }
 
 export interface TeamSchedulerOptions {
   /** Connects a new Redis client (BullMQ needs several: queues, events, workers). */
   connect: () => Redis
   prefix: string
-  /** The generators this instance runs jobs for: its builtin one, and one client per GPU server. */
+  /** The generators this instance always runs jobs for (its builtin one). */
   workers: WorkerSpec[]
+  /**
+   * The GPU servers this instance can serve, one client each: asked afresh on every claim
+   * round and on refresh(), as servers are added and removed while the app runs.
+   */
+  servers?: () => readonly ServerWorkerSpec[]
   /** How long a job's lock lasts without renewal: a dead instance's job is taken over after it. */
   lockMs?: number
   log?: (message: string) => void
@@ -58,7 +64,11 @@ export class TeamScheduler {
   private readonly redis: Redis
   private readonly subscriber: Redis
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>()
-  private readonly running = new Map<string, Worker>()
+  /** This instance's workers by id; `server` marks a GPU server's, run while this instance holds its lock. */
+  private readonly running = new Map<string, { worker: Worker; server: boolean }>()
+  /** The claim round under way, and whether another was asked for meanwhile. */
+  private round: Promise<void> | undefined
+  private roundAgain = false
   private readonly lockMs: number
   private readonly log: (message: string) => void
   private readonly timers: ReturnType<typeof setInterval>[] = []
@@ -98,20 +108,48 @@ export class TeamScheduler {
     // Not awaited: with Redis down at start, the app starts anyway and subscribes once it is back.
     void this.subscriber.subscribe(this.key('cancel')).catch(() => undefined)
     this.subscriber.on('message', (_channel, jobId: string) => {
-      for (const worker of this.running.values()) worker.cancelJob(jobId, 'nobody waits for it any more')
+      for (const { worker } of this.running.values()) worker.cancelJob(jobId, 'nobody waits for it any more')
     })
-    for (const spec of this.options.workers) {
-      if (spec.server === undefined) {
-        this.startWorker(spec, spec.generator.id)
-        continue
-      }
-      // A GPU server gets one worker in the team: whoever holds its lock.
-      const claim = (): void => void this.claim(spec).catch(() => undefined)
-      claim()
-      // Also as soon as Redis is (again) reachable, rather than a renewal period later.
-      this.redis.on('ready', claim)
-      this.timers.push(setInterval(claim, this.lockMs / 3))
+    for (const spec of this.options.workers) this.startWorker(spec, spec.generator.id, false)
+    // A GPU server gets one worker in the team: whoever holds its lock. Claimed now, as soon
+    // as Redis is (again) reachable rather than a renewal period later, and at every renewal.
+    const claim = (): void => void this.refresh()
+    this.redis.on('ready', claim)
+    this.timers.push(setInterval(claim, this.lockMs / 3))
+    // Not awaited: a slow or dead server's probe does not hold up the start; jobs wait in the queue.
+    claim()
+  }
+
+  /**
+   * Claims (or renews) the lock of every GPU server there is now, and stops serving those
+   * removed; resolves once that round is done. Asked during a round, it runs one more after it.
+   */
+  refresh(): Promise<void> {
+    if (this.round) {
+      this.roundAgain = true
+      return this.round
     }
+    this.round = (async () => {
+      do {
+        this.roundAgain = false
+        await this.claimServers()
+      } while (this.roundAgain && !this.closed)
+    })().finally(() => {
+      this.round = undefined
+    })
+    return this.round
+  }
+
+  private async claimServers(): Promise<void> {
+    const servers = this.options.servers?.() ?? []
+    const current = new Set(servers.map(serverWorkerId))
+    for (const [id, { worker, server }] of this.running) {
+      if (!server || current.has(id)) continue
+      this.running.delete(id)
+      await worker.close().catch(() => undefined)
+      await this.redis.eval(RELEASE, 1, this.lockOf(id), this.instance).catch(() => undefined)
+    }
+    await Promise.all(servers.map((spec) => this.claim(spec).catch(() => undefined)))
   }
 
   /**
@@ -179,7 +217,7 @@ export class TeamScheduler {
   async close(): Promise<void> {
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
-    await Promise.all([...this.running.values()].map((worker) => worker.close(true).catch(() => undefined)))
+    await Promise.all([...this.running.values()].map(({ worker }) => worker.close(true).catch(() => undefined)))
     await Promise.all(
       [...this.queues.values()].map(({ queue, events }) =>
         Promise.all([queue.close(), events.close()]).catch(() => undefined),
@@ -242,23 +280,23 @@ export class TeamScheduler {
   }
 
   /** Holds (or renews) the lock of an exclusive worker's server, and runs the worker while it does. */
-  private async claim(spec: WorkerSpec): Promise<void> {
+  private async claim(spec: ServerWorkerSpec): Promise<void> {
     if (this.closed || !this.ready) return
-    const id = `${spec.generator.id}@${spec.server}`
-    const lock = this.key('owner', createHash('sha256').update(id).digest('hex').slice(0, 16))
+    const id = serverWorkerId(spec)
+    const lock = this.lockOf(id)
     // An unreachable server is skipped (its lock given up) and tried again on the next round.
     const available = (await spec.generator.describe()).available
     if (!available) await this.redis.eval(RELEASE, 1, lock, this.instance)
     const held = available && (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
-    const worker = this.running.get(id)
-    if (held && !worker) this.startWorker(spec, id)
-    if (!held && worker) {
+    const running = this.running.get(id)
+    if (held && !running) this.startWorker(spec, id, true)
+    if (!held && running) {
       this.running.delete(id)
-      await worker.close().catch(() => undefined)
+      await running.worker.close().catch(() => undefined)
     }
   }
 
-  private startWorker(spec: WorkerSpec, id: string): void {
+  private startWorker(spec: WorkerSpec, id: string, server: boolean): void {
     const queue = `generate-${spec.generator.id}`
     const worker = new Worker(
       queue,
@@ -296,12 +334,21 @@ export class TeamScheduler {
       },
     )
     worker.on('error', (error) => this.log(`team worker: ${error.message}`))
-    this.running.set(id, worker)
+    this.running.set(id, { worker, server })
+  }
+
+  private lockOf(serverWorker: string): string {
+    return this.key('owner', createHash('sha256').update(serverWorker).digest('hex').slice(0, 16))
   }
 
   private key(...parts: string[]): string {
     return [this.options.prefix, ...parts].join(':')
   }
+}
+
+/** A GPU server's worker's id in the team, and its lock's name. */
+function serverWorkerId(spec: ServerWorkerSpec): string {
+  return `${spec.generator.id}@${spec.server}`
 }
 
 /** KEYS: lock; ARGV: owner, ms → 1 when this owner holds the lock (taken or renewed). */
