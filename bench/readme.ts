@@ -41,7 +41,7 @@ const SECTIONS: { name: string; title: string; note: string }[] = [
   {
     name: 'memory',
     title: 'Memory under large pictures',
-    note: "The built host's peak resident memory (the kernel's high-water mark) for 16 concurrent generations of 4096×4096 pictures and one warm request of 32 of them. Target: < 400 MB.",
+    note: "The built host's peak resident memory (the kernel's high-water mark) for 16 concurrent generations of 4096×4096 pictures and one warm request of 32 of them. Target: < 400 MB. Where it goes (measured in a lone process, peak growth for one 4096² picture): keying it (the SHA-256 of its decoded pixels) 71 MB, since sharp's raw output stream hands over the whole decode as one chunk; the builtin generation 62 MB (PNG) or 17 MB (JPEG); the thumbnail 19 MB and the perceptual hash 23 MB (PNG; 3 and 7 MB for JPEG). Thirty-two keyings two at a time grow the process by 293 MB, of which about half is decodes freed but not yet returned. Sixteen queued PNG requests also hold their 10 MB pictures until their turn. Forcing a collection every 100 ms, one malloc arena, and sharp with no cache and one thread bring the first row only to 771 MB, so the target needs a keying that does not hold a whole decode, or queued pictures kept on disk; neither is built.",
   },
   {
     name: 'ui',

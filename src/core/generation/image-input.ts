@@ -88,8 +88,9 @@ export async function inspectImage(bytes: Uint8Array): Promise<ImageFacts> {
 }
 
 /**
- * SHA-256 over the decoded pixels (EXIF-rotated 8-bit sRGB RGBA) and their size, streamed
- * from the decoder so the whole picture is never held as one buffer. Checks the file first.
+ * SHA-256 over the decoded pixels (EXIF-rotated 8-bit sRGB RGBA) and their size. Checks the
+ * file first. sharp's raw output stream hands the whole picture over as one chunk (measured:
+ * one 64 MB chunk for 4096²), so this holds a full decode; hence limitDecodes.
  */
 export async function pixelDigest(bytes: Uint8Array): Promise<string> {
   const { width, height } = await inspectImage(bytes)
