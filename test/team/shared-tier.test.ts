@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { GenerateProgress } from '../../src/core/generation/generator'
+import { createAppService } from '../../src/core/service/create-service'
 import { redisConnector } from '../../src/core/team/connect'
 import { SharedTier } from '../../src/core/team/shared-tier'
 import { type ServerWorkerSpec, TeamScheduler } from '../../src/core/team/team-scheduler'
 import { TeamUnavailable } from '../../src/core/team/team-unavailable'
-import { fixture } from '../support/fixtures'
+import { appAddresses } from '../../src/shared/addresses'
+import { BUILTIN_WORKER, fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { type RedisServer, startRedis } from '../support/redis-server'
+import { until } from '../support/until'
 
 /** The team's pieces in this process, against a real redis-server. */
 
@@ -241,5 +244,25 @@ describe('TeamScheduler', () => {
     await expect(
       offline.run(new GatedGenerator(), key(4), input, { signal: new AbortController().signal }),
     ).rejects.toBeInstanceOf(TeamUnavailable)
+  })
+})
+
+describe('a team-mode service', () => {
+  it('lets go of every Redis connection when it closes (a host or a benchmark can then exit)', async () => {
+    const admin = await ready(connect()())
+    opened.push({ close: () => admin.disconnect() })
+    const clients = async (): Promise<number> =>
+      String(await admin.client('LIST'))
+        .trim()
+        .split('\n').length
+    const before = await clients()
+    const service = await createAppService({
+      config: { hunyuanUrls: [], dataDir: undefined, redisUrl: redis.url, redisPrefix: `close-${++run}` },
+      workerPath: BUILTIN_WORKER,
+      addresses: appAddresses,
+    })
+    await until(async () => (await clients()) > before, 'the service connected')
+    await service.close()
+    await until(async () => (await clients()) === before, 'every connection of the service was let go')
   })
 })

@@ -209,6 +209,7 @@ export class ModelService implements ServiceOperations {
 
   async close(): Promise<void> {
     await this.flush()
+    this.store.close()
     await this.backendSet.close()
   }
 

@@ -307,6 +307,11 @@ export class TieredStore {
     await Promise.all(this.persistent.map((tier) => tier.flush()))
   }
 
+  /** Lets go of what the tiers hold open (the shared tier's connection); after a flush, once done with them. */
+  close(): void {
+    for (const tier of this.persistent) tier.close?.()
+  }
+
   /** Whether any tier keeps the key now. */
   private keeps(key: string): boolean {
     return this.memory.has(key) || this.persistent.some((tier) => tier.has(key))

@@ -32,4 +32,6 @@ export interface PersistentTier {
   setPolicy(policy: EvictionPolicyName): void
   stats(): PersistentTierStats
   flush(): Promise<void>
+  /** Lets go of what the tier holds open (a connection), after a flush; the tier is not used again. */
+  close?(): void
 }

@@ -257,6 +257,10 @@ export class SharedTier implements PersistentTier {
     await this.refresh()
   }
 
+  close(): void {
+    this.redis.disconnect()
+  }
+
   /** Reads the occupancy (other instances change it too). */
   async refresh(): Promise<void> {
     await this.attempt(async () => {

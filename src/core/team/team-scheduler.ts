@@ -65,7 +65,9 @@ export class TeamScheduler {
   private readonly subscriber: Redis
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>()
   /** This instance's workers by id; `server` marks a GPU server's, run while this instance holds its lock. */
-  private readonly running = new Map<string, { worker: Worker; server: boolean }>()
+  private readonly running = new Map<string, { worker: Worker; server: boolean; connection: Redis }>()
+  /** Connections handed to BullMQ: it closes only those it made itself, so these are closed here. */
+  private readonly connections = new Set<Redis>()
   /** The claim round under way, and whether another was asked for meanwhile. */
   private round: Promise<void> | undefined
   private roundAgain = false
@@ -143,10 +145,9 @@ export class TeamScheduler {
   private async claimServers(): Promise<void> {
     const servers = this.options.servers?.() ?? []
     const current = new Set(servers.map(serverWorkerId))
-    for (const [id, { worker, server }] of this.running) {
+    for (const [id, { server }] of this.running) {
       if (!server || current.has(id)) continue
-      this.running.delete(id)
-      await worker.close().catch(() => undefined)
+      await this.stopWorker(id)
       await this.redis.eval(RELEASE, 1, this.lockOf(id), this.instance).catch(() => undefined)
     }
     await Promise.all(servers.map((spec) => this.claim(spec).catch(() => undefined)))
@@ -223,8 +224,20 @@ export class TeamScheduler {
         Promise.all([queue.close(), events.close()]).catch(() => undefined),
       ),
     )
+    for (const connection of this.connections) this.disconnect(connection)
     this.subscriber.disconnect()
     this.redis.disconnect()
+  }
+
+  private connection(): Redis {
+    const connection = this.options.connect()
+    this.connections.add(connection)
+    return connection
+  }
+
+  private disconnect(connection: Redis): void {
+    this.connections.delete(connection)
+    connection.disconnect()
   }
 
   /** A job with this key: the one queued or running, or a new one (a finished or failed one is replaced). */
@@ -271,8 +284,8 @@ export class TeamScheduler {
       const name = `generate-${backend}`
       const prefix = this.key('bull')
       entry = {
-        queue: new Queue(name, { connection: this.options.connect(), prefix }),
-        events: new QueueEvents(name, { connection: this.options.connect(), prefix }),
+        queue: new Queue(name, { connection: this.connection(), prefix }),
+        events: new QueueEvents(name, { connection: this.connection(), prefix }),
       }
       this.queues.set(backend, entry)
     }
@@ -288,16 +301,23 @@ export class TeamScheduler {
     const available = (await spec.generator.describe()).available
     if (!available) await this.redis.eval(RELEASE, 1, lock, this.instance)
     const held = available && (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
-    const running = this.running.get(id)
+    const running = this.running.has(id)
     if (held && !running) this.startWorker(spec, id, true)
-    if (!held && running) {
-      this.running.delete(id)
-      await running.worker.close().catch(() => undefined)
-    }
+    if (!held && running) await this.stopWorker(id)
+  }
+
+  /** Stops a worker (its job under way finishes first) and closes its connection. */
+  private async stopWorker(id: string): Promise<void> {
+    const running = this.running.get(id)
+    if (!running) return
+    this.running.delete(id)
+    await running.worker.close().catch(() => undefined)
+    this.disconnect(running.connection)
   }
 
   private startWorker(spec: WorkerSpec, id: string, server: boolean): void {
     const queue = `generate-${spec.generator.id}`
+    const connection = this.connection()
     const worker = new Worker(
       queue,
       async (job: Job<JobData>, _token, signal) => {
@@ -325,7 +345,7 @@ export class TeamScheduler {
         }
       },
       {
-        connection: this.options.connect(),
+        connection,
         prefix: this.key('bull'),
         concurrency: spec.concurrency,
         lockDuration: this.lockMs,
@@ -334,7 +354,7 @@ export class TeamScheduler {
       },
     )
     worker.on('error', (error) => this.log(`team worker: ${error.message}`))
-    this.running.set(id, { worker, server })
+    this.running.set(id, { worker, server, connection })
   }
 
   private lockOf(serverWorker: string): string {
