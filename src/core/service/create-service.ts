@@ -75,8 +75,6 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   )
   const serversProblem = await servers.load()
   if (serversProblem) options.log?.('GPU servers not read', { problem: serversProblem })
-  // The saved servers join the pool after team mode started: they serve its queue from now.
-  void team?.scheduler.refresh()
   const similar = new SimilarModels()
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({

@@ -33,9 +33,13 @@ export class GpuServers {
   /** Adds the saved servers to the pool (after those from the environment). */
   async load(): Promise<string | undefined> {
     const { value, problem } = (await this.file?.load()) ?? {}
+    let added = 0
     for (const saved of value?.servers ?? []) {
-      if (!this.has(saved.url)) this.pool.add(new HunyuanServer({ ...saved, source: 'settings' }))
+      if (this.has(saved.url)) continue
+      this.pool.add(new HunyuanServer({ ...saved, source: 'settings' }))
+      added++
     }
+    if (added > 0) this.changed()
     return problem
   }
 
