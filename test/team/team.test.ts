@@ -134,7 +134,9 @@ describe('team mode on Redis', () => {
     const [gpu] = gpus as [FakeHunyuan]
     await gpu.release()
     const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-team-'))
-    const alone = { MESHCACHE_HUNYUAN_URL: '', MESHCACHE_DATA_DIR: dataDir }
+    // Renewals an hour apart: only the claims made when the pool changes (and the lock given up
+    // at a clean stop) can have the server run these jobs.
+    const alone = { MESHCACHE_HUNYUAN_URL: '', MESHCACHE_DATA_DIR: dataDir, MESHCACHE_TEAM_LOCK_MS: '3600000' }
     const artist = await host(alone)
     const added = await fetch(`${artist.url}/api/backends`, {
       method: 'POST',

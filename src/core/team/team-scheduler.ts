@@ -148,7 +148,7 @@ export class TeamScheduler {
     for (const [id, { server }] of this.running) {
       if (!server || current.has(id)) continue
       await this.stopWorker(id)
-      await this.redis.eval(RELEASE, 1, this.lockOf(id), this.instance).catch(() => undefined)
+      await this.release(id)
     }
     await Promise.all(servers.map((spec) => this.claim(spec).catch(() => undefined)))
   }
@@ -219,6 +219,8 @@ export class TeamScheduler {
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
     await Promise.all([...this.running.values()].map(({ worker }) => worker.close(true).catch(() => undefined)))
+    // A clean stop gives its servers' locks up: another instance takes them now, not a lock period later.
+    await Promise.all([...this.running].filter(([, { server }]) => server).map(([id]) => this.release(id)))
     await Promise.all(
       [...this.queues.values()].map(({ queue, events }) =>
         Promise.all([queue.close(), events.close()]).catch(() => undefined),
@@ -299,7 +301,7 @@ export class TeamScheduler {
     const lock = this.lockOf(id)
     // An unreachable server is skipped (its lock given up) and tried again on the next round.
     const available = (await spec.generator.describe()).available
-    if (!available) await this.redis.eval(RELEASE, 1, lock, this.instance)
+    if (!available) await this.release(id)
     const held = available && (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
     const running = this.running.has(id)
     if (held && !running) this.startWorker(spec, id, true)
@@ -355,6 +357,11 @@ export class TeamScheduler {
     )
     worker.on('error', (error) => this.log(`team worker: ${error.message}`))
     this.running.set(id, { worker, server, connection })
+  }
+
+  /** Gives a server's lock up if this instance holds it. */
+  private async release(serverWorker: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.lockOf(serverWorker), this.instance).catch(() => undefined)
   }
 
   private lockOf(serverWorker: string): string {
