@@ -57,7 +57,7 @@ export async function runUiBench(): Promise<BenchReport> {
     { name: 'split (three.js and the chart load later)', dir: await buildRenderer(true) },
   ]
   const service = await createAppService({
-    config: { hunyuanUrls: [], dataDir: undefined },
+    config: { hunyuanServers: [], dataDir: undefined },
     workerPath: builtFile('main/builtin-worker.js'),
     addresses: appAddresses,
   })

@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES, DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
+import { modelNameSchema } from '../shared/schemas'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
-  /** Hunyuan3D-2 api_server URLs (MESHCACHE_HUNYUAN_URL, comma-separated). */
-  hunyuanUrls: string[]
+  /**
+   * Hunyuan3D api_servers (MESHCACHE_HUNYUAN_URL, comma-separated), each with the model it runs
+   * when named after a `#` (`http://gpu1:8080#Hunyuan3D-2`); unnamed: upstream's default for its variant.
+   */
+  hunyuanServers: { url: string; model?: string }[]
   /** Browser host address and port. */
   host: string
   port: number
@@ -63,6 +67,15 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
   .transform((u) => u.replace(/\/+$/, ''))
 
+/** `URL` or `URL#model`: the fragment, never sent to a server, names the weights it runs. */
+const serverEntry = z
+  .string()
+  .transform((entry) => {
+    const hash = entry.indexOf('#')
+    return hash < 0 ? { url: entry } : { url: entry.slice(0, hash), model: decodeURIComponent(entry.slice(hash + 1)) }
+  })
+  .pipe(z.object({ url: httpUrl, model: modelNameSchema.optional() }))
+
 const token = z
   .string()
   .min(16, 'must be at least 16 characters long')
@@ -92,7 +105,7 @@ const schema = z.object({
         .map((u) => u.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(httpUrl)),
+    .pipe(z.array(serverEntry)),
   MESHCACHE_HOST: z.string().default('127.0.0.1'),
   MESHCACHE_PORT: port.default(5917),
   MESHCACHE_TOKEN: token.optional(),
@@ -143,7 +156,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
   const values = parsed.data
   const generated = !values.MESHCACHE_TOKEN && !isLoopback(values.MESHCACHE_HOST)
   return {
-    hunyuanUrls: values.MESHCACHE_HUNYUAN_URL,
+    hunyuanServers: values.MESHCACHE_HUNYUAN_URL,
     host: values.MESHCACHE_HOST,
     port: values.MESHCACHE_PORT,
     token: generated ? randomBytes(24).toString('base64url') : values.MESHCACHE_TOKEN,

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { LocalServerConfig, LocalServerStatus } from '../shared/contract'
 import { AppError } from '../shared/errors'
+import type { LaunchFlags } from '../shared/models'
 import type { LogFn } from './app-log'
 import { HunyuanServer } from './generation/hunyuan/hunyuan-server'
 
@@ -35,7 +36,17 @@ export function serverArguments(config: LocalServerConfig): string[] {
     ...(config.enableTexture ? ['--enable_tex'] : []),
     ...(config.lowVram ? ['--low_vram_mode'] : []),
     ...(config.modelPath ? ['--model_path', config.modelPath] : []),
+    ...(config.subfolder ? ['--subfolder', config.subfolder] : []),
+    ...(config.texModelPath ? ['--tex_model_path', config.texModelPath] : []),
+    ...(config.flashvdm ? ['--enable_flashvdm'] : []),
+    ...(config.mcAlgo ? ['--mc_algo', config.mcAlgo] : []),
   ]
+}
+
+/** The flags of a configuration that choose the weights: they name the local server's model. */
+export function launchFlags(config: LocalServerConfig): LaunchFlags {
+  const { modelPath, subfolder, texModelPath, flashvdm, mcAlgo } = config
+  return { modelPath, subfolder, texModelPath, flashvdm, mcAlgo }
 }
 
 /**
@@ -125,7 +136,12 @@ export class LocalServer {
   }
 
   private async waitUntilAnswering(child: ChildProcess, config: LocalServerConfig): Promise<void> {
-    const server = new HunyuanServer({ url: urlOf(config), source: 'local', texture: config.enableTexture })
+    const server = new HunyuanServer({
+      url: urlOf(config),
+      source: 'local',
+      texture: config.enableTexture,
+      launchFlags: launchFlags(config),
+    })
     while (this.child === child && child.exitCode === null && child.signalCode === null) {
       const description = await server.describe()
       if (this.child !== child || child.exitCode !== null || child.signalCode !== null) return

@@ -30,6 +30,8 @@ export interface GenerateRequest {
   texture?: boolean
   /** A backend id from `backends()`; the default backend when absent. */
   backend?: string
+  /** The GPU servers' model to use (a ServerInfo.model); absent: the model of the first reachable server. */
+  model?: string
   /** Chosen by the caller so progress events and cancel can name this request. */
   requestId?: string
   reuse?: ReuseMode
@@ -52,6 +54,8 @@ export interface GenerateResult {
   /** How long this request took to serve, end to end in the app. */
   servedMs: number
   backend: string
+  /** The weights (or the builtin generator and its version) that made it; absent for models from before it was recorded. */
+  model?: string
   /** Where the GLB can be loaded from (meshcache:// in Electron, /models/ over HTTP). */
   modelUrl: string
   /**
@@ -161,6 +165,14 @@ export interface ServerInfo {
   detail?: string
   /** This app's jobs running there now. */
   running: number
+  /** The weights it runs (part of every key it serves); absent until it has answered, unless named. */
+  model?: string
+  /** Who named the model: the user, the launch flags (the local server), or upstream's default for the variant. */
+  modelSource?: 'named' | 'flags' | 'default'
+  /** It ignores the seed and samples anew each run (Hunyuan3D 2.1): the seed numbers the samples. */
+  seedIsSample?: boolean
+  /** When a new worker id showed it had restarted (ms since the epoch); it was identified again. */
+  restartedAt?: number
 }
 
 export interface BackendInfo {
@@ -188,6 +200,8 @@ export interface BackendTestResult {
   /** How long its answer took, in ms. */
   roundTripMs?: number
   detail?: string
+  /** Upstream's default model for the variant that answered: the model it gets unless named. */
+  defaultModel?: string
 }
 
 export interface WarmResult {
@@ -263,6 +277,14 @@ export interface LocalServerConfig {
   lowVram: boolean
   /** --model_path, when not upstream's default. */
   modelPath?: string
+  /** --subfolder: the weights folder inside model_path. */
+  subfolder?: string
+  /** --tex_model_path (2.0): the texturing weights. */
+  texModelPath?: string
+  /** --enable_flashvdm (2.1). */
+  flashvdm?: boolean
+  /** --mc_algo (2.1): the surface extraction, 'mc' upstream. */
+  mcAlgo?: string
 }
 
 export const LOCAL_SERVER_STATES = ['stopped', 'starting', 'running', 'restarting', 'failed'] as const

@@ -31,6 +31,7 @@ import {
   noInputSchema,
   removeBackendSchema,
   saveModelSchema,
+  setBackendModelSchema,
   testBackendSchema,
   warmSchema,
 } from './schemas'
@@ -137,6 +138,11 @@ export const OPERATIONS = {
     input: removeBackendSchema,
     result: returns<BackendInfo[]>(),
     http: { method: 'DELETE', path: '/api/backends/:id', managed: true },
+  },
+  setBackendModel: {
+    input: setBackendModelSchema,
+    result: returns<BackendInfo[]>(),
+    http: { method: 'POST', path: '/api/backends/:id/model', managed: true, bodyLimit: SMALL_BODY_LIMIT },
   },
   testBackend: {
     input: testBackendSchema,

@@ -12,6 +12,7 @@ import {
   MAX_UPLOAD_BYTES,
   MAX_WARM_REQUESTS,
 } from './limits'
+import { canonicalModelName, MAX_MODEL_NAME_CHARS, MODEL_NAME_PATTERN } from './models'
 
 /** Runtime schemas for every payload that crosses IPC or HTTP. Objects are strict: unknown fields are refused. */
 
@@ -59,6 +60,15 @@ export const uploadSchema = z
     message: `image file must be at most ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`,
   })
 
+/** A model's name (published or typed): printable text, a published one in its own spelling. */
+export const modelNameSchema = z
+  .string({ error: 'model must be text' })
+  .trim()
+  .min(1, 'name the model')
+  .max(MAX_MODEL_NAME_CHARS, `model must be at most ${MAX_MODEL_NAME_CHARS} characters`)
+  .regex(MODEL_NAME_PATTERN, 'model must be printable text')
+  .transform(canonicalModelName)
+
 export const generateRequestSchema = z.strictObject({
   image: uploadSchema,
   prompt: promptSchema.default(''),
@@ -67,6 +77,7 @@ export const generateRequestSchema = z.strictObject({
   /** Absent: the GPU server's own default (see its settings); the builtin generator ignores it. */
   texture: z.boolean({ error: 'texture must be true or false' }).optional(),
   backend: z.string().min(1).max(64).optional(),
+  model: modelNameSchema.optional(),
   requestId: requestIdSchema.optional(),
   reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),
 })
@@ -158,10 +169,17 @@ export const addBackendSchema = z.strictObject({
     .max(16, 'concurrency must be at most 16')
     .default(1),
   texture: z.boolean({ error: 'texture must be true or false' }).default(false),
+  /** The weights it runs; absent: upstream's default for the variant that answers. */
+  model: modelNameSchema.optional(),
 })
 
 export const removeBackendSchema = z.strictObject({
   id: z.string().regex(GPU_SERVER_ID_PATTERN, 'a server id is gpu- and 12 hex characters'),
+})
+
+export const setBackendModelSchema = z.strictObject({
+  id: removeBackendSchema.shape.id,
+  model: modelNameSchema,
 })
 
 export const testBackendSchema = z.strictObject({ url: gpuServerUrlSchema })
@@ -185,6 +203,14 @@ export const localServerConfigSchema = z.strictObject({
   enableTexture: z.boolean().default(false),
   lowVram: z.boolean().default(false),
   modelPath: z.string().trim().max(4096).optional(),
+  subfolder: z.string().trim().max(4096).optional(),
+  texModelPath: z.string().trim().max(4096).optional(),
+  flashvdm: z.boolean().optional(),
+  mcAlgo: z
+    .string()
+    .trim()
+    .regex(/^[\w-]{1,32}$/, 'mc_algo is a short name such as mc or dmc')
+    .optional(),
 })
 
 export const desktopActionSchema = z.strictObject({

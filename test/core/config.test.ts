@@ -4,7 +4,7 @@ import { ConfigError, isLoopback, readConfig } from '../../src/core/config'
 describe('readConfig', () => {
   it('binds to loopback by default, with the data folder of the platform', () => {
     expect(readConfig({ HOME: '/home/u' })).toEqual({
-      hunyuanUrls: [],
+      hunyuanServers: [],
       host: '127.0.0.1',
       port: 5917,
       token: undefined,
@@ -31,7 +31,7 @@ describe('readConfig', () => {
 
   it('reads every setting: servers as a list, sizes with units', () => {
     const config = readConfig({
-      MESHCACHE_HUNYUAN_URL: 'http://gpu1:8081/, https://gpu2:8081',
+      MESHCACHE_HUNYUAN_URL: 'http://gpu1:8081/, https://gpu2:8081#hunyuan3d-2mv,http://gpu3:8080#My%20fine-tune',
       MESHCACHE_HUNYUAN_COMPAT_PORT: '8081',
       MESHCACHE_REDIS_URL: 'rediss://:secret@redis.studio:6380',
       MESHCACHE_REDIS_PREFIX: 'team-a',
@@ -39,7 +39,11 @@ describe('readConfig', () => {
       MESHCACHE_GPU_CONCURRENCY: '2',
     })
     expect(config).toMatchObject({
-      hunyuanUrls: ['http://gpu1:8081', 'https://gpu2:8081'],
+      hunyuanServers: [
+        { url: 'http://gpu1:8081' },
+        { url: 'https://gpu2:8081', model: 'Hunyuan3D-2mv' },
+        { url: 'http://gpu3:8080', model: 'My fine-tune' },
+      ],
       hunyuanCompatPort: 8081,
       redisUrl: 'rediss://:secret@redis.studio:6380',
       redisPrefix: 'team-a',

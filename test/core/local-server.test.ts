@@ -65,6 +65,47 @@ describe('the local server MeshCache starts', () => {
       'tencent/Hunyuan3D-2mini',
     ])
     expect(serverArguments({ ...config, enableTexture: false, lowVram: false, modelPath: undefined })).toHaveLength(5)
+    expect(
+      serverArguments({
+        ...config,
+        enableTexture: false,
+        lowVram: false,
+        subfolder: 'x',
+        flashvdm: true,
+        mcAlgo: 'dmc',
+      }),
+    ).toEqual(expect.arrayContaining(['--subfolder', 'x', '--enable_flashvdm', '--mc_algo', 'dmc']))
+  })
+
+  it.each([
+    [
+      '2.0',
+      { modelPath: 'tencent/Hunyuan3D-2', subfolder: 'hunyuan3d-dit-v2-0' },
+      'Hunyuan3D-2',
+      'tencent/Hunyuan3D-2',
+    ],
+    ['2.1', { flashvdm: true, mcAlgo: 'dmc' }, 'Hunyuan3D-2.1 (flashvdm, mc_algo dmc)', 'tencent/Hunyuan3D-2.1'],
+  ] as const)('names a %s server by the weights its launch flags load', async (variant, flags, model, modelPath) => {
+    const pool = new HunyuanPool([])
+    const { local } = supervise(pool)
+    const port = Number(new URL(await closedPort()).port)
+    await local.start({
+      python: FAKE_PYTHON,
+      checkout: fakeCheckout(variant),
+      port,
+      enableTexture: false,
+      lowVram: false,
+      ...flags,
+    })
+    await until(() => local.status().state === 'running', 'the server answers')
+    expect(pool.servers[0]?.lastKnown).toMatchObject({ model, modelSource: 'flags', variant })
+    expect(await pool.serverKind()).toMatchObject({ model })
+    const input = { image: fixture('triposr-chair'), prompt: '', quality: 'draft' as const, seed: 1 }
+    const { glb } = await pool.generate(input, { signal: new AbortController().signal })
+    const jsonLength = Buffer.from(glb.subarray(12, 16)).readUInt32LE(0)
+    const extras = JSON.parse(Buffer.from(glb.subarray(20, 20 + jsonLength)).toString('utf8')).asset.extras
+    expect(extras.weights).toMatchObject({ model_path: modelPath })
+    await local.stop()
   })
 
   it('starts api_server.py, is used once it answers, comes back after kill -9, and stops', async () => {

@@ -202,7 +202,12 @@ describe('the Hunyuan3D protocol, with a Hunyuan3D 2.0 server behind', () => {
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'healthy', meshcache: true })
     const client = new HunyuanPool([url])
     expect(await client.describe()).toMatchObject({ state: 'ready', available: true })
-    expect(await client.serverKind()).toEqual({ variant: '2.0', identity: 'meshcache/hunyuan3d-2' })
+    // The drop-in's requests go to its default model, which it names so a MeshCache in front keys by it.
+    expect(await client.serverKind()).toMatchObject({
+      variant: '2.0',
+      identity: 'meshcache/hunyuan3d-2',
+      model: 'Hunyuan3D-2mini-Turbo',
+    })
     const model = await client.generate(
       { image: fixture('triposr-robot'), prompt: '', quality: 'draft', seed: 3 },
       { signal: new AbortController().signal },
@@ -225,11 +230,15 @@ describe('the Hunyuan3D protocol, with a Hunyuan3D 2.1 server behind', () => {
     expect(received.every((body) => (body.num_inference_steps as number) <= 20)).toBe(true)
   })
 
-  it('keys the picture only, as 2.1 reads nothing else', async () => {
+  it('keys the picture and the seed as the sample number, as 2.1 reads nothing else and samples anew', async () => {
     const { url } = await start('2.1')
-    await glbOf(await post(`${url}/generate`, addonImage()))
-    await glbOf(await post(`${url}/generate`, addonImage({ seed: 77, octree_resolution: 384, texture: true })))
+    const first = await glbOf(await post(`${url}/generate`, addonImage()))
+    const same = await glbOf(await post(`${url}/generate`, addonImage({ octree_resolution: 384, texture: true })))
     expect((await fake?.stats())?.received).toHaveLength(1)
+    expect(Buffer.compare(same, first)).toBe(0)
+    const other = await glbOf(await post(`${url}/generate`, addonImage({ seed: 77 })))
+    expect((await fake?.stats())?.received).toHaveLength(2)
+    expect(Buffer.compare(other, first)).not.toBe(0)
   })
 })
 

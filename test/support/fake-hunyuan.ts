@@ -69,12 +69,32 @@ export interface FakeOptions {
   /** 2.0: started with --enable_tex (default true); without it texture requests fail, as upstream. */
   enableTexture?: boolean
   held?: boolean
+  /** Listen on this port (a restart of the same server with other flags); 0 or absent: any free port. */
+  port?: number
+  /** Upstream's flags that choose the weights (each model's bytes name the weights loaded). */
+  weights?: {
+    modelPath?: string
+    subfolder?: string
+    texModelPath?: string
+    mv?: boolean
+    flashvdm?: boolean
+    mcAlgo?: string
+  }
 }
 
 export async function startFakeHunyuan(options: FakeOptions = {}): Promise<FakeHunyuan> {
   const variant = options.variant ?? '2.0'
   const args = [FAKE_SERVER_SCRIPT, '--variant', variant]
-  if (options.enableTexture !== false) args.push('--enable_tex')
+  // --enable_tex is 2.0's flag; 2.1 textures every job and has no such flag.
+  if (variant === '2.0' && options.enableTexture !== false) args.push('--enable_tex')
+  if (options.port) args.push('--port', String(options.port))
+  const weights = options.weights ?? {}
+  if (weights.modelPath) args.push('--model_path', weights.modelPath)
+  if (weights.subfolder) args.push('--subfolder', weights.subfolder)
+  if (weights.texModelPath) args.push('--tex_model_path', weights.texModelPath)
+  if (weights.mv) args.push('--mv')
+  if (weights.flashvdm) args.push('--enable_flashvdm')
+  if (weights.mcAlgo) args.push('--mc_algo', weights.mcAlgo)
   if (options.served) {
     const file = join(mkdtempSync(join(tmpdir(), 'fake-hunyuan-glb-')), 'model.glb')
     writeFileSync(file, options.served)
@@ -122,14 +142,14 @@ export async function startFakeHunyuan(options: FakeOptions = {}): Promise<FakeH
   return fake
 }
 
-/** A Hunyuan3D "checkout" whose api_server.py is the fake (2.0), started the way upstream's is. */
-export function fakeCheckout(): string {
+/** A Hunyuan3D "checkout" whose api_server.py is the fake (2.0 unless said), started the way upstream's is. */
+export function fakeCheckout(variant: FakeVariant = '2.0'): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshcache-checkout-'))
   writeFileSync(
     join(dir, 'api_server.py'),
     [
       'import runpy, sys',
-      `sys.argv = [${JSON.stringify(FAKE_SERVER_SCRIPT)}, '--variant', '2.0'] + sys.argv[1:]`,
+      `sys.argv = [${JSON.stringify(FAKE_SERVER_SCRIPT)}, '--variant', '${variant}'] + sys.argv[1:]`,
       `runpy.run_path(${JSON.stringify(FAKE_SERVER_SCRIPT)}, run_name='__main__')`,
     ].join('\n'),
   )

@@ -30,7 +30,18 @@ through MeshCache's search tool, summarised in ../shared/design.md section 5):
   1000..100000; unknown fields are ignored. The worker calls pipeline(image=image) only and
   textures every job. /status answers "processing", then "texturing" once {uid}_initial.glb
   exists, then "completed" with model_base64 and initial_model_base64. GET /health answers
-  {"status": "healthy", "worker_id"}.
+  {"status": "healthy", "worker_id"}; worker_id is str(uuid.uuid4())[:6], new at every start.
+- Which weights (2.0 api_server.py __main__ and ModelWorker.__init__: --model_path defaults to
+  tencent/Hunyuan3D-2mini, --subfolder to hunyuan3d-dit-v2-mini-turbo, or with --mv to
+  tencent/Hunyuan3D-2mv and hunyuan3d-dit-v2-mv; --tex_model_path tencent/Hunyuan3D-2.
+  2.1 api_server.py __main__: --model_path tencent/Hunyuan3D-2.1, --subfolder
+  hunyuan3d-dit-v2-1, --enable_flashvdm, --mc_algo mc). The weights decide the shape, so every
+  model's bytes name the weights loaded: other flags give other bytes for the same request.
+  Neither variant says which weights it runs on any route, and neither does this fake.
+- Samples: 2.0's worker seeds torch.Generator(device).manual_seed(params.get("seed", 1234))
+  (api_server.py ModelWorker.generate), so the same request gives the same model. 2.1's
+  model_worker.py calls self.pipeline(image=image) with no generator: every run is a new
+  random sample whatever the seed, so each 2.1 model here carries a fresh random sample id.
 
 Not modelled: the models themselves (the answer is a small valid GLB that records what the
 worker used, whatever `type` asks for: the file is named by the type, as upstream's, but its
@@ -73,7 +84,38 @@ parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--port", type=int, default=0)
 parser.add_argument("--low_vram_mode", action="store_true")
 parser.add_argument("--model_path")
+parser.add_argument("--subfolder")
+parser.add_argument("--tex_model_path")
+parser.add_argument("--mv", action="store_true")
+parser.add_argument("--enable_flashvdm", action="store_true")
+parser.add_argument("--mc_algo")
 args = parser.parse_args()
+# Each variant's argparse knows only its own flags: another's is "unrecognized arguments", exit 2.
+FOREIGN = {"2.0": [("--enable_flashvdm", args.enable_flashvdm), ("--mc_algo", args.mc_algo),
+                   ("--low_vram_mode", args.low_vram_mode)],
+           "2.1": [("--enable_tex", args.enable_tex), ("--tex_model_path", args.tex_model_path), ("--mv", args.mv)]}
+foreign = [name for name, value in FOREIGN[args.variant] if value]
+if foreign:
+    parser.error("unrecognized arguments: " + " ".join(foreign))
+
+
+def loaded_weights():
+    """The weights the worker loads, resolved from the flags as upstream's __main__ does."""
+    if args.variant == "2.1":
+        return {"model_path": args.model_path or "tencent/Hunyuan3D-2.1",
+                "subfolder": args.subfolder or "hunyuan3d-dit-v2-1",
+                "flashvdm": args.enable_flashvdm, "mc_algo": args.mc_algo or "mc"}
+    model_path = args.model_path or "tencent/Hunyuan3D-2mini"
+    subfolder = args.subfolder
+    if args.mv:
+        if model_path == "tencent/Hunyuan3D-2mini":
+            model_path = "tencent/Hunyuan3D-2mv"
+        subfolder = subfolder or "hunyuan3d-dit-v2-mv"
+    return {"model_path": model_path, "subfolder": subfolder or "hunyuan3d-dit-v2-mini-turbo",
+            "tex_model_path": (args.tex_model_path or "tencent/Hunyuan3D-2") if args.enable_tex else None}
+
+
+WEIGHTS = loaded_weights()
 
 SAVE_DIR = tempfile.mkdtemp(prefix="fake-hunyuan-")
 worker_id = str(uuid.uuid4())[:6]
@@ -182,7 +224,7 @@ def worker_2_0(uid, params):
         control.gate.wait()
         if control.behaviour == "error":
             raise RuntimeError("CUDA out of memory")
-        used = {"variant": "2.0", "views": sorted(views)}
+        used = {"variant": "2.0", "weights": WEIGHTS, "views": sorted(views)}
         if "mesh" in params:
             used["shape"] = "from mesh"
         else:
@@ -216,11 +258,14 @@ def worker_2_1(uid, params):
             raise RuntimeError("CUDA out of memory")
         with control.lock:
             control.shape_jobs += 1
-        model_file(uid, "_initial.glb", {"variant": "2.1", "textured": False})
+        # pipeline(image=image) gets no generator: a new random sample on every run.
+        sample = uuid.uuid4().hex
+        used = {"variant": "2.1", "weights": WEIGHTS, "sample": sample}
+        model_file(uid, "_initial.glb", {**used, "textured": False})
         control.texture_gate.wait()
         with control.lock:
             control.texture_jobs += 1
-        path = model_file(uid, "_textured.glb", {"variant": "2.1", "textured": True})
+        path = model_file(uid, "_textured.glb", {**used, "textured": True})
         ok = True
         return path
     finally:

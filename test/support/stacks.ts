@@ -54,7 +54,12 @@ export interface ServiceSetup {
   /** The disk tier's folder, to reopen one (a restart). */
   diskDir?: string
   diskOptions?: Partial<DiskTierOptions>
+  /** GPU servers added through the Api join this pool, tried before `generators` (default: a pool no request uses). */
+  pool?: HunyuanPool
 }
+
+/** GPU servers added in tests are polled often: a /send job's end is seen in milliseconds, not seconds. */
+export const TEST_SERVER_SETTINGS = { pollMs: 20 }
 
 /** A real ModelService over the given generators, with a disk tier in a temporary folder. */
 export async function makeService(setup: ServiceSetup, addresses: Addresses): Promise<ModelService> {
@@ -65,9 +70,10 @@ export async function makeService(setup: ServiceSetup, addresses: Addresses): Pr
     disk: dir ? new DiskTier({ dir, log: () => undefined, ...setup.diskOptions }) : undefined,
     thumbnails: new ThumbnailStore({ dir: dir ? join(dir, 'thumbnails') : undefined }),
   })
-  const backends = new Backends(setup.generators)
-  // GPU servers can be tested and refused here; none is saved (no data folder in these stacks).
-  const gpuServers = new GpuServers(new HunyuanPool([]), undefined, () => undefined)
+  const pool = setup.pool ?? new HunyuanPool([])
+  const backends = new Backends(setup.pool ? [pool, ...setup.generators] : setup.generators)
+  // GPU servers can be added, tested and refused here; none is saved (no data folder in these stacks).
+  const gpuServers = new GpuServers(pool, undefined, () => backends.forget(pool.id), undefined, TEST_SERVER_SETTINGS)
   const service = new ModelService({ store, backends, addresses, gpuServers })
   await service.open()
   return service

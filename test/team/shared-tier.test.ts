@@ -257,7 +257,7 @@ describe('a team-mode service', () => {
         .split('\n').length
     const before = await clients()
     const service = await createAppService({
-      config: { hunyuanUrls: [], dataDir: undefined, redisUrl: redis.url, redisPrefix: `close-${++run}` },
+      config: { hunyuanServers: [], dataDir: undefined, redisUrl: redis.url, redisPrefix: `close-${++run}` },
       workerPath: BUILTIN_WORKER,
       addresses: appAddresses,
     })

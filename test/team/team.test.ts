@@ -112,6 +112,38 @@ describe('team mode on Redis', () => {
     for (const s of await allStats()) expect(s.completed).toBeGreaterThan(0)
   })
 
+  it('sends each job only to a GPU server of the model it was keyed for, from every host', async () => {
+    prefix = `team-${++run}`
+    gpus = await Promise.all([
+      startFakeHunyuan({ held: true }),
+      startFakeHunyuan({ held: true, weights: { modelPath: 'tencent/Hunyuan3D-2', subfolder: 'hunyuan3d-dit-v2-0' } }),
+    ])
+    const [mini, full] = gpus as [FakeHunyuan, FakeHunyuan]
+    const env = { MESHCACHE_HUNYUAN_URL: `${mini.url},${full.url}#Hunyuan3D-2` }
+    const a = await host(env)
+    const b = await host(env)
+    const ask = (target: HostProcess, seed: number, model: string) =>
+      fetch(`${target.url}/api/generate-3d-cached`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image, quality: 'draft', seed, model }),
+      })
+    const models = ['Hunyuan3D-2', 'Hunyuan3D-2mini-Turbo']
+    const answers = Array.from({ length: 8 }, (_, i) =>
+      result(ask(i % 2 === 0 ? a : b, 200 + i, models[i % 4 < 2 ? 0 : 1] as string)),
+    )
+    await until(async () => (await allStats()).every((s) => s.received.length === 1), 'both servers are busy')
+    await Promise.all(gpus.map((gpu) => gpu.release()))
+    const results = await Promise.all(answers)
+    expect(new Set(results.map((r) => r.key)).size).toBe(8)
+    const [miniStats, fullStats] = await allStats()
+    expect([miniStats?.completed, fullStats?.completed]).toEqual([4, 4])
+    // Each job carried its own seed to the server of its model.
+    const seeds = (stats: typeof miniStats) => (stats?.received ?? []).map((body) => body.seed).sort()
+    expect(seeds(fullStats)).toEqual([200, 201, 204, 205])
+    expect(seeds(miniStats)).toEqual([202, 203, 206, 207])
+  })
+
   it('lets another host take over the job of a host killed mid-generation; its waiter gets the model', async () => {
     prefix = `team-${++run}`
     await startGpus()

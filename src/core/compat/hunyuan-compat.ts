@@ -5,7 +5,7 @@ import { describeIssues } from '../../shared/schemas'
 import type { Generator } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { fitPicture } from '../generation/image-input'
-import type { Job } from '../service/job'
+import { type Job, modelOf } from '../service/job'
 import type { ModelService } from '../service/model-service'
 import { HeldModels } from './held-models'
 import { type HunyuanRequest, hunyuanKey, hunyuanRequestSchema, qualityForOctree, VIEWS } from './hunyuan-request'
@@ -171,7 +171,14 @@ export class HunyuanCompat {
   }
 
   /** GET /health: alive, and what kind of server this drop-in fronts (so another MeshCache keys for it). */
-  async health(): Promise<{ status: 'healthy'; worker_id: string; meshcache: true; dialect: '2.0'; identity: string }> {
+  async health(): Promise<{
+    status: 'healthy'
+    worker_id: string
+    meshcache: true
+    dialect: '2.0'
+    identity: string
+    model: string
+  }> {
     const generator = await (await this.ready).pickBackend()
     const kind = await generator.serverKind?.().catch(() => undefined)
     return {
@@ -181,6 +188,8 @@ export class HunyuanCompat {
       // The drop-in takes every 2.0 field (a superset of 2.1's) and keys by what its backend reads.
       dialect: '2.0',
       identity: `meshcache/${kind?.identity ?? `${generator.id}@${generator.version}`}`,
+      // Its requests go to the default model; a MeshCache in front of it keys by that name.
+      model: modelOf(generator, kind),
     }
   }
 
@@ -209,7 +218,7 @@ export class HunyuanCompat {
         quality,
         seed,
         texture,
-        ...(kind ? { keyedFor: kind.identity } : {}),
+        ...(kind ? { keyedFor: kind.route } : {}),
         // A Hunyuan3D server gets the client's fields as they came; MeshCache keeps GLB and
         // writes other formats from it.
         upstream: { ...(body as Record<string, unknown>), type: 'glb' },
@@ -219,6 +228,7 @@ export class HunyuanCompat {
         quality,
         seed,
         backend: generator.id,
+        model: modelOf(generator, kind),
         identity: 'hunyuan-api',
         octree_resolution,
         num_inference_steps,

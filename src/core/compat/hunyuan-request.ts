@@ -89,7 +89,9 @@ export function qualityForOctree(octreeResolution: number): Quality {
 
 /**
  * What of a request decides the model, for the generator that will make it:
- * - Hunyuan3D 2.1 reads the picture only and textures every job;
+ * - Hunyuan3D 2.1 reads the picture only, textures every job and samples anew each run (the
+ *   seed numbers the samples);
+ * - every GPU server's model (its weights) is keyed: the drop-in's requests go to the default model;
  * - 2.0 reads every view; with a mesh, only texturing runs (octree, steps, guidance and seed
  *   are ignored); without one, the shape fields and the pipeline's own; `text` only when no
  *   picture is given; face_count only with texture;
@@ -111,14 +113,26 @@ async function keyedFields(
     })
     return { params, image: front ? await digest(front) : null }
   }
+  // 2.1 samples anew on every run whatever the seed: the seed numbers the samples (Dialect.seedIsSample).
   if (kind.variant === '2.1')
-    return { identity: kind.identity, image: front ? await digest(front) : null, textured: true }
+    return {
+      identity: kind.identity,
+      model: kind.model,
+      image: front ? await digest(front) : null,
+      textured: true,
+      sample: request.seed,
+    }
   const views: Record<string, string> = {}
   for (const view of VIEWS) {
     const bytes = request[view]
     if (bytes) views[view === 'image_front' ? 'image' : view] = await digest(bytes)
   }
-  const fields: Record<string, unknown> = { identity: kind.identity, views, texture: request.texture }
+  const fields: Record<string, unknown> = {
+    identity: kind.identity,
+    model: kind.model,
+    views,
+    texture: request.texture,
+  }
   if (request.texture) fields.face_count = request.face_count
   if (Object.keys(views).length === 0 && request.text !== undefined) fields.text = normalizePrompt(request.text)
   if (request.mesh) fields.mesh = sha256(request.mesh)

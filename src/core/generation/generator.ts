@@ -10,7 +10,7 @@ export interface GeneratorInput {
   texture?: boolean
   /** An untextured model of this very request, to be textured only (shape reuse, Hunyuan3D 2.0). */
   mesh?: Uint8Array
-  /** The server identity the request was keyed for: its job goes only to a server of that kind. */
+  /** The route (server identity and model, `routeOf`) the request was keyed for: its job goes only to such a server. */
   keyedFor?: string
   /**
    * A request that arrived in Hunyuan3D-2's own api_server protocol, as its client sent it:
@@ -52,6 +52,10 @@ export interface GeneratorDescription {
 export interface ServerKind {
   variant: '2.0' | '2.1'
   identity: string
+  /** The weights the server runs. */
+  model: string
+  /** Identity and model together: what a job keyed for this kind is routed by. */
+  route: string
 }
 
 /** What of an app request may decide a model; each generator keys the part it reads. */
@@ -60,6 +64,8 @@ export interface KeyRequest {
   seed: number
   /** Resolved before keying (see Generator.textureByDefault). */
   texture: boolean
+  /** A GPU pool's model to use; absent: the first reachable server's. */
+  model?: string
 }
 
 /** A backend that turns an image and a prompt into a GLB. One job runs at a time per backend. */
@@ -71,6 +77,8 @@ export interface Generator {
   readonly acceptsTextAndMesh: boolean
   /** A GPU server backend (the builtin generator stands in for these only when none is reachable). */
   readonly gpu?: boolean
+  /** What makes its models, for a generator that is not a pool of servers (whose models are per server). */
+  readonly model?: string
   describe(): Promise<GeneratorDescription>
   /**
    * Everything besides the picture that decides the output: the backend's version and the
@@ -78,10 +86,10 @@ export interface Generator {
    */
   keyParams(request: KeyRequest): Promise<Record<string, string | number | boolean>>
   generate(input: GeneratorInput, options: GenerateOptions): Promise<GeneratedModel>
-  /** A GPU server backend: the variant and identity of the server requests are keyed for now. */
-  serverKind?(): Promise<ServerKind>
+  /** A GPU server backend: the variant, identity and model of the server requests for `model` are keyed for now. */
+  serverKind?(model?: string): Promise<ServerKind>
   /** Whether a request that does not say is textured (a GPU server's setting); no otherwise. */
-  textureByDefault?(): Promise<boolean>
+  textureByDefault?(model?: string): Promise<boolean>
   /** Releases what the generator holds (worker threads, connections). */
   close?(): Promise<void>
 }

@@ -48,15 +48,21 @@ export class Backends {
   }
 
   /** The named backend, or the default one; refuses an unknown or unreachable backend. */
-  async pick(id: string | undefined): Promise<Generator> {
-    return (await this.choose(id)).generator
+  async pick(id: string | undefined, model?: string): Promise<Generator> {
+    return (await this.choose(id, model)).generator
   }
 
   /**
    * The backend a request uses, and why, when the builtin generator stands in for GPU
-   * servers: only when none of them is reachable (a busy one keeps its requests).
+   * servers: only when none of them is reachable (a busy one keeps its requests). A request
+   * that names a model goes to the GPU servers, never to a stand-in: it asked for those weights.
    */
-  async choose(id: string | undefined): Promise<{ generator: Generator; fallback?: string }> {
+  async choose(id: string | undefined, model?: string): Promise<{ generator: Generator; fallback?: string }> {
+    if (id === undefined && model !== undefined) {
+      const gpu = this.generators.find((g) => g.gpu === true)
+      if (!gpu) throw new AppError('INVALID_REQUEST', `No GPU server is set up, so no model "${model}" can be used.`)
+      return { generator: gpu }
+    }
     if (id === undefined) {
       const generator = await this.defaultGenerator()
       // The builtin generator stands in without a word only where no GPU server is set up at all.

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config'
 import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import type { Generator } from '../generation/generator'
 import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
+import { HunyuanServer } from '../generation/hunyuan/hunyuan-server'
 import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
 import { JsonFile } from '../storage/json-file'
@@ -18,7 +19,7 @@ import { RequestLog } from './request-log'
 import { TieredStore } from './tiered-store'
 
 export interface AppServiceOptions {
-  config: Pick<AppConfig, 'hunyuanUrls' | 'dataDir'> &
+  config: Pick<AppConfig, 'hunyuanServers' | 'dataDir'> &
     Partial<Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs'>>
   /** The builtin generator's worker script. */
   workerPath: string | URL
@@ -37,9 +38,13 @@ export interface AppServiceOptions {
  * disk index is read; warming memory from disk goes on in the background.
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
-  const { dataDir, hunyuanUrls, redisUrl, gpuConcurrency = 1 } = options.config
+  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1 } = options.config
   // Always a pool, empty when no server is set: one can be added in the app at any time.
-  const gpus = new HunyuanPool(hunyuanUrls, { concurrency: gpuConcurrency, source: 'environment' })
+  const gpus = new HunyuanPool(
+    hunyuanServers.map(
+      (server) => new HunyuanServer({ ...server, concurrency: gpuConcurrency, source: 'environment' }),
+    ),
+  )
   const gpuServers = dataDir ? join(dataDir, 'gpu-servers.json') : undefined
   const builtin = new BuiltinGenerator({ workerPath: options.workerPath })
   const generators = options.generators ?? [gpus, builtin]

@@ -1,6 +1,6 @@
 import type { EntryMeta } from '../../shared/cache-types'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
-import type { Generator, GeneratorInput } from '../generation/generator'
+import type { Generator, GeneratorInput, ServerKind } from '../generation/generator'
 import { normalizePrompt } from '../generation/request-key'
 import type { SimilarityParams } from '../similar/similar-models'
 
@@ -42,14 +42,29 @@ export interface Keyed {
 /** An app request whose `texture` is decided (asked, or the generator's default). */
 export type TexturedRequest = ParsedGenerateRequest & { texture: boolean }
 
-/** The job of a request from the app's own form or API; the prompt, quality and seed are kept as labels. */
-export function appJob(request: TexturedRequest, generator: Generator, keyed: Keyed, keyedFor?: string): Job {
+/** The model a generator makes for a request keyed for `kind` (a GPU server's), for the entry's label. */
+export function modelOf(generator: Generator, kind: ServerKind | undefined): string {
+  return kind?.model ?? generator.model ?? `${generator.id} ${generator.version}`
+}
+
+/**
+ * The job of a request from the app's own form or API, keyed for a GPU server of `kind` when
+ * the generator is a pool; the prompt, quality, seed and model are kept as labels.
+ */
+export function appJob(request: TexturedRequest, generator: Generator, keyed: Keyed, kind?: ServerKind): Job {
   const { image, prompt, quality, seed, texture } = request
   return {
     key: keyed.key,
     generator,
-    input: { image, prompt, quality, seed, texture, ...(keyedFor ? { keyedFor } : {}) },
-    meta: { prompt: normalizePrompt(prompt), quality, seed, texture, ...similarityParams(generator, keyed.params) },
+    input: { image, prompt, quality, seed, texture, ...(kind ? { keyedFor: kind.route } : {}) },
+    meta: {
+      prompt: normalizePrompt(prompt),
+      quality,
+      seed,
+      texture,
+      model: modelOf(generator, kind),
+      ...similarityParams(generator, keyed.params),
+    },
     picture: image,
   }
 }

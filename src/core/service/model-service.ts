@@ -46,7 +46,7 @@ export interface ModelServiceOptions {
 
 /** A request with `texture` decided: as asked, else the generator's default. */
 async function withTexture(request: ParsedGenerateRequest, generator: Generator): Promise<TexturedRequest> {
-  return { ...request, texture: request.texture ?? (await generator.textureByDefault?.()) ?? false }
+  return { ...request, texture: request.texture ?? (await generator.textureByDefault?.(request.model)) ?? false }
 }
 
 export type ServiceEvents = { progress: [EventPayload<'progress'>]; cacheChanged: [EventPayload<'cacheChanged'>] }
@@ -83,7 +83,7 @@ export class ModelService implements ServiceOperations {
 
   generate(asked: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
     return this.tracked(asked.requestId, context.signal, async (tracked, started) => {
-      const { generator, fallback } = await this.backendSet.choose(asked.backend)
+      const { generator, fallback } = await this.backendSet.choose(asked.backend, asked.model)
       const request = await withTexture(asked, generator)
       const keyed = await this.keys.keyOf(request, generator)
       if (request.reuse === 'similar' && !this.store.has(keyed.key)) {
@@ -97,7 +97,7 @@ export class ModelService implements ServiceOperations {
   }
 
   async similar(asked: ParsedGenerateRequest): Promise<SimilarResult> {
-    const generator = await this.backendSet.pick(asked.backend)
+    const generator = await this.backendSet.pick(asked.backend, asked.model)
     const request = await withTexture(asked, generator)
     return this.offers.offer(request, generator, await this.keys.keyOf(request, generator))
   }
@@ -144,7 +144,7 @@ export class ModelService implements ServiceOperations {
   async warm({ requests }: ParsedInput<'warm'>): Promise<{ keys: string[] }> {
     const planned = await Promise.all(
       requests.map(async (asked) => {
-        const generator = await this.backendSet.pick(asked.backend)
+        const generator = await this.backendSet.pick(asked.backend, asked.model)
         const request = await withTexture(asked, generator)
         const keyed = await this.keys.keyOf(request, generator)
         return { job: await this.appJobFor(request, generator, keyed), key: keyed.key }
@@ -170,6 +170,11 @@ export class ModelService implements ServiceOperations {
 
   async removeBackend(input: ParsedInput<'removeBackend'>): Promise<BackendInfo[]> {
     await this.gpuServers().remove(input)
+    return this.backends()
+  }
+
+  async setBackendModel(input: ParsedInput<'setBackendModel'>): Promise<BackendInfo[]> {
+    await this.gpuServers().setModel(input)
     return this.backends()
   }
 
@@ -256,8 +261,8 @@ export class ModelService implements ServiceOperations {
    * is cached and the backend textures a given mesh, only texturing runs (see `produce`).
    */
   private async appJobFor(request: TexturedRequest, generator: Generator, keyed: Keyed): Promise<Job> {
-    const kind = await generator.serverKind?.()
-    const job = appJob(request, generator, keyed, kind?.identity)
+    const kind = await generator.serverKind?.(request.model)
+    const job = appJob(request, generator, keyed, kind)
     if (request.texture && kind && DIALECTS[kind.variant].texturesGivenMesh) {
       job.shapeKey = (await this.keys.keyOf({ ...request, texture: false }, generator)).key
     }
@@ -280,6 +285,7 @@ export class ModelService implements ServiceOperations {
       generationMs: Math.round(loaded.generationMs),
       servedMs: performance.now() - started,
       backend: generator.id,
+      ...(typeof job.meta.model === 'string' ? { model: job.meta.model } : {}),
       modelUrl: this.options.addresses('model', key),
       kept: loaded.kept,
       ...(loaded.tier === 'generator' && this.shapes.reused(key) ? { shapeReused: true } : {}),

@@ -44,6 +44,7 @@ export async function startTeamMode(
         generator: clientOf(server),
         concurrency: server.settings.concurrency,
         server: server.url,
+        route: () => server.route,
       })),
   })
   await scheduler.start()

@@ -28,6 +28,11 @@ export interface WorkerSpec {
 /** A GPU server's worker: one in the whole team, run by the instance holding its lock. */
 export interface ServerWorkerSpec extends WorkerSpec {
   server: string
+  /**
+   * The route (identity and model) of the jobs it can run, once the server has answered: its
+   * worker serves that route's queue only, so a job keyed for one model never reaches another's.
+   */
+  route?: () => string | undefined
 }
 
 export interface TeamSchedulerOptions {
@@ -65,7 +70,7 @@ export class TeamScheduler {
   private readonly subscriber: Redis
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>()
   /** This instance's workers by id; `server` marks a GPU server's, run while this instance holds its lock. */
-  private readonly running = new Map<string, { worker: Worker; server: boolean; connection: Redis }>()
+  private readonly running = new Map<string, { worker: Worker; server: boolean; connection: Redis; queue: string }>()
   /** Connections handed to BullMQ: it closes only those it made itself, so these are closed here. */
   private readonly connections = new Set<Redis>()
   /** The claim round under way, and whether another was asked for meanwhile. */
@@ -112,7 +117,8 @@ export class TeamScheduler {
     this.subscriber.on('message', (_channel, jobId: string) => {
       for (const { worker } of this.running.values()) worker.cancelJob(jobId, 'nobody waits for it any more')
     })
-    for (const spec of this.options.workers) this.startWorker(spec, spec.generator.id, false)
+    for (const spec of this.options.workers)
+      this.startWorker(spec, spec.generator.id, false, queueName(spec.generator.id))
     // A GPU server gets one worker in the team: whoever holds its lock. Claimed now, as soon
     // as Redis is (again) reachable rather than a renewal period later, and at every renewal.
     const claim = (): void => void this.refresh()
@@ -165,7 +171,7 @@ export class TeamScheduler {
     options: { signal: AbortSignal; onProgress?: (progress: GenerateProgress) => void },
   ): Promise<Uint8Array> {
     if (!this.ready) throw new TeamUnavailable("the team's Redis cannot be reached")
-    const { queue, events } = this.queueFor(generator.id)
+    const { queue, events } = this.queueFor(queueName(generator.id, input.keyedFor))
     const { image, mesh, ...fields } = input
     const data: JobData = {
       ...fields,
@@ -280,16 +286,15 @@ export class TeamScheduler {
     })
   }
 
-  private queueFor(backend: string): { queue: Queue; events: QueueEvents } {
-    let entry = this.queues.get(backend)
+  private queueFor(name: string): { queue: Queue; events: QueueEvents } {
+    let entry = this.queues.get(name)
     if (!entry) {
-      const name = `generate-${backend}`
       const prefix = this.key('bull')
       entry = {
         queue: new Queue(name, { connection: this.connection(), prefix }),
         events: new QueueEvents(name, { connection: this.connection(), prefix }),
       }
-      this.queues.set(backend, entry)
+      this.queues.set(name, entry)
     }
     return entry
   }
@@ -303,9 +308,13 @@ export class TeamScheduler {
     const available = (await spec.generator.describe()).available
     if (!available) await this.release(id)
     const held = available && (await this.redis.eval(CLAIM, 1, lock, this.instance, this.lockMs)) === 1
-    const running = this.running.has(id)
-    if (held && !running) this.startWorker(spec, id, true)
-    if (!held && running) await this.stopWorker(id)
+    const queue = queueName(spec.generator.id, spec.route?.())
+    // A server whose model was renamed (or that restarted with another) serves its new route's queue.
+    if (held && this.running.get(id)?.queue !== queue) {
+      await this.stopWorker(id)
+      this.startWorker(spec, id, true, queue)
+    }
+    if (!held && this.running.has(id)) await this.stopWorker(id)
   }
 
   /** Stops a worker (its job under way finishes first) and closes its connection. */
@@ -317,8 +326,7 @@ export class TeamScheduler {
     this.disconnect(running.connection)
   }
 
-  private startWorker(spec: WorkerSpec, id: string, server: boolean): void {
-    const queue = `generate-${spec.generator.id}`
+  private startWorker(spec: WorkerSpec, id: string, server: boolean, queue: string): void {
     const connection = this.connection()
     const worker = new Worker(
       queue,
@@ -356,7 +364,7 @@ export class TeamScheduler {
       },
     )
     worker.on('error', (error) => this.log(`team worker: ${error.message}`))
-    this.running.set(id, { worker, server, connection })
+    this.running.set(id, { worker, server, connection, queue })
   }
 
   /** Gives a server's lock up if this instance holds it. */
@@ -371,6 +379,13 @@ export class TeamScheduler {
   private key(...parts: string[]): string {
     return [this.options.prefix, ...parts].join(':')
   }
+}
+
+/** The team's queue for a backend's jobs keyed for a route (a GPU server's identity and model), or for all of them. */
+function queueName(backend: string, route?: string): string {
+  return route === undefined
+    ? `generate-${backend}`
+    : `generate-${backend}-${createHash('sha256').update(route).digest('hex').slice(0, 16)}`
 }
 
 /** A GPU server's worker's id in the team, and its lock's name. */

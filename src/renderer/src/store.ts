@@ -57,6 +57,8 @@ interface State {
   /** What the seed field shows, which may be mid-edit and not yet a valid seed. */
   seedText: string
   seedError?: string
+  /** The GPU servers' model chosen in the form (offered when they run more than one); absent: the default. */
+  gpuModel?: string
   job?: { requestId: string; progress?: ProgressEvent }
   result?: GenerateResult
   /** When the user asked for the result's model (performance.now), until it is on screen. */
@@ -86,6 +88,7 @@ interface State {
   setPrompt(prompt: string): void
   setQuality(quality: Quality): void
   setTexture(texture: boolean): void
+  setGpuModel(model: string | undefined): void
   /** The viewport drew this model's first frame. */
   modelShown(url: string): void
   setSeed(text: string): void
@@ -123,7 +126,8 @@ export function watchForSimilar(): () => void {
       now.prompt !== before.prompt ||
       now.quality !== before.quality ||
       now.texture !== before.texture ||
-      now.seed !== before.seed
+      now.seed !== before.seed ||
+      now.gpuModel !== before.gpuModel
     // A click on Generate settles it: the check would only compete with the answer being shown.
     if (now.job && !before.job) clearTimeout(timer)
     if (!changed || !now.image || now.job) return
@@ -146,6 +150,39 @@ export function checkFile(file: File): string | undefined {
     return 'This file is not a PNG, JPEG or WebP image.'
   }
   return undefined
+}
+
+/** The models the GPU servers run, each once, with whether that model's server takes the seed as a sample number. */
+export function gpuModels(backends: readonly BackendInfo[]): { model: string; seedIsSample: boolean }[] {
+  const servers = backends.find((backend) => backend.gpu)?.servers ?? []
+  const models = new Map<string, boolean>()
+  for (const server of servers) {
+    if (server.model && !models.has(server.model)) models.set(server.model, server.seedIsSample === true)
+  }
+  return [...models].map(([model, seedIsSample]) => ({ model, seedIsSample }))
+}
+
+/** The form's model for a request: named only while the servers offer a choice and still run it. */
+function chosenModel(state: Pick<State, 'gpuModel' | 'backends'>): { model?: string } {
+  const models = gpuModels(state.backends)
+  return state.gpuModel && models.length > 1 && models.some((m) => m.model === state.gpuModel)
+    ? { model: state.gpuModel }
+    : {}
+}
+
+/**
+ * The model a request from the form is made by, when a GPU server makes it: the chosen one,
+ * else the first server's (the default backend's first model). Undefined when the builtin
+ * generator answers.
+ */
+export function formModel(
+  state: Pick<State, 'gpuModel' | 'backends'>,
+): { model: string; seedIsSample: boolean } | undefined {
+  const gpu = state.backends.find((backend) => backend.gpu)
+  if (!gpu?.isDefault) return undefined
+  const models = gpuModels(state.backends)
+  const chosen = chosenModel(state).model
+  return models.find((m) => m.model === chosen) ?? models[0]
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -187,6 +224,9 @@ export const useStore = create<State>()((set, get) => ({
   setTexture(texture) {
     set({ texture })
   },
+  setGpuModel(gpuModel) {
+    set({ gpuModel })
+  },
   modelShown(url) {
     const { model, clickedAt } = get()
     set({ shownUrl: url })
@@ -214,7 +254,14 @@ export const useStore = create<State>()((set, get) => ({
     const { image, prompt, quality, seed, texture, seedError } = get()
     if (!image || seedError) return
     try {
-      const { matches } = await api.similar({ image: image.bytes, prompt, quality, seed, texture })
+      const { matches } = await api.similar({
+        image: image.bytes,
+        prompt,
+        quality,
+        seed,
+        texture,
+        ...chosenModel(get()),
+      })
       // Only for the picture and settings still chosen: the user may have moved on meanwhile.
       const now = get()
       // Asked for already: an offer now would only get in the way.
@@ -241,7 +288,16 @@ export const useStore = create<State>()((set, get) => ({
     const clickedAt = performance.now()
     set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined, shownMs: undefined })
     try {
-      const result = await api.generate({ image: image.bytes, prompt, quality, seed, texture, requestId, reuse })
+      const result = await api.generate({
+        image: image.bytes,
+        prompt,
+        quality,
+        seed,
+        texture,
+        requestId,
+        reuse,
+        ...chosenModel(get()),
+      })
       const model = {
         key: result.key,
         url: result.modelUrl,

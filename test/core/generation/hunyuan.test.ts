@@ -39,7 +39,11 @@ describe('Hunyuan3D 2.0 against its fake', () => {
     })
     expect(sent).not.toHaveProperty('face_count') // read only with texture
     expect(sent).not.toHaveProperty('text') // ignored upstream when a picture is given
-    expect(await pool.serverKind()).toEqual({ variant: '2.0', identity: 'hunyuan3d-2' })
+    expect(await pool.serverKind()).toMatchObject({
+      variant: '2.0',
+      identity: 'hunyuan3d-2',
+      model: 'Hunyuan3D-2mini-Turbo',
+    })
     const params = await pool.keyParams({ quality: 'high', seed: 1, texture: false })
     expect(params).toMatchObject({ variant: '2.0', num_inference_steps: 50, octree_resolution: 384, seed: 1 })
     expect(await pool.keyParams({ quality: 'high', seed: 2, texture: false })).not.toEqual(params)
@@ -133,12 +137,13 @@ describe('Hunyuan3D 2.1 against its fake', () => {
     }
   })
 
-  it('keys the picture only: 2.1 ignores every other field', async () => {
+  it('keys the picture, the model and the seed as the sample number: 2.1 ignores every other field', async () => {
     const fake = await fakeServer({ variant: '2.1' })
     const pool = new HunyuanPool([fake.url])
     const a = await pool.keyParams({ quality: 'draft', seed: 1, texture: false })
-    expect(await pool.keyParams({ quality: 'high', seed: 9, texture: true })).toEqual(a)
-    expect(a).toMatchObject({ variant: '2.1', textured: true })
+    expect(await pool.keyParams({ quality: 'high', seed: 1, texture: true })).toEqual(a)
+    expect(a).toMatchObject({ variant: '2.1', textured: true, model: 'Hunyuan3D-2.1', sample: 1 })
+    expect(await pool.keyParams({ quality: 'draft', seed: 2, texture: false })).toMatchObject({ sample: 2 })
   })
 
   it('reports texturing as a stage of /send', async () => {

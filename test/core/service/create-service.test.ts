@@ -16,9 +16,9 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()))
 })
 
-async function create(config: { hunyuanUrls?: string[]; dataDir?: string }, limits = {}) {
+async function create(config: { hunyuanServers?: { url: string; model?: string }[]; dataDir?: string }, limits = {}) {
   const service = await createAppService({
-    config: { hunyuanUrls: [], dataDir: undefined, ...config },
+    config: { hunyuanServers: [], dataDir: undefined, ...config },
     workerPath: BUILTIN_WORKER,
     addresses: appAddresses,
     limits,
@@ -41,7 +41,7 @@ describe('createAppService', () => {
   it('puts configured Hunyuan3D-2 servers first', async () => {
     const fake = await startFakeHunyuan()
     try {
-      const service = await create({ hunyuanUrls: [fake.url] })
+      const service = await create({ hunyuanServers: [{ url: fake.url }] })
       expect((await service.backends()).map((b) => [b.id, b.isDefault])).toEqual([
         ['hunyuan3d-2', true],
         ['builtin', false],
@@ -112,7 +112,7 @@ describe('createAppService', () => {
     const fake = await startFakeHunyuan()
     try {
       const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-servers-'))
-      const service = await create({ dataDir, hunyuanUrls: [fake.url] })
+      const service = await create({ dataDir, hunyuanServers: [{ url: fake.url }] })
       const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
       expect(await service.testBackend({ url })).toMatchObject({ ok: false, state: 'unreachable' })
       await expect(service.addBackend({ url, concurrency: 1, texture: false })).rejects.toMatchObject({

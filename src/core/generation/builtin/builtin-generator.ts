@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { AppError, CancelledError } from '../../../shared/errors'
+import { builtinModelName } from '../../../shared/models'
 import type {
   GeneratedModel,
   GenerateOptions,
@@ -25,6 +26,7 @@ export interface BuiltinGeneratorOptions {
 export class BuiltinGenerator implements Generator {
   readonly id = 'builtin'
   readonly version = BUILTIN_VERSION
+  readonly model = builtinModelName(BUILTIN_VERSION)
   readonly acceptsTextAndMesh = false
   private readonly idle: Worker[] = []
   private nextJob = 1

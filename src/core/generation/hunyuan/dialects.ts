@@ -42,8 +42,17 @@ export interface Dialect {
   variant: HunyuanVariant
   /** The JSON body for a request from the app (the picture and mesh are added by the client). */
   body(request: DialectRequest, limits: FieldLimits): Params
-  /** What of a request decides this variant's output: the cache key's parameters. */
-  keyParams(request: DialectRequest, identity: string): Params
+  /**
+   * What of a request decides this variant's output on a server running `model` (the
+   * weights): the cache key's parameters.
+   */
+  keyParams(request: DialectRequest, identity: string, model: string): Params
+  /**
+   * The server ignores the seed and samples anew on every run (2.1's worker passes no
+   * generator to its pipeline): the seed then numbers the samples, so the same seed is the
+   * kept sample and another seed asks for a new one.
+   */
+  seedIsSample: boolean
   /** 2.0 textures a mesh it is given and skips shape generation (`mesh` + `texture:true`). */
   texturesGivenMesh: boolean
   /**
@@ -80,9 +89,11 @@ export const DIALECTS: Record<HunyuanVariant, Dialect> = {
       }
     },
     // `text` is ignored when a picture is given; face_count matters only with texture.
-    keyParams(request, identity) {
-      return { variant: '2.0', identity, ...this.body(request, {}) }
+    keyParams(request, identity, model) {
+      return { variant: '2.0', identity, model, ...this.body(request, {}) }
     },
+    // ModelWorker.generate seeds torch.Generator(device).manual_seed(seed) (api_server.py).
+    seedIsSample: false,
     texturesGivenMesh: true,
     prefersSend: false,
   },
@@ -105,10 +116,12 @@ export const DIALECTS: Record<HunyuanVariant, Dialect> = {
         { ...LIMITS_2_1, ...limits },
       )
     },
-    // Only the picture (and the server's identity) decides a 2.1 model; every job is textured.
-    keyParams(_request, identity) {
-      return { variant: '2.1', identity, textured: true }
+    // The picture, the weights and which sample decide a 2.1 model; every job is textured.
+    keyParams({ seed }, identity, model) {
+      return { variant: '2.1', identity, model, textured: true, sample: seed }
     },
+    // model_worker.py calls self.pipeline(image=image): no generator, a new sample each run.
+    seedIsSample: true,
     texturesGivenMesh: false,
     prefersSend: true,
   },

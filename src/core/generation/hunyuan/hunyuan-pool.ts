@@ -9,7 +9,13 @@ import type {
   ServerKind,
 } from '../generator'
 import { DIALECTS, type Params } from './dialects'
-import { HunyuanServer, type HunyuanServerSettings, type ServerIdentity, type ServerState } from './hunyuan-server'
+import {
+  HunyuanServer,
+  type HunyuanServerSettings,
+  routeOf,
+  type ServerIdentity,
+  type ServerState,
+} from './hunyuan-server'
 
 const STATE_ORDER: ServerState[] = ['ready', 'busy', 'unreachable']
 
@@ -94,22 +100,32 @@ export class HunyuanPool implements Generator {
     }
   }
 
-  /** What decides the model on the server new requests are keyed for (its variant's fields). */
+  /** What decides the model on the server new requests are keyed for (its variant's fields and its model). */
   async keyParams(request: KeyRequest): Promise<Params> {
-    const { identity, server } = await this.primary()
+    const { identity, server, model } = await this.primary(request.model)
     const texture = request.texture ?? server.settings.texture
-    return DIALECTS[identity.variant].keyParams({ ...request, texture }, identity.identity)
+    return DIALECTS[identity.variant].keyParams({ ...request, texture }, identity.identity, model)
   }
 
   /** Whether a request that does not say is textured: the default of the server it is keyed for. */
-  async textureByDefault(): Promise<boolean> {
-    return (await this.primary()).server.settings.texture
+  async textureByDefault(model?: string): Promise<boolean> {
+    return (await this.primary(model)).server.settings.texture
   }
 
-  /** The variant and identity requests keyed now are keyed for (their jobs go to servers of that kind). */
-  async serverKind(): Promise<ServerKind> {
-    const { variant, identity } = (await this.primary()).identity
-    return { variant, identity }
+  /** The variant, identity and model requests for `model` are keyed for now (their jobs go to servers of that route). */
+  async serverKind(model?: string): Promise<ServerKind> {
+    const { identity, model: chosen } = await this.primary(model)
+    return {
+      variant: identity.variant,
+      identity: identity.identity,
+      model: chosen,
+      route: routeOf(identity.identity, chosen),
+    }
+  }
+
+  /** The models the servers run, in the order of the servers (each once; servers not yet identified have none yet). */
+  models(): string[] {
+    return [...new Set(this.members.flatMap((server) => (server.model ? [server.model] : [])))]
   }
 
   async generate(input: GeneratorInput, options: GenerateOptions): Promise<GeneratedModel> {
@@ -117,7 +133,7 @@ export class HunyuanPool implements Generator {
     const load = (server: HunyuanServer): number => server.running / server.settings.concurrency
     const candidates = this.members
       .filter((server) => server.lastKnown.state !== 'unreachable')
-      .filter((server) => input.keyedFor === undefined || server.identity?.identity === input.keyedFor)
+      .filter((server) => input.keyedFor === undefined || server.route === input.keyedFor)
       .sort((a, b) => load(a) - load(b))
     let last: unknown = new AppError('BACKEND_UNAVAILABLE', 'None of the Hunyuan3D servers is reachable.')
     for (const server of candidates) {
@@ -132,21 +148,46 @@ export class HunyuanPool implements Generator {
     throw last
   }
 
-  /** The first server that is not known to be unreachable, identified (probing when none is known yet). */
-  private async primary(): Promise<{ server: HunyuanServer; identity: ServerIdentity }> {
+  /**
+   * The first server of `model` (any model when absent) that is not known to be unreachable,
+   * identified (probing when none is known yet). A server's model may be known only once it
+   * has answered (upstream's default for its variant), so unidentified servers are asked too.
+   */
+  private async primary(model?: string): Promise<{ server: HunyuanServer; identity: ServerIdentity; model: string }> {
+    const runs = (server: HunyuanServer): boolean => model === undefined || server.model === model
+    const chosen = (server: HunyuanServer) =>
+      server.identity && server.model && runs(server)
+        ? { server, identity: server.identity, model: server.model }
+        : undefined
     for (const server of this.members) {
-      if (server.identity && server.lastKnown.state !== 'unreachable') return { server, identity: server.identity }
+      const found = server.lastKnown.state !== 'unreachable' ? chosen(server) : undefined
+      if (found) return found
     }
-    for (const server of this.members) {
+    const candidates = this.members.filter((server) => !server.identity || runs(server))
+    for (const server of candidates) {
       const description = await server.describe()
-      if (description.state !== 'unreachable' && server.identity) return { server, identity: server.identity }
+      const found = description.state !== 'unreachable' ? chosen(server) : undefined
+      if (found) return found
     }
     // A server busy with another client's job answers once that job is done: wait for it.
-    for (const server of this.members) {
+    for (const server of candidates) {
       if (server.lastKnown.state !== 'busy') continue
-      const identity = await server.identify(AbortSignal.timeout(server.settings.deadlineMs)).catch(() => undefined)
-      if (identity) return { server, identity }
+      await server.identify(AbortSignal.timeout(server.settings.deadlineMs)).catch(() => undefined)
+      const found = chosen(server)
+      if (found) return found
     }
-    throw new AppError('BACKEND_UNAVAILABLE', 'None of the Hunyuan3D servers is reachable or identified yet.')
+    if (model !== undefined && !this.members.some((server) => runs(server) || !server.model)) {
+      const known = this.models()
+      throw new AppError(
+        'INVALID_REQUEST',
+        `No GPU server runs the model "${model}"${known.length > 0 ? `; the servers run: ${known.join(', ')}` : ''}.`,
+      )
+    }
+    throw new AppError(
+      'BACKEND_UNAVAILABLE',
+      model === undefined
+        ? 'None of the Hunyuan3D servers is reachable or identified yet.'
+        : `No server running "${model}" is reachable or identified yet.`,
+    )
   }
 }

@@ -1,5 +1,6 @@
 import type { BackendState, ServerInfo, ServerSource } from '../../../shared/contract'
 import { AppError, CancelledError } from '../../../shared/errors'
+import { type LaunchFlags, modelFromFlags } from '../../../shared/models'
 import { sha256 } from '../../sha256'
 import type { GeneratedModel, GenerateOptions, GeneratorInput } from '../generator'
 import { assertGlb } from '../glb-check'
@@ -40,6 +41,10 @@ export interface ServerIdentity {
   limits: FieldLimits
   /** Another MeshCache's Hunyuan3D drop-in, not upstream's server. */
   meshcache: boolean
+  /** 2.1's /health worker_id: new at every start of its process, so a new one means a restart. */
+  workerId?: string
+  /** What the server says it runs (another MeshCache's drop-in names its default model; upstream names none). */
+  model?: string
 }
 
 export type ServerDescription = ServerInfo
@@ -48,6 +53,10 @@ export interface HunyuanServerSettings {
   url: string
   /** Where it was set (MESHCACHE_HUNYUAN_URL, the settings, the app's own local server). */
   source: ServerSource
+  /** The weights it runs, as the user named them; absent: from `launchFlags`, else upstream's default for its variant. */
+  model?: string
+  /** The flags it was started with (the local server): they name its weights when `model` is absent. */
+  launchFlags?: LaunchFlags
   /** Jobs it runs at once. */
   concurrency: number
   /** Whether a request that does not say is textured. */
@@ -119,6 +128,8 @@ export class HunyuanServer {
   private known: ServerIdentity | undefined
   private last: ServerDescription
   private runningJobs = 0
+  /** When a new worker_id showed that the server restarted (it was identified again then). */
+  private restartedAt: number | undefined
 
   readonly id: string
 
@@ -139,6 +150,28 @@ export class HunyuanServer {
 
   get running(): number {
     return this.runningJobs
+  }
+
+  /**
+   * The weights it runs, part of every key it serves: as named by the user, else by its
+   * launch flags, else upstream's default for the variant that answered (unknown until then).
+   */
+  get model(): string | undefined {
+    if (this.settings.model) return this.settings.model
+    if (!this.known) return undefined
+    return this.known.model ?? modelFromFlags(this.known.variant, this.settings.launchFlags)
+  }
+
+  /** Names the weights it runs now (the user restarted it with others): requests are keyed anew from here on. */
+  setModel(model: string): void {
+    this.settings.model = model
+    this.remember({ state: this.last.state, variant: this.last.variant, detail: this.last.detail })
+  }
+
+  /** Its model, and the variant that serves it: a job keyed for one goes only to a server of the same route. */
+  get route(): string | undefined {
+    const { known, model } = this
+    return known && model ? routeOf(known.identity, model) : undefined
   }
 
   /** The last known state, without asking the server. */
@@ -179,9 +212,18 @@ export class HunyuanServer {
    * AppError; no answer at all rejects with the fetch's own error.
    */
   async identify(signal: AbortSignal): Promise<ServerIdentity> {
+    if (this.known?.workerId !== undefined) {
+      // A 2.1 server names its process in /health: a new worker_id is a restart, maybe with other flags.
+      const health = await fetch(`${this.url}/health`, { signal })
+      const body = (await health.json().catch(() => undefined)) as { worker_id?: unknown } | undefined
+      if (health.ok && body?.worker_id === this.known.workerId) return this.known
+      this.known = undefined
+      this.restartedAt = Date.now()
+      return this.identify(signal)
+    }
     if (this.known) {
       // A known server is still checked to be up: the cheapest route it answers.
-      await fetch(this.known.variant === '2.1' || this.known.meshcache ? `${this.url}/health` : this.probeStatusUrl(), {
+      await fetch(this.known.meshcache ? `${this.url}/health` : this.probeStatusUrl(), {
         signal,
       }).then((response) => response.arrayBuffer())
       return this.known
@@ -189,13 +231,20 @@ export class HunyuanServer {
     const health = await fetch(`${this.url}/health`, { signal })
     const healthBody = await health.json().catch(() => undefined)
     if (health.ok && (healthBody as { status?: unknown })?.status === 'healthy') {
-      const body = healthBody as { meshcache?: unknown; dialect?: unknown; identity?: unknown }
+      const body = healthBody as {
+        meshcache?: unknown
+        dialect?: unknown
+        identity?: unknown
+        worker_id?: unknown
+        model?: unknown
+      }
       if (body.meshcache) {
         return this.learn({
           variant: body.dialect === '2.1' ? '2.1' : '2.0',
           identity: typeof body.identity === 'string' ? body.identity : 'meshcache',
           limits: {},
           meshcache: true,
+          ...(typeof body.model === 'string' && body.model.length <= 200 ? { model: body.model } : {}),
         })
       }
       const openapi = await fetch(`${this.url}/openapi.json`, { signal })
@@ -207,6 +256,7 @@ export class HunyuanServer {
         identity: `hunyuan3d-2.1${typeof version === 'string' ? `@${version}` : ''}`,
         limits: limitsFromOpenApi(openapi) ?? LIMITS_2_1,
         meshcache: false,
+        workerId: typeof body.worker_id === 'string' ? body.worker_id : '',
       })
     }
     const status = await fetch(this.probeStatusUrl(), { signal })
@@ -374,15 +424,33 @@ export class HunyuanServer {
   }
 
   private info(description: Pick<ServerInfo, 'state' | 'variant' | 'detail'>): ServerInfo {
-    const { id, url } = this
+    const { id, url, model, known, restartedAt } = this
     const { source, concurrency, texture } = this.settings
-    return { id, url, source, concurrency, texture, ...description, running: this.runningJobs }
+    return {
+      id,
+      url,
+      source,
+      concurrency,
+      texture,
+      ...description,
+      running: this.runningJobs,
+      ...(model
+        ? { model, modelSource: this.settings.model ? 'named' : this.settings.launchFlags ? 'flags' : 'default' }
+        : {}),
+      ...(known ? { seedIsSample: DIALECTS[known.variant].seedIsSample } : {}),
+      ...(restartedAt !== undefined ? { restartedAt } : {}),
+    }
   }
 
   private remember(description: Pick<ServerInfo, 'state' | 'variant' | 'detail'>): ServerDescription {
     this.last = this.info(description)
     return this.last
   }
+}
+
+/** What a job keyed for a server is routed by: the server's identity (variant and version) and its model. */
+export function routeOf(identity: string, model: string): string {
+  return `${identity} | ${model}`
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -120,6 +120,9 @@ export function EntriesTable(): React.JSX.Element {
                     {' '}
                     {String(entry.meta.quality ?? '')} · {shortKey(entry.key)}
                   </span>
+                  <span className="muted small entry-model" data-testid="entry-model">
+                    {typeof entry.meta.model === 'string' ? entry.meta.model : 'model not recorded'}
+                  </span>
                 </td>
                 <td>
                   {formatBytes(entry.bytes)}{' '}

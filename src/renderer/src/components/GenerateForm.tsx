@@ -2,7 +2,7 @@ import { type FormEvent, useId } from 'react'
 import { QUALITIES, type Quality, type ResultOutcome, type Stage } from '../../../shared/contract'
 import { MAX_PROMPT_CHARS } from '../../../shared/limits'
 import { formatMs } from '../format'
-import { useStore } from '../store'
+import { formModel, gpuModels, useStore } from '../store'
 import { ImagePicker } from './ImagePicker'
 import { SimilarOfferView } from './SimilarOffer'
 
@@ -117,10 +117,17 @@ export function GenerateForm(): React.JSX.Element {
   const setSeed = useStore((s) => s.setSeed)
   const randomSeed = useStore((s) => s.randomSeed)
   const generate = useStore((s) => s.generate)
+  const backends = useStore((s) => s.backends)
+  const gpuModel = useStore((s) => s.gpuModel)
+  const setGpuModel = useStore((s) => s.setGpuModel)
+  const models = gpuModels(backends)
+  const madeBy = formModel({ backends, gpuModel })
   const promptId = useId()
   const qualityId = useId()
+  const modelId = useId()
   const seedId = useId()
   const seedErrorId = useId()
+  const seedHintId = useId()
 
   const onSubmit = (event: FormEvent): void => {
     event.preventDefault()
@@ -144,6 +151,25 @@ export function GenerateForm(): React.JSX.Element {
           onChange={(e) => setPrompt(e.target.value)}
         />
       </div>
+      {models.length > 1 && (
+        <div className="field">
+          <label htmlFor={modelId} className="field-label">
+            Model
+          </label>
+          <select
+            id={modelId}
+            data-testid="model-choice"
+            value={madeBy?.model ?? models[0]?.model}
+            onChange={(e) => setGpuModel(e.target.value)}
+          >
+            {models.map(({ model }) => (
+              <option key={model} value={model}>
+                {model}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <div className="field-row">
         <div className="field">
           <label htmlFor={qualityId} className="field-label">
@@ -175,13 +201,22 @@ export function GenerateForm(): React.JSX.Element {
               inputMode="numeric"
               value={seedText}
               aria-invalid={seedError ? true : undefined}
-              aria-describedby={seedError ? seedErrorId : undefined}
+              aria-describedby={
+                [seedError ? seedErrorId : '', madeBy?.seedIsSample ? seedHintId : ''].filter(Boolean).join(' ') ||
+                undefined
+              }
               onChange={(e) => setSeed(e.target.value)}
             />
             <button type="button" className="secondary" onClick={randomSeed}>
               Random
             </button>
           </div>
+          {madeBy?.seedIsSample && (
+            <p id={seedHintId} className="muted field-hint" data-testid="seed-is-sample">
+              {madeBy.model} ignores the seed: each seed is one sample, kept. The same seed shows it again; another seed
+              or Random makes a new one.
+            </p>
+          )}
           {seedError && (
             <p id={seedErrorId} className="error" role="alert">
               {seedError}

@@ -1,6 +1,7 @@
 import { type FormEvent, useId, useState } from 'react'
 import type { BackendInfo, BackendTestResult, ServerInfo } from '../../../shared/contract'
 import { toErrorPayload } from '../../../shared/errors'
+import { PUBLISHED_MODELS } from '../../../shared/models'
 import { api } from '../api'
 import { useStore } from '../store'
 import { LocalServerView } from './LocalServerView'
@@ -16,7 +17,83 @@ const SOURCE_LABEL: Record<ServerInfo['source'], string> = {
 function describeTest(test: BackendTestResult): string {
   if (!test.ok) return test.detail ?? `${test.url} is not a Hunyuan3D api_server.`
   const busy = test.state === 'busy' ? ', busy generating' : ''
-  return `Hunyuan3D ${test.variant ?? ''} answered in ${test.roundTripMs ?? '?'} ms${busy}.`
+  const model = test.defaultModel
+    ? ` Its default model is ${test.defaultModel}; name another if it runs other weights.`
+    : ''
+  return `Hunyuan3D ${test.variant ?? ''} answered in ${test.roundTripMs ?? '?'} ms${busy}.${model}`
+}
+
+const MODEL_SOURCE: Record<NonNullable<ServerInfo['modelSource']>, string> = {
+  named: '',
+  flags: ' (from its launch flags)',
+  default: " (upstream's default)",
+}
+
+/** The published weights to pick from; any other name can be typed. */
+function PublishedModels(props: { id: string }): React.JSX.Element {
+  return (
+    <datalist id={props.id}>
+      {PUBLISHED_MODELS.map((model) => (
+        <option key={model} value={model} />
+      ))}
+    </datalist>
+  )
+}
+
+/** A server's model, and (for one added here) a way to name the weights it runs now. */
+function ServerModel(props: {
+  server: ServerInfo
+  listId: string
+  busy: boolean
+  run: (work: () => Promise<string>) => Promise<void>
+}): React.JSX.Element {
+  const { server } = props
+  const [editing, setEditing] = useState(false)
+  const [model, setModel] = useState(server.model ?? '')
+  const inputId = useId()
+  const label = server.model ? `${server.model}${MODEL_SOURCE[server.modelSource ?? 'named']}` : 'model not known yet'
+  if (!editing) {
+    return (
+      <span className="muted" data-testid="server-model">
+        Model: {label}
+        {server.source === 'settings' && (
+          <>
+            {' '}
+            <button
+              type="button"
+              className="link"
+              aria-label={`Change the model of ${server.url}`}
+              onClick={() => setEditing(true)}
+            >
+              Change
+            </button>
+          </>
+        )}
+      </span>
+    )
+  }
+  const save = (event: FormEvent): void => {
+    event.preventDefault()
+    void props.run(async () => {
+      await api.setBackendModel({ id: server.id, model })
+      setEditing(false)
+      return `${server.url} now runs ${model}: new requests to it are keyed for that model.`
+    })
+  }
+  return (
+    <form className="inline" onSubmit={save} aria-label={`Model of ${server.url}`}>
+      <label htmlFor={inputId} className="visually-hidden">
+        Model of {server.url}
+      </label>
+      <input id={inputId} list={props.listId} required value={model} onChange={(e) => setModel(e.target.value)} />
+      <button type="submit" className="secondary" disabled={props.busy || model.trim() === ''}>
+        Save model
+      </button>
+      <button type="button" className="link" onClick={() => setEditing(false)}>
+        Cancel
+      </button>
+    </form>
+  )
 }
 
 /** The GPU servers of the pool: what each is and how it is doing; add, test and remove. */
@@ -27,9 +104,12 @@ export function GpuServers(): React.JSX.Element {
   const [url, setUrl] = useState('')
   const [concurrency, setConcurrency] = useState('1')
   const [texture, setTexture] = useState(false)
+  const [model, setModel] = useState('')
   const [message, setMessage] = useState<{ ok: boolean; text: string }>()
   const [busy, setBusy] = useState(false)
   const concurrencyId = useId()
+  const modelId = useId()
+  const modelsListId = useId()
   const headingId = useId()
 
   const run = async (work: () => Promise<string>): Promise<void> => {
@@ -48,14 +128,26 @@ export function GpuServers(): React.JSX.Element {
     run(async () => {
       const result = await api.testBackend({ url })
       if (!result.ok) throw new Error(describeTest(result))
+      // The default is shown in the field, where the user can correct it before adding.
+      if (model.trim() === '' && result.defaultModel) setModel(result.defaultModel)
       return describeTest(result)
     })
   const add = (event: FormEvent): void => {
     event.preventDefault()
     void run(async () => {
-      await api.addBackend({ url, concurrency: Number(concurrency), texture })
+      const named = model.trim()
+      const servers = await api.addBackend({
+        url,
+        concurrency: Number(concurrency),
+        texture,
+        ...(named ? { model: named } : {}),
+      })
       setUrl('')
-      return `${url} was added: new requests use it.`
+      setModel('')
+      const added = servers
+        .flatMap((backend) => backend.servers ?? [])
+        .find((server) => server.url === url.replace(/\/+$/, ''))
+      return `${url} was added${added?.model ? `, running ${added.model}` : ''}: new requests use it.`
     })
   }
 
@@ -76,6 +168,12 @@ export function GpuServers(): React.JSX.Element {
                 {' · '}
                 {server.concurrency} at once{server.texture ? ' · textures by default' : ''}
               </span>
+              <ServerModel server={server} listId={modelsListId} busy={busy} run={run} />
+              {server.restartedAt !== undefined && (
+                <span className="muted small" data-testid="server-restarted">
+                  Restarted at {new Date(server.restartedAt).toLocaleTimeString()} (a new worker id); identified again.
+                </span>
+              )}
               {server.detail && <span className="muted small">{server.detail}</span>}
               {server.source === 'settings' && (
                 <button
@@ -110,6 +208,18 @@ export function GpuServers(): React.JSX.Element {
             onChange={(e) => setUrl(e.target.value)}
           />
         </div>
+        <div className="field">
+          <label htmlFor={modelId} className="field-label">
+            Model <span className="muted">(the weights it runs)</span>
+          </label>
+          <input
+            id={modelId}
+            list={modelsListId}
+            placeholder="Upstream's default for its variant (Test shows it)"
+            value={model}
+            onChange={(e) => setModel(e.target.value)}
+          />
+        </div>
         <div className="field-row">
           <div className="field">
             <label htmlFor={concurrencyId} className="field-label">
@@ -138,6 +248,7 @@ export function GpuServers(): React.JSX.Element {
           </button>
         </div>
       </form>
+      <PublishedModels id={modelsListId} />
       <LocalServerView />
       {message && (
         <p

@@ -24,9 +24,21 @@ export function LocalServerView(): React.JSX.Element | null {
     enableTexture: false,
     lowVram: false,
     modelPath: '',
+    subfolder: '',
+    texModelPath: '',
+    flashvdm: false,
+    mcAlgo: '',
   })
   const [error, setError] = useState<string>()
-  const ids = { python: useId(), checkout: useId(), port: useId(), model: useId() }
+  const ids = {
+    python: useId(),
+    checkout: useId(),
+    port: useId(),
+    model: useId(),
+    subfolder: useId(),
+    texModel: useId(),
+    mcAlgo: useId(),
+  }
 
   const refresh = useCallback(async () => {
     const now = await api.localServer()
@@ -39,8 +51,20 @@ export function LocalServerView(): React.JSX.Element | null {
       if (!isDesktop) return
       const now = await refresh()
       if (now.config) {
-        const { python, checkout, port, enableTexture, lowVram, modelPath } = now.config
-        setForm({ python, checkout, port: String(port), enableTexture, lowVram, modelPath: modelPath ?? '' })
+        const { python, checkout, port, enableTexture, lowVram, modelPath, subfolder, texModelPath, flashvdm, mcAlgo } =
+          now.config
+        setForm({
+          python,
+          checkout,
+          port: String(port),
+          enableTexture,
+          lowVram,
+          modelPath: modelPath ?? '',
+          subfolder: subfolder ?? '',
+          texModelPath: texModelPath ?? '',
+          flashvdm: flashvdm ?? false,
+          mcAlgo: mcAlgo ?? '',
+        })
       }
     })
   }, [refresh])
@@ -69,6 +93,10 @@ export function LocalServerView(): React.JSX.Element | null {
         enableTexture: form.enableTexture,
         lowVram: form.lowVram,
         ...(form.modelPath ? { modelPath: form.modelPath } : {}),
+        ...(form.subfolder ? { subfolder: form.subfolder } : {}),
+        ...(form.texModelPath ? { texModelPath: form.texModelPath } : {}),
+        ...(form.flashvdm ? { flashvdm: true } : {}),
+        ...(form.mcAlgo ? { mcAlgo: form.mcAlgo } : {}),
       }),
     )
   }
@@ -76,7 +104,7 @@ export function LocalServerView(): React.JSX.Element | null {
     value: String(form[name]),
     onChange: (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value }),
   })
-  const flag = (name: 'enableTexture' | 'lowVram') => ({
+  const flag = (name: 'enableTexture' | 'lowVram' | 'flashvdm') => ({
     checked: form[name],
     onChange: (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.checked }),
   })
@@ -112,12 +140,36 @@ export function LocalServerView(): React.JSX.Element | null {
         </label>
         <input id={ids.model} placeholder="tencent/Hunyuan3D-2mini" {...field('modelPath')} />
       </div>
+      <p className="muted small">These flags choose the weights, which name the server's model in every key.</p>
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor={ids.subfolder} className="field-label">
+            Subfolder <span className="muted">(optional)</span>
+          </label>
+          <input id={ids.subfolder} placeholder="hunyuan3d-dit-v2-mini-turbo" {...field('subfolder')} />
+        </div>
+        <div className="field">
+          <label htmlFor={ids.texModel} className="field-label">
+            Texture weights <span className="muted">(2.0, optional)</span>
+          </label>
+          <input id={ids.texModel} placeholder="tencent/Hunyuan3D-2" {...field('texModelPath')} />
+        </div>
+        <div className="field">
+          <label htmlFor={ids.mcAlgo} className="field-label">
+            mc_algo <span className="muted">(2.1, optional)</span>
+          </label>
+          <input id={ids.mcAlgo} placeholder="mc" {...field('mcAlgo')} />
+        </div>
+      </div>
       <div className="inline">
         <label className="checkbox">
-          <input type="checkbox" {...flag('enableTexture')} /> --enable_tex
+          <input type="checkbox" {...flag('enableTexture')} /> --enable_tex (2.0)
         </label>
         <label className="checkbox">
-          <input type="checkbox" {...flag('lowVram')} /> --low_vram_mode
+          <input type="checkbox" {...flag('lowVram')} /> --low_vram_mode (2.1)
+        </label>
+        <label className="checkbox">
+          <input type="checkbox" {...flag('flashvdm')} /> --enable_flashvdm (2.1)
         </label>
       </div>
       <div className="inline">
