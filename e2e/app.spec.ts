@@ -213,6 +213,55 @@ test.describe('MeshCache', () => {
     }
   })
 
+  test('adds GPU servers with their models, and the form offers the Model choice', async ({ app }) => {
+    const full = await startFakeHunyuan({
+      weights: { modelPath: 'tencent/Hunyuan3D-2', subfolder: 'hunyuan3d-dit-v2-0' },
+    })
+    const sampler = await startFakeHunyuan({ variant: '2.1' })
+    try {
+      const servers = app.getByRole('form', { name: 'Add a GPU server' })
+      const modelField = servers.getByLabel('Model (the weights it runs)')
+      await servers.getByLabel('Server URL').fill(full.url)
+      await servers.getByRole('button', { name: 'Test' }).click()
+      // Upstream's default is shown; this server runs other weights, so the user corrects it.
+      await expect(modelField).toHaveValue('Hunyuan3D-2mini-Turbo')
+      await expect(app.getByTestId('server-message')).toContainText('Its default model is Hunyuan3D-2mini-Turbo')
+      await modelField.fill('hunyuan3d-2')
+      await servers.getByRole('button', { name: 'Add server' }).click()
+      await expect(app.getByTestId('server-message')).toContainText('running Hunyuan3D-2:')
+      // Only one model so far: nothing to choose.
+      await expect(app.getByLabel('Model', { exact: true })).toHaveCount(0)
+      await servers.getByLabel('Server URL').fill(sampler.url)
+      await servers.getByRole('button', { name: 'Add server' }).click()
+      const listed = app.getByTestId('server-model')
+      await expect(listed).toHaveText([/Model: Hunyuan3D-2\b/, /Model: Hunyuan3D-2\.1 \(upstream's default\)/])
+
+      const choice = app.getByLabel('Model', { exact: true })
+      await expect(choice).toHaveValue('Hunyuan3D-2')
+      await expect(app.getByTestId('seed-is-sample')).toHaveCount(0)
+      await choice.selectOption('Hunyuan3D-2.1')
+      await expect(app.getByTestId('seed-is-sample')).toContainText('ignores the seed: each seed is one sample')
+      expect(await generate(app, 'triposr-teapot', { quality: 'draft', seed: 3 })).toBe('miss')
+      expect([(await full.stats()).received.length, (await sampler.stats()).received.length]).toEqual([0, 1])
+      await choice.selectOption('Hunyuan3D-2')
+      await expect(app.getByTestId('seed-is-sample')).toHaveCount(0)
+      expect(await generate(app, 'triposr-teapot', { quality: 'draft', seed: 3 })).toBe('miss')
+      expect([(await full.stats()).received.length, (await sampler.stats()).received.length]).toEqual([1, 1])
+      // Every entry names the model that made it.
+      await expect(app.getByTestId('entries').getByTestId('entry-model')).toHaveText(['Hunyuan3D-2', 'Hunyuan3D-2.1'])
+      // Restarted with other weights: the user names them, and new requests are keyed for them.
+      await app.getByRole('button', { name: `Change the model of ${full.url}` }).click()
+      await app.getByLabel(`Model of ${full.url}`).fill('My fine-tune')
+      await app.getByRole('button', { name: 'Save model' }).click()
+      await expect(listed.first()).toHaveText(/Model: My fine-tune/)
+      await expect(choice.locator('option')).toHaveText(['My fine-tune', 'Hunyuan3D-2.1'])
+      expect(await generate(app, 'triposr-teapot', { quality: 'draft', seed: 3 })).toBe('miss')
+      expect((await full.stats()).received).toHaveLength(2)
+    } finally {
+      await Promise.all([full.close(), sampler.close()])
+    }
+  })
+
   test.describe('with a GPU server whose jobs wait for the test', () => {
     test.use({ appOptions: { gpu: true } })
 

@@ -81,7 +81,7 @@ function ServerModel(props: {
     })
   }
   return (
-    <form className="inline" onSubmit={save} aria-label={`Model of ${server.url}`}>
+    <form className="inline" onSubmit={save} aria-label={`The weights ${server.url} runs`}>
       <label htmlFor={inputId} className="visually-hidden">
         Model of {server.url}
       </label>
