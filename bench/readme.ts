@@ -65,17 +65,17 @@ const SECTIONS: { name: string; title: string; note: string }[] = [
   },
 ]
 
-/** Rewrites the README's benchmark section from the latest results (a full `npm run bench`). */
-export function updateReadme(): void {
-  const readmePath = join(ROOT, 'README.md')
-  const readme = readFileSync(readmePath, 'utf8')
-  const start = readme.indexOf(START)
-  const end = readme.indexOf(END)
+/** Rewrites docs/benchmarks.md's tables from the latest results (a full `npm run bench`). */
+export function updateBenchmarkPage(): void {
+  const pagePath = join(ROOT, 'docs', 'benchmarks.md')
+  const page = readFileSync(pagePath, 'utf8')
+  const start = page.indexOf(START)
+  const end = page.indexOf(END)
   if (start < 0 || end < start) return
   const parts = SECTIONS.filter((s) => existsSync(join(RESULTS_DIR, `${s.name}.md`))).map(
     (s) => `### ${s.title}\n\n${s.note}\n\n${readFileSync(join(RESULTS_DIR, `${s.name}.md`), 'utf8').trim()}\n`,
   )
   const body = parts.join('\n')
   writeFileSync(join(RESULTS_DIR, 'report.md'), `# MeshCache performance report\n\n${body}`)
-  writeFileSync(readmePath, `${readme.slice(0, start + START.length)}\n\n${body}\n${readme.slice(end)}`)
+  writeFileSync(pagePath, `${page.slice(0, start + START.length)}\n\n${body}\n${page.slice(end)}`)
 }

@@ -5,7 +5,7 @@ import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
 import { runMemoryBench } from './memory'
 import { runPolicyBench } from './policy'
-import { updateReadme } from './readme'
+import { updateBenchmarkPage } from './readme'
 import { runShapesBench } from './shapes'
 import { runSimilarBench } from './similar'
 import { runStartupBench } from './startup'
@@ -50,9 +50,9 @@ if (names.length === 1) {
     })
     if (child.status !== 0) process.exit(child.status ?? 1)
   }
-  // A full run refreshes the README's tables; a partial one only its own result files.
+  // A full run refreshes docs/benchmarks.md's tables; a partial one only its own result files.
   if (wanted.length === 0) {
-    updateReadme()
-    console.log('\nREADME.md benchmark section updated.')
+    updateBenchmarkPage()
+    console.log('\ndocs/benchmarks.md tables updated.')
   }
 }
