@@ -3,13 +3,14 @@ import { extname, resolve, sep } from 'node:path'
 import { APP_HOST, parseResourcePath } from '../shared/addresses'
 import { CONTENT_SECURITY_POLICY_HEADER } from '../shared/csp'
 
-/** Where the protocol finds models and thumbnails (the service). */
+/** Where the protocol finds models, thumbnails and queued jobs' pictures (the service). */
 export interface ResourceSource {
   model(key: string): Promise<Uint8Array | undefined>
   thumbnail(key: string): Promise<Uint8Array | undefined>
+  picture(id: string): Promise<Uint8Array | undefined>
 }
 
-const RESOURCE_TYPES = { model: 'model/gltf-binary', thumbnail: 'image/webp' } as const
+const RESOURCE_TYPES = { model: 'model/gltf-binary', thumbnail: 'image/webp', picture: 'image/webp' } as const
 
 /** The built renderer's file types; anything else is not served. */
 const FILE_TYPES: Record<string, string> = {

@@ -17,6 +17,7 @@ export interface HostService extends ServiceOperations {
   readonly events: EventSourceLike
   model(key: string): Promise<Uint8Array | undefined>
   thumbnail(key: string): Promise<Uint8Array | undefined>
+  picture(id: string): Promise<Uint8Array | undefined>
 }
 
 /**
@@ -29,6 +30,7 @@ export function hostWhenReady(ready: Promise<HostService>): HostService {
     events: eventsWhenReady(ready),
     model: async (key) => (await ready).model(key),
     thumbnail: async (key) => (await ready).thumbnail(key),
+    picture: async (id) => (await ready).picture(id),
   }
 }
 
@@ -44,7 +46,7 @@ export interface HostOptions extends GuardOptions {
   plugins?: ((app: FastifyInstance) => Promise<void>)[]
 }
 
-const CONTENT_TYPE = { model: 'model/gltf-binary', thumbnail: 'image/webp' } as const
+const CONTENT_TYPE = { model: 'model/gltf-binary', thumbnail: 'image/webp', picture: 'image/webp' } as const
 
 /** The argument of an operation from an HTTP request: the query (GET) or JSON body, plus path segments. */
 function inputOf(method: string, query: unknown, body: unknown, params: unknown): unknown {
@@ -136,6 +138,9 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
   )
   app.get<{ Params: { file: string } }>('/thumbnails/:file', (request, reply) =>
     serveResource(`/thumbnails/${request.params.file}`, reply),
+  )
+  app.get<{ Params: { file: string } }>('/pictures/:file', (request, reply) =>
+    serveResource(`/pictures/${request.params.file}`, reply),
   )
 
   const events = new EventStream(service.events)

@@ -13,13 +13,19 @@ export const APP_SCHEME = 'meshcache'
 /** The host of that scheme: the app's origin is `meshcache://app`. */
 export const APP_HOST = 'app'
 
-export type ResourceKind = 'model' | 'thumbnail'
+/** A job's id: 32 lowercase hex characters. */
+export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/
 
-const RESOURCE_PATH = /^\/(models|thumbnails)\/([0-9a-f]{64})\.(glb|webp)$/
-const FOLDER: Record<ResourceKind, { folder: string; extension: string }> = {
-  model: { folder: 'models', extension: 'glb' },
-  thumbnail: { folder: 'thumbnails', extension: 'webp' },
+/** A model, a model's thumbnail, or a job's picture (small, for the jobs list). */
+export type ResourceKind = 'model' | 'thumbnail' | 'picture'
+
+const RESOURCE_PATH = /^\/(models|thumbnails|pictures)\/([0-9a-f]{32}|[0-9a-f]{64})\.(glb|webp)$/
+const FOLDER: Record<ResourceKind, { folder: string; extension: string; id: RegExp }> = {
+  model: { folder: 'models', extension: 'glb', id: MODEL_KEY_PATTERN },
+  thumbnail: { folder: 'thumbnails', extension: 'webp', id: MODEL_KEY_PATTERN },
+  picture: { folder: 'pictures', extension: 'webp', id: JOB_ID_PATTERN },
 }
+const KIND_OF_FOLDER = new Map(Object.entries(FOLDER).map(([kind, { folder }]) => [folder, kind as ResourceKind]))
 
 export function resourcePath(kind: ResourceKind, key: string): string {
   const { folder, extension } = FOLDER[kind]
@@ -29,9 +35,10 @@ export function resourcePath(kind: ResourceKind, key: string): string {
 /** Reads a resource path back; undefined for anything that is not exactly one of ours. */
 export function parseResourcePath(path: string): { kind: ResourceKind; key: string } | undefined {
   const match = RESOURCE_PATH.exec(path)
-  if (!match) return undefined
-  const kind: ResourceKind = match[1] === 'models' ? 'model' : 'thumbnail'
-  return FOLDER[kind].extension === match[3] ? { kind, key: match[2] as string } : undefined
+  const kind = match ? KIND_OF_FOLDER.get(match[1] as string) : undefined
+  if (!match || !kind) return undefined
+  const { extension, id } = FOLDER[kind]
+  return extension === match[3] && id.test(match[2] as string) ? { kind, key: match[2] as string } : undefined
 }
 
 /** How one transport addresses stored resources. */

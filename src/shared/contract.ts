@@ -109,6 +109,77 @@ export interface ProgressEvent {
   fraction: number
   /** Jobs ahead in the backend's queue, while queued. */
   position?: number
+  /** Where it runs: a GPU server's URL, or the generator's id. */
+  server?: string
+}
+
+/**
+ * A job: a request the app accepted and keeps (its picture on disk) until it is done, failed
+ * or cancelled, across quits and crashes. Identical requests waiting or running join one job.
+ */
+export const JOB_STATES = ['waiting', 'running', 'done', 'failed', 'cancelled'] as const
+export type JobState = (typeof JOB_STATES)[number]
+
+/** The settings a job was asked with (the generate request without its picture). */
+export interface JobSettings {
+  prompt: string
+  quality: Quality
+  seed: number
+  texture?: boolean
+  backend?: string
+  model?: string
+  reuse: ReuseMode
+}
+
+/** What the last start did with a job that was running when the app stopped. */
+export const JOB_RESUMES = ['collected', 'sent again', 'run again'] as const
+export type JobResume = (typeof JOB_RESUMES)[number]
+
+export interface JobInfo {
+  /** 32 hex characters. */
+  id: string
+  state: JobState
+  /** The picked or dropped file's name, when the client gave it. */
+  pictureName: string | null
+  settings: JobSettings
+  /** 1 for the next job to start, while waiting; the backend's queue position while it waits there. */
+  position?: number
+  /** Where it runs or ran: a GPU server's URL, or the generator's id. */
+  server?: string
+  stage?: Stage
+  /** 0..1 while running. */
+  fraction?: number
+  /** When it was accepted, started and ended (ms since the epoch). */
+  queuedAt: number
+  startedAt?: number
+  endedAt?: number
+  /** When done: the model's key, where to load it, and how it was served. */
+  key?: string
+  modelUrl?: string
+  cache?: ResultOutcome
+  /** When failed: the reason in words for the user. */
+  error?: string
+  /** A job the app was running when it stopped, and what the next start did with it. */
+  resumed?: JobResume
+  /** The picture, small, for the jobs list. */
+  pictureUrl: string
+}
+
+/** A change of the jobs list: one job's new state, or jobs cleared away. */
+export interface JobsChangedEvent {
+  job?: JobInfo
+  removed?: string[]
+}
+
+export interface SubmitJobsResult {
+  /** One per request, in order: a new job, or the waiting or running one an identical request joined. */
+  jobs: JobInfo[]
+}
+
+export interface JobsList {
+  jobs: JobInfo[]
+  /** Job records that could not be read at start and were set aside (never fatal), in words. */
+  problems: string[]
 }
 
 export const CHANGE_REASONS = ['stored', 'accessed', 'evicted', 'deleted', 'cleared', 'limits', 'replaced'] as const

@@ -7,6 +7,10 @@ export const MAX_SEED = 2 ** 31 - 1
 /** Hunyuan3D-2's own default seed, used when a request names none. */
 export const DEFAULT_SEED = 1234
 export const MAX_WARM_REQUESTS = 32
+/** Requests one submission may add as jobs (a batch of pictures, or one picture's variants). */
+export const MAX_JOB_REQUESTS = 32
+/** Finished jobs kept in the list (the oldest go first); waiting and running ones are never dropped. */
+export const MAX_FINISHED_JOBS = 500
 export const MAX_PAGE_SIZE = 200
 export const ACCEPTED_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const
 
@@ -27,3 +31,5 @@ export const GENERATE_BODY_LIMIT = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 64 * 
 export const SMALL_BODY_LIMIT = 64 * 1024
 /** A warm batch: several uploads in one body (a large batch is better sent in parts). */
 export const WARM_BODY_LIMIT = 4 * GENERATE_BODY_LIMIT
+/** A batch of jobs, like a warm batch. */
+export const JOBS_BODY_LIMIT = WARM_BODY_LIMIT

@@ -8,6 +8,9 @@ import type {
   ClearResult,
   EntriesPage,
   GenerateResult,
+  JobInfo,
+  JobsChangedEvent,
+  JobsList,
   LocalServerStatus,
   MenuCommandEvent,
   OpenPictureEvent,
@@ -15,9 +18,10 @@ import type {
   ProgressEvent,
   ServiceStats,
   SimilarResult,
+  SubmitJobsResult,
   WarmResult,
 } from './contract'
-import { GENERATE_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
+import { GENERATE_BODY_LIMIT, JOBS_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
 import {
   addBackendSchema,
   cacheConfigPatchSchema,
@@ -27,11 +31,13 @@ import {
   desktopActionSchema,
   entriesQuerySchema,
   generateRequestSchema,
+  jobIdSchema,
   localServerConfigSchema,
   noInputSchema,
   removeBackendSchema,
   saveModelSchema,
   setBackendModelSchema,
+  submitJobsSchema,
   testBackendSchema,
   warmSchema,
 } from './schemas'
@@ -78,6 +84,31 @@ export const OPERATIONS = {
     input: generateRequestSchema,
     result: returns<SimilarResult>(),
     http: { method: 'POST', path: '/api/similar', bodyLimit: GENERATE_BODY_LIMIT },
+  },
+  submitJobs: {
+    input: submitJobsSchema,
+    result: returns<SubmitJobsResult>(),
+    http: { method: 'POST', path: '/api/jobs', bodyLimit: JOBS_BODY_LIMIT, status: 202 },
+  },
+  jobs: {
+    input: noInputSchema,
+    result: returns<JobsList>(),
+    http: { method: 'GET', path: '/api/jobs' },
+  },
+  cancelJob: {
+    input: jobIdSchema,
+    result: returns<JobInfo>(),
+    http: { method: 'POST', path: '/api/jobs/:id/cancel', bodyLimit: SMALL_BODY_LIMIT },
+  },
+  retryJob: {
+    input: jobIdSchema,
+    result: returns<JobInfo>(),
+    http: { method: 'POST', path: '/api/jobs/:id/retry', bodyLimit: SMALL_BODY_LIMIT },
+  },
+  clearJobs: {
+    input: noInputSchema,
+    result: returns<{ cleared: number }>(),
+    http: { method: 'POST', path: '/api/jobs/clear', bodyLimit: SMALL_BODY_LIMIT },
   },
   cancel: {
     input: cancelSchema,
@@ -183,6 +214,7 @@ export const OPERATIONS = {
 export const EVENTS = {
   progress: returns<ProgressEvent>(),
   cacheChanged: returns<CacheChangedEvent>(),
+  jobsChanged: returns<JobsChangedEvent>(),
   /** From the desktop shell only: a picture to use, a menu item to run. */
   openPicture: returns<OpenPictureEvent>(),
   menuCommand: returns<MenuCommandEvent>(),

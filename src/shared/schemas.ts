@@ -1,11 +1,12 @@
 import { z } from 'zod'
-import { MODEL_KEY_PATTERN } from './addresses'
+import { JOB_ID_PATTERN, MODEL_KEY_PATTERN } from './addresses'
 import { decodeBase64 } from './base64'
 import { EVICTION_POLICIES } from './cache-types'
 import { CLEAR_SCOPES, DESKTOP_ACTIONS, QUALITIES, REUSE_MODES, SORT_FIELDS } from './contract'
 import {
   CONFIG_BOUNDS,
   DEFAULT_SEED,
+  MAX_JOB_REQUESTS,
   MAX_PAGE_SIZE,
   MAX_PROMPT_CHARS,
   MAX_SEED,
@@ -80,6 +81,26 @@ export const generateRequestSchema = z.strictObject({
   model: modelNameSchema.optional(),
   requestId: requestIdSchema.optional(),
   reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),
+})
+
+/** A job's request: the generate body (without a request id: the job's id names it) and the picture's file name. */
+export const jobRequestSchema = generateRequestSchema.omit({ requestId: true }).extend({
+  pictureName: z
+    .string({ error: 'pictureName must be text' })
+    .max(255, 'pictureName must be at most 255 characters')
+    .regex(/^[^\p{Cc}]*$/u, 'pictureName must be printable text')
+    .optional(),
+})
+
+export const submitJobsSchema = z.strictObject({
+  requests: z
+    .array(jobRequestSchema)
+    .min(1, 'give at least one request')
+    .max(MAX_JOB_REQUESTS, `give at most ${MAX_JOB_REQUESTS} requests at once`),
+})
+
+export const jobIdSchema = z.strictObject({
+  id: z.string().regex(JOB_ID_PATTERN, 'a job id is 32 lowercase hex characters'),
 })
 
 export const warmSchema = z.strictObject({
@@ -230,3 +251,4 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 export type ParsedGenerateRequest = z.output<typeof generateRequestSchema>
+export type ParsedJobRequest = z.output<typeof jobRequestSchema>

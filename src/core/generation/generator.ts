@@ -1,5 +1,20 @@
 import type { BackendState, Quality, ServerInfo, Stage } from '../../shared/contract'
 
+/** A job a GPU server accepted through /send, by its uid: what a restart needs to collect it. */
+export interface RemoteHandle {
+  url: string
+  uid: string
+  /** The server's process when it accepted the job (2.1's worker_id): another process has lost it. */
+  workerId?: string
+}
+
+/** A job that outlives the app (a queued job): told when a server accepts it, and where to collect it after a restart. */
+export interface RemoteJob {
+  /** Collect this job instead of sending the request again, when its server still holds it. */
+  resume?: RemoteHandle
+  onSent?(handle: RemoteHandle): void
+}
+
 export interface GeneratorInput {
   /** The validated upload: PNG, JPEG or WebP bytes. */
   image: Uint8Array
@@ -17,12 +32,16 @@ export interface GeneratorInput {
    * a Hunyuan3D-2 backend forwards these fields unchanged; others use the fields above.
    */
   upstream?: Record<string, unknown>
+  /** A queued job's hooks (never sent anywhere: the team's queues drop them). */
+  remote?: RemoteJob
 }
 
 export interface GenerateProgress {
   stage: Stage
   /** 0..1 across the whole job. */
   fraction: number
+  /** Where it runs: a GPU server's URL (set by the server), else the generator's id. */
+  server?: string
 }
 
 export interface GenerateOptions {

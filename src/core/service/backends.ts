@@ -118,10 +118,17 @@ export class Backends {
     }
     const queue = this.queues.get(generator.id) as JobQueue
     const model = await queue
-      .run(() => generator.generate(input, { signal, onProgress }), {
-        signal,
-        onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),
-      })
+      .run(
+        () =>
+          generator.generate(input, {
+            signal,
+            onProgress: (p) => onProgress({ ...p, server: p.server ?? generator.id }),
+          }),
+        {
+          signal,
+          onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),
+        },
+      )
       .catch((error: unknown) => {
         // A server found gone is asked again by the next request, not trusted for the TTL.
         if (error instanceof AppError && error.code === 'BACKEND_UNAVAILABLE') this.availability.delete(generator.id)

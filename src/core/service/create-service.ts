@@ -7,6 +7,7 @@ import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import type { Generator } from '../generation/generator'
 import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { HunyuanServer } from '../generation/hunyuan/hunyuan-server'
+import { FolderJobStore } from '../jobs/job-store'
 import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
 import { JsonFile } from '../storage/json-file'
@@ -91,6 +92,7 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     settings,
     similar,
     requestLog: new RequestLog(dataDir ? join(dataDir, 'request-log.json') : undefined),
+    jobStore: dataDir ? new FolderJobStore(join(dataDir, 'jobs')) : undefined,
   })
   await service.open()
   return service

@@ -12,9 +12,12 @@ import { AppError, CancelledError, isAbortError, toErrorPayload } from '../../sh
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
-import type { Generator } from '../generation/generator'
+import type { Generator, RemoteJob } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
+import { inspectImage } from '../generation/image-input'
 import { RequestKeys } from '../generation/request-key'
+import { type JobStore, MemoryJobStore } from '../jobs/job-store'
+import { Jobs } from '../jobs/jobs'
 import { perceptualHash } from '../similar/perceptual-hash'
 import { SimilarModels } from '../similar/similar-models'
 import type { SettingsStore } from '../storage/settings-store'
@@ -32,6 +35,8 @@ import type { Generated, TieredStore } from './tiered-store'
 
 export interface ModelServiceOptions {
   store: TieredStore
+  /** Where queued jobs are kept (default: in memory, as without a data folder). */
+  jobStore?: JobStore
   backends: Backends
   /** How this transport addresses models and thumbnails. */
   addresses: Addresses
@@ -49,7 +54,11 @@ async function withTexture(request: ParsedGenerateRequest, generator: Generator)
   return { ...request, texture: request.texture ?? (await generator.textureByDefault?.(request.model)) ?? false }
 }
 
-export type ServiceEvents = { progress: [EventPayload<'progress'>]; cacheChanged: [EventPayload<'cacheChanged'>] }
+export type ServiceEvents = {
+  progress: [EventPayload<'progress'>]
+  cacheChanged: [EventPayload<'cacheChanged'>]
+  jobsChanged: [EventPayload<'jobsChanged'>]
+}
 
 /**
  * The coordinator behind both transports: turns an already-validated request into a key,
@@ -68,6 +77,8 @@ export class ModelService implements ServiceOperations {
   private readonly offers: SimilarOffers
   private readonly admin: CacheAdmin
   private readonly shapes: ShapeReuse
+  /** The queue of accepted requests, kept across quits and crashes. */
+  readonly queue: Jobs
 
   constructor(private readonly options: ModelServiceOptions) {
     this.store = options.store
@@ -79,9 +90,44 @@ export class ModelService implements ServiceOperations {
     this.admin = new CacheAdmin(this.store, this.similarModels, options.addresses, this.log, options.settings)
     const changes = new ChangeFeed((event) => this.events.emit('cacheChanged', event))
     this.store.onChange = (reason) => changes.changed(reason)
+    this.queue = new Jobs({
+      store: options.jobStore ?? new MemoryJobStore(),
+      generate: (request, context) => this.generate(request, context),
+      inspect: inspectImage,
+      smallPicture: makeThumbnail,
+      addresses: options.addresses,
+      emit: (event) => this.events.emit('jobsChanged', event),
+      log: options.log,
+    })
+    this.events.on('progress', (event) => this.queue.onProgress(event))
   }
 
-  generate(asked: ParsedGenerateRequest, context: CallContext = {}): Promise<GenerateResult> {
+  submitJobs({ requests }: ParsedInput<'submitJobs'>) {
+    return this.queue.submit(requests)
+  }
+
+  async jobs() {
+    return this.queue.list()
+  }
+
+  cancelJob({ id }: ParsedInput<'cancelJob'>) {
+    return this.queue.cancel(id)
+  }
+
+  retryJob({ id }: ParsedInput<'retryJob'>) {
+    return this.queue.retry(id)
+  }
+
+  clearJobs() {
+    return this.queue.clear()
+  }
+
+  /** A queued job's picture, small, for the list. */
+  picture(id: string): Promise<Uint8Array | undefined> {
+    return this.queue.picture(id)
+  }
+
+  generate(asked: ParsedGenerateRequest, context: CallContext & { remote?: RemoteJob } = {}): Promise<GenerateResult> {
     return this.tracked(asked.requestId, context.signal, async (tracked, started) => {
       const { generator, fallback } = await this.backendSet.choose(asked.backend, asked.model)
       const request = await withTexture(asked, generator)
@@ -91,6 +137,7 @@ export class ModelService implements ServiceOperations {
         if (reused) return reused
       }
       const job = await this.appJobFor(request, generator, keyed)
+      if (context.remote) job.input.remote = context.remote
       const { result } = await this.serve(job, tracked, started)
       return fallback && result.tier === 'generator' ? { ...result, fallback } : result
     })
@@ -203,6 +250,7 @@ export class ModelService implements ServiceOperations {
   /** Opens the tiers, indexes what they hold for similar-picture lookups, loads the request log. */
   async open(): Promise<void> {
     await Promise.all([this.store.open(), this.log.load()])
+    await this.queue.open()
     // Indexing every stored picture for similar-picture offers does not hold up the first answer.
     void this.store.eachEntry((key, meta) => this.similarModels.remember(key, meta))
   }
@@ -213,6 +261,7 @@ export class ModelService implements ServiceOperations {
   }
 
   async close(): Promise<void> {
+    await this.queue.close()
     await this.flush()
     this.store.close()
     await this.backendSet.close()

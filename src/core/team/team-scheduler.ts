@@ -172,7 +172,8 @@ export class TeamScheduler {
   ): Promise<Uint8Array> {
     if (!this.ready) throw new TeamUnavailable("the team's Redis cannot be reached")
     const { queue, events } = this.queueFor(queueName(generator.id, input.keyedFor))
-    const { image, mesh, ...fields } = input
+    // A queued job's hooks stay here: the team's BullMQ jobs are durable on their own.
+    const { image, mesh, remote: _remote, ...fields } = input
     const data: JobData = {
       ...fields,
       image: Buffer.from(image).toString('base64'),

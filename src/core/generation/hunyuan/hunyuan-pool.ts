@@ -135,6 +135,9 @@ export class HunyuanPool implements Generator {
       .filter((server) => server.lastKnown.state !== 'unreachable')
       .filter((server) => input.keyedFor === undefined || server.route === input.keyedFor)
       .sort((a, b) => load(a) - load(b))
+    // A job a server accepted before a restart is collected there first.
+    const resumeAt = input.remote?.resume?.url
+    candidates.sort((a, b) => Number(b.url === resumeAt) - Number(a.url === resumeAt))
     let last: unknown = new AppError('BACKEND_UNAVAILABLE', 'None of the Hunyuan3D servers is reachable.')
     for (const server of candidates) {
       try {

@@ -2,7 +2,7 @@ import type { BackendState, ServerInfo, ServerSource } from '../../../shared/con
 import { AppError, CancelledError } from '../../../shared/errors'
 import { type LaunchFlags, modelFromFlags } from '../../../shared/models'
 import { sha256 } from '../../sha256'
-import type { GeneratedModel, GenerateOptions, GeneratorInput } from '../generator'
+import type { GeneratedModel, GenerateOptions, GenerateProgress, GeneratorInput, RemoteJob } from '../generator'
 import { assertGlb } from '../glb-check'
 import {
   clamp,
@@ -267,18 +267,23 @@ export class HunyuanServer {
     throw new AppError('BACKEND_UNAVAILABLE', `${this.url} answered, but not like a Hunyuan3D api_server.`)
   }
 
-  /** Runs one job; the caller has chosen this server and keyed the request for its variant. */
+  /**
+   * Runs one job; the caller has chosen this server and keyed the request for its variant. A
+   * job this server accepted before the app stopped (`input.remote.resume`) is collected by
+   * its uid while the same server process holds it, and sent again otherwise.
+   */
   async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
-    const { settings } = this
+    const { settings, url } = this
     const deadline = AbortSignal.timeout(settings.deadlineMs)
     const combined = AbortSignal.any([signal, deadline])
     this.runningJobs++
     this.remember({ state: 'busy', variant: this.known?.variant, detail: this.busyDetail() })
     const started = Date.now()
     let stage: 'generating' | 'texturing' = 'generating'
+    const report = (progress: Omit<GenerateProgress, 'server'>): void => onProgress?.({ ...progress, server: url })
     const tick = (): void =>
-      onProgress?.({ stage, fraction: Math.min(0.95, 0.05 + (0.9 * (Date.now() - started)) / settings.expectedMs) })
-    onProgress?.({ stage: 'uploading', fraction: 0.02 })
+      report({ stage, fraction: Math.min(0.95, 0.05 + (0.9 * (Date.now() - started)) / settings.expectedMs) })
+    report({ stage: 'uploading', fraction: 0.02 })
     const ticker = setInterval(tick, 1_000)
     try {
       const server =
@@ -288,17 +293,26 @@ export class HunyuanServer {
           throw this.unreachable()
         }))
       const dialect = DIALECTS[server.variant]
-      const body = JSON.stringify(this.bodyFor(input, dialect, server.limits))
-      const mode = settings.mode === 'auto' ? (dialect.prefersSend ? 'send' : 'generate') : settings.mode
+      const resume = input.remote?.resume
+      const held = resume?.url === url && resume.workerId === server.workerId ? resume.uid : undefined
+      const mode = held
+        ? 'send'
+        : settings.mode === 'auto'
+          ? dialect.prefersSend
+            ? 'send'
+            : 'generate'
+          : settings.mode
+      const body = (): string => JSON.stringify(this.bodyFor(input, dialect, server.limits))
+      const onStage = (next: 'generating' | 'texturing'): void => {
+        stage = next
+        tick()
+      }
       const glb =
         mode === 'generate'
-          ? await this.viaGenerate(body, combined)
-          : await this.viaSend(body, combined, (next) => {
-              stage = next
-              tick()
-            })
+          ? await this.viaGenerate(body(), combined)
+          : await this.viaSend(held ?? (await this.send(body(), combined, input.remote)), combined, onStage)
       assertGlb(glb, 'The Hunyuan3D server')
-      onProgress?.({ stage: 'done', fraction: 1 })
+      report({ stage: 'done', fraction: 1 })
       return { glb }
     } catch (error) {
       if (signal.aborted) throw new CancelledError()
@@ -342,18 +356,29 @@ export class HunyuanServer {
     return new Uint8Array(await response.arrayBuffer())
   }
 
-  private async viaSend(
-    body: string,
-    signal: AbortSignal,
-    onStage: (stage: 'generating' | 'texturing') => void,
-  ): Promise<Uint8Array> {
+  /** POST /send: the server accepts the job and answers its uid, which a queued job keeps to collect it after a restart. */
+  private async send(body: string, signal: AbortSignal, remote: RemoteJob | undefined): Promise<string> {
     const sent = (await (await this.request('/send', { method: 'POST', body, signal })).json()) as { uid?: unknown }
     if (typeof sent.uid !== 'string' || !/^[\w-]{1,100}$/.test(sent.uid)) {
       throw new AppError('BACKEND_FAILED', `The Hunyuan3D server at ${this.url} did not return a job id.`)
     }
+    remote?.onSent?.({
+      url: this.url,
+      uid: sent.uid,
+      ...(this.known?.workerId ? { workerId: this.known.workerId } : {}),
+    })
+    return sent.uid
+  }
+
+  /** Polls /status/<uid> until the job is done or failed. */
+  private async viaSend(
+    uid: string,
+    signal: AbortSignal,
+    onStage: (stage: 'generating' | 'texturing') => void,
+  ): Promise<Uint8Array> {
     for (;;) {
       await sleep(this.settings.pollMs, signal)
-      const status = (await (await this.request(`/status/${sent.uid}`, { signal })).json()) as {
+      const status = (await (await this.request(`/status/${uid}`, { signal })).json()) as {
         status?: unknown
         model_base64?: unknown
       }
