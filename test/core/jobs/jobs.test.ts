@@ -143,7 +143,7 @@ describe('jobs', () => {
     const names = ['triposr-chair', 'triposr-robot', 'triposr-teapot', 'trellis-lantern']
     const { jobs } = await service.submitJobs({ requests: names.map((name) => ask(name)) })
     await generator.jobsStarted(1)
-    const [running, , , waiting] = jobs as JobInfo[]
+    const [running, , , waiting] = jobs as [JobInfo, JobInfo, JobInfo, JobInfo]
     expect(await service.cancelJob({ id: waiting.id })).toMatchObject({ state: 'cancelled' })
     await service.cancelJob({ id: running.id })
     await until(() => service.queue.list().jobs[0]?.state === 'cancelled', 'the running job stopped')
