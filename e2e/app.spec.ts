@@ -145,6 +145,8 @@ test.describe('MeshCache', () => {
     await app.getByLabel('Seed').focus()
     await app.keyboard.press('Tab') // Random
     await expect(app.getByRole('button', { name: 'Random' })).toBeFocused()
+    await app.keyboard.press('Tab') // Variants
+    await expect(app.getByLabel('Variants')).toBeFocused()
     await app.keyboard.press('Tab') // Generate
     await expect(app.getByRole('button', { name: 'Generate' })).toBeFocused()
     await app.keyboard.press('Enter')
@@ -289,7 +291,7 @@ test.describe('MeshCache', () => {
       // The job is with the server, and stays there until the test says otherwise.
       await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
       await expect(app.getByTestId('stage')).toContainText(/Sending to the generator|Generating/)
-      await app.getByRole('button', { name: 'Cancel' }).click()
+      await app.getByRole('button', { name: 'Cancel', exact: true }).click()
       await expect(app.getByTestId('generate-error')).toHaveText('Generation cancelled.')
       await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
       // Upstream keeps generating a job whose client left (its loop is held); nothing is cached here.

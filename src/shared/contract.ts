@@ -161,6 +161,8 @@ export interface JobInfo {
   error?: string
   /** A job the app was running when it stopped, and what the next start did with it. */
   resumed?: JobResume
+  /** How it was served, when it finished while this app ran (not kept across restarts). */
+  result?: GenerateResult
   /** The picture, small, for the jobs list. */
   pictureUrl: string
 }

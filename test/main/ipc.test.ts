@@ -14,6 +14,7 @@ import { FakeIpcMain } from '../support/fake-ipc-main'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { APP_ORIGIN, APP_URL, desktopShell, makeService, RENDERER_DIR } from '../support/stacks'
+import { until } from '../support/until'
 
 const request = { image: fixture('triposr-robot'), prompt: 'robot', quality: 'draft', seed: 3 }
 
@@ -96,13 +97,18 @@ describe('IPC registration', () => {
     const { service } = await setup()
     const sent: [string, unknown][] = []
     const stop = forwardEvents(service.events, (channel, payload) => sent.push([channel, payload]))
-    await service.generate({ ...request, quality: 'draft', requestId: 'r1', reuse: 'exact', texture: false })
+    // A queued job: its changes, its request's progress (named by the job's id) and the cache's change.
+    const { jobs } = await service.submitJobs({
+      requests: [{ ...request, quality: 'draft', reuse: 'exact', texture: false }],
+    })
+    const id = jobs[0]?.id
+    await until(() => service.queue.list().jobs[0]?.state === 'done', 'the job is done')
     await Promise.resolve()
     const channels = new Set(sent.map(([channel]) => channel))
     expect([...channels].sort()).toEqual(SERVICE_EVENT_NAMES.map(eventChannel).sort())
-    expect(
-      sent.some(([c, p]) => c === eventChannel('progress') && (p as { requestId: string }).requestId === 'r1'),
-    ).toBe(true)
+    expect(sent.some(([c, p]) => c === eventChannel('progress') && (p as { requestId: string }).requestId === id)).toBe(
+      true,
+    )
     stop()
     const count = sent.length
     await service.clear({ scope: 'all' })

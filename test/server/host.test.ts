@@ -298,6 +298,7 @@ describe('browser host', () => {
     const warning = vi.fn()
     process.on('warning', warning)
     const { url, service, generator } = await start()
+    const listeners = service.events.listenerCount('progress')
     const clients = Array.from({ length: 20 }, () => ({ controller: new AbortController(), text: '' }))
     const readers: Promise<void>[] = []
     for (const client of clients) {
@@ -314,7 +315,7 @@ describe('browser host', () => {
         })(),
       )
     }
-    expect(service.events.listenerCount('progress')).toBe(1)
+    expect(service.events.listenerCount('progress')).toBe(listeners + 1)
     generator.hold()
     const slow = post(`${url}/api/generate-3d-cached`, body({ requestId: 'slow-1' }))
     await generator.jobsStarted(1)

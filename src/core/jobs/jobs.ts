@@ -64,10 +64,14 @@ function resumeOf(record: JobRecord): JobResume {
 export class Jobs {
   private readonly records = new Map<string, JobRecord>()
   private readonly live = new Map<string, { controller: AbortController; progress?: ProgressEvent }>()
+  /** How each job finished while this process ran (what the form shows of the job it waits on). */
+  private readonly results = new Map<string, GenerateResult>()
   private problems: string[] = []
   private readonly inFlight: number
   private readonly now: () => number
   private closing = false
+  /** Submissions are taken one after another, so identical ones sent at once find each other. */
+  private accepting: Promise<unknown> = Promise.resolve()
   /** Records being written: a clean stop waits for them. */
   private readonly saving = new Set<Promise<void>>()
 
@@ -99,6 +103,12 @@ export class Jobs {
   async submit(requests: ParsedJobRequest[]): Promise<SubmitJobsResult> {
     // A batch with a file that is not a picture is refused whole, before anything is kept.
     await Promise.all(requests.map((request) => this.options.inspect(request.image)))
+    const accepted = this.accepting.then(() => this.accept(requests))
+    this.accepting = accepted.catch(() => undefined)
+    return accepted
+  }
+
+  private async accept(requests: ParsedJobRequest[]): Promise<SubmitJobsResult> {
     const jobs: JobInfo[] = []
     for (const { image, pictureName, ...asked } of requests) {
       const { prompt, quality, seed, texture, backend, model, reuse } = asked
@@ -240,6 +250,7 @@ export class Jobs {
         },
       }
       const result = await this.options.generate(request, { signal: controller.signal, remote })
+      this.results.set(record.id, result)
       await this.finish(record, { state: 'done', key: result.key, cache: result.cache })
     } catch (error) {
       if (this.closing) return
@@ -278,6 +289,7 @@ export class Jobs {
     if (records.length === 0) return
     for (const record of records) {
       this.records.delete(record.id)
+      this.results.delete(record.id)
       await this.options.store.remove(record.id).catch(() => undefined)
     }
     this.options.emit({ removed: records.map((record) => record.id) })
@@ -321,6 +333,7 @@ export class Jobs {
       ...(cache ? { cache } : {}),
       ...(error ? { error } : {}),
       ...(resumed ? { resumed } : {}),
+      ...(this.results.has(id) ? { result: this.results.get(id) } : {}),
     }
   }
 }

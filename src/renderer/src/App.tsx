@@ -4,6 +4,7 @@ import { api } from './api'
 import { CachePanel } from './components/CachePanel'
 import { GenerateForm } from './components/GenerateForm'
 import { GPU_SERVER_URL_INPUT, GpuServers } from './components/GpuServers'
+import { JobsList } from './components/JobsList'
 import { ModelPreview } from './components/ModelPreview'
 import { StartupError } from './components/StartupError'
 import { useStore, watchForSimilar } from './store'
@@ -57,7 +58,10 @@ function pictureFile({ name, bytes }: OpenPictureEvent): File {
 export function App(): React.JSX.Element {
   const [startupError, setStartupError] = useState<string | null>(null)
   useEffect(() => {
-    const show = (status: AppStatus): void => setStartupError(status.startupError)
+    const show = (status: AppStatus): void => {
+      setStartupError(status.startupError)
+      useStore.setState({ desktop: status.desktop })
+    }
     const off = api.subscribe('appStatus', show)
     void api.appStatus().then(show)
     return off
@@ -65,11 +69,33 @@ export function App(): React.JSX.Element {
   return startupError ? <StartupError message={startupError} /> : <MainView />
 }
 
-function MainView(): React.JSX.Element {
+/** The window's title counts the jobs that finished since the user last looked. */
+function useTitle(): void {
+  const unseen = useStore((s) => s.unseen.length)
   useEffect(() => {
-    const { refresh, refreshBackends, onProgress } = useStore.getState()
+    document.title = unseen > 0 ? `MeshCache (${unseen} new)` : 'MeshCache'
+  }, [unseen])
+}
+
+function MainView(): React.JSX.Element {
+  useTitle()
+  useEffect(() => {
+    const { refresh, refreshBackends, refreshJobs, onProgress, onJobsChanged } = useStore.getState()
     void refresh()
     void refreshBackends()
+    void refreshJobs()
+    const offJobs = api.subscribe('jobsChanged', onJobsChanged)
+    // Pictures dropped anywhere on the window are picked, as with the picker: one job each.
+    const onDragOver = (event: DragEvent): void => {
+      if (event.dataTransfer?.types.includes('Files')) event.preventDefault()
+    }
+    const onDrop = (event: DragEvent): void => {
+      if (!event.dataTransfer?.files.length) return
+      event.preventDefault()
+      void useStore.getState().pickFiles([...event.dataTransfer.files])
+    }
+    window.addEventListener('dragover', onDragOver)
+    window.addEventListener('drop', onDrop)
     const backendPoll = setInterval(() => void refreshBackends(), BACKEND_POLL_MS)
     let pending: ReturnType<typeof setTimeout> | undefined
     // Many changes can land at once (a clear, a warm batch): refresh once they settle.
@@ -96,6 +122,9 @@ function MainView(): React.JSX.Element {
     const poll = setInterval(() => void refresh(), POLL_MS)
     const stopSimilar = watchForSimilar()
     return () => {
+      offJobs()
+      window.removeEventListener('dragover', onDragOver)
+      window.removeEventListener('drop', onDrop)
       stopSimilar()
       offChanged()
       offProgress()
@@ -120,6 +149,7 @@ function MainView(): React.JSX.Element {
           <ModelPreview />
         </div>
         <div className="column">
+          <JobsList />
           <CachePanel />
           <GpuServers />
         </div>

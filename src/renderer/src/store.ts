@@ -7,6 +7,8 @@ import type {
   ClearScope,
   EntriesPage,
   GenerateResult,
+  JobInfo,
+  JobsChangedEvent,
   PolicyReport,
   ProgressEvent,
   Quality,
@@ -46,9 +48,17 @@ export interface SimilarOffer {
 
 const HISTORY_POINTS = 120
 
+/** How many seeds of one picture one Generate may add (each a job). */
+export const MAX_VARIANTS = 16
+
 interface State {
+  /** The picture the form shows (the first of those picked). */
   image?: PickedImage
+  /** Further pictures picked or dropped with it: Generate adds a job for each. */
+  moreImages: PickedImage[]
   imageError?: string
+  /** Seeds of each picture Generate adds, from the seed field's up (1: just that seed). */
+  variants: number
   prompt: string
   quality: Quality
   /** Ask the GPU server for a texture (minutes more; a cached untextured shape is textured only). */
@@ -59,7 +69,18 @@ interface State {
   seedError?: string
   /** The GPU servers' model chosen in the form (offered when they run more than one); absent: the default. */
   gpuModel?: string
+  /** The job of the latest Generate of one request: its progress and result are shown under the form. */
   job?: { requestId: string; progress?: ProgressEvent }
+  /** Whether that job's model goes to the preview when done (not once the user opened another model). */
+  jobShows: boolean
+  /** Every job not yet cleared, oldest first. */
+  jobs: JobInfo[]
+  /** Jobs that finished since the user last looked (marked new; the window title counts them). */
+  unseen: string[]
+  /** Job records set aside at start, in words. */
+  jobProblems: string[]
+  /** The desktop app (it tells of finished jobs with a notification while the window is not focused). */
+  desktop: boolean
   result?: GenerateResult
   /** When the user asked for the result's model (performance.now), until it is on screen. */
   clickedAt?: number
@@ -85,6 +106,15 @@ interface State {
   notice?: string
 
   pickFile(file: File | undefined): Promise<void>
+  /** Several pictures at once (the picker, or files dropped on the window): each becomes a job. */
+  pickFiles(files: File[]): Promise<void>
+  setVariants(text: string): void
+  refreshJobs(): Promise<void>
+  onJobsChanged(event: JobsChangedEvent): void
+  cancelJob(id: string): Promise<void>
+  retryJob(id: string): Promise<void>
+  clearJobs(): Promise<void>
+  openJob(id: string): void
   setPrompt(prompt: string): void
   setQuality(quality: Quality): void
   setTexture(texture: boolean): void
@@ -152,6 +182,47 @@ export function checkFile(file: File): string | undefined {
   return undefined
 }
 
+/** Desktop only, while the window is not focused: the system says a job finished. */
+function notifyFinished(job: JobInfo): void {
+  if (!useStore.getState().desktop || document.hasFocus() || typeof Notification === 'undefined') return
+  if (job.state === 'cancelled') return
+  const name = job.pictureName ?? 'A picture'
+  new Notification(job.state === 'done' ? 'Model ready' : 'A job failed', {
+    body: job.state === 'done' ? `${name}: its model is ready in MeshCache.` : `${name}: ${job.error ?? 'it failed.'}`,
+  })
+}
+
+/** How far along a job is: a list answer older than an event never takes a job back. */
+const stateRank = (job: JobInfo): number => (job.state === 'waiting' ? 0 : job.state === 'running' ? 1 : 2)
+
+const isFinished = (job: JobInfo): boolean =>
+  job.state === 'done' || job.state === 'failed' || job.state === 'cancelled'
+
+/** The form's job ended: its model to the preview (unless the user opened another), or why it did not end well. */
+function settleFollowed(job: JobInfo): void {
+  const { setState, getState } = useStore
+  setState({ job: undefined })
+  if (job.state === 'done' && job.result && getState().jobShows) {
+    showResult(job.result, job.settings.prompt)
+    return
+  }
+  if (job.state === 'done') setState({ unseen: [...new Set([...getState().unseen, job.id])] })
+  if (job.state === 'cancelled') setState({ generateError: { code: 'CANCELLED', message: 'Generation cancelled.' } })
+  if (job.state === 'failed')
+    setState({ generateError: { code: 'BACKEND_FAILED', message: job.error ?? 'The job failed.' } })
+}
+
+/** Shows a finished request's model: at once when it is on screen already, else once drawn (modelShown). */
+function showResult(result: GenerateResult, prompt: string): void {
+  const state = useStore.getState()
+  const model = { key: result.key, url: result.modelUrl, name: modelFileName(prompt, result.key), bytes: result.bytes }
+  const clickedAt = state.clickedAt ?? performance.now()
+  if (state.shownUrl === model.url)
+    useStore.setState({ result, model, shownMs: performance.now() - clickedAt, clickedAt: undefined })
+  else useStore.setState({ result, model, clickedAt })
+  if (useStore.getState().clickedAt === undefined) void state.refresh()
+}
+
 /** The models the GPU servers run, each once, with whether that model's server takes the seed as a sample number. */
 export function gpuModels(backends: readonly BackendInfo[]): { model: string; seedIsSample: boolean }[] {
   const servers = backends.find((backend) => backend.gpu)?.servers ?? []
@@ -197,21 +268,36 @@ export const useStore = create<State>()((set, get) => ({
   sort: 'lastAccessAt',
   order: 'desc',
   backends: [],
+  moreImages: [],
+  variants: 1,
+  jobShows: false,
+  jobs: [],
+  unseen: [],
+  jobProblems: [],
+  desktop: false,
 
   async pickFile(file) {
-    if (!file) return
-    const problem = checkFile(file)
-    if (problem) {
-      set({ imageError: problem })
+    if (file) await get().pickFiles([file])
+  },
+
+  async pickFiles(files) {
+    if (files.length === 0) return
+    const problems = files.map((file) => [file.name, checkFile(file)] as const).filter(([, problem]) => problem)
+    if (problems.length > 0) {
+      set({
+        imageError: problems.map(([name, problem]) => (files.length > 1 ? `${name}: ${problem}` : problem)).join(' '),
+      })
       return
     }
-    const bytes = new Uint8Array(await file.arrayBuffer())
-    set({
-      image: { name: file.name, bytes },
-      imageError: undefined,
-      generateError: undefined,
-      offer: undefined,
-    })
+    const [first, ...more] = await Promise.all(
+      files.map(async (file) => ({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) })),
+    )
+    set({ image: first, moreImages: more, imageError: undefined, generateError: undefined, offer: undefined })
+  },
+
+  setVariants(text) {
+    const count = Number(text)
+    set({ variants: Number.isInteger(count) ? Math.min(MAX_VARIANTS, Math.max(1, count)) : 1 })
   },
 
   setPrompt(prompt) {
@@ -276,46 +362,110 @@ export const useStore = create<State>()((set, get) => ({
   },
 
   async generate(reuse = 'exact') {
-    const { image, prompt, quality, seed, texture, job, seedError } = get()
-    // One generation per click: a second click while one runs does nothing.
-    if (job) return
+    const { image, moreImages, variants, prompt, quality, seed, texture, seedError } = get()
     if (!image) {
       set({ imageError: 'Choose an image first.' })
       return
     }
     if (seedError) return
-    const requestId = crypto.randomUUID()
-    const clickedAt = performance.now()
-    set({ job: { requestId }, generateError: undefined, imageError: undefined, offer: undefined, shownMs: undefined })
-    try {
-      const result = await api.generate({
-        image: image.bytes,
+    // One job per picture and seed; the form is ready for the next at once.
+    const requests = [image, ...moreImages].flatMap((picture) =>
+      Array.from({ length: variants }, (_, i) => ({
+        image: picture.bytes,
+        pictureName: picture.name,
         prompt,
         quality,
-        seed,
+        seed: (seed + i) % (MAX_SEED + 1),
         texture,
-        requestId,
         reuse,
         ...chosenModel(get()),
-      })
-      const model = {
-        key: result.key,
-        url: result.modelUrl,
-        name: modelFileName(prompt, result.key),
-        bytes: result.bytes,
+      })),
+    )
+    const clickedAt = performance.now()
+    // One request: the form's last result gives way at once to this one's progress.
+    const single = requests.length === 1 ? { result: undefined, job: { requestId: '' } } : {}
+    set({ generateError: undefined, imageError: undefined, offer: undefined, shownMs: undefined, ...single })
+    try {
+      const { jobs } = await api.submitJobs({ requests })
+      const [only] = jobs
+      // One request: the form follows it, and shows its model when done.
+      if (jobs.length === 1 && only) set({ job: { requestId: only.id }, jobShows: true, clickedAt, result: undefined })
+      for (const job of jobs) {
+        // Its events may have come before this answer: the list then knows it further along.
+        const known = get().jobs.find((each) => each.id === job.id)
+        if (!known) get().onJobsChanged({ job })
+        else if (isFinished(known) && get().job?.requestId === known.id) settleFollowed(known)
       }
-      // The model on screen already (the same request again): the wait ends with the answer.
-      if (get().shownUrl === model.url) set({ result, model, shownMs: performance.now() - clickedAt })
-      else set({ result, model, clickedAt })
     } catch (error) {
       const payload = toErrorPayload(error)
       if (isImageError(payload)) set({ imageError: payload.message })
       else set({ generateError: payload })
-    } finally {
-      set({ job: undefined })
-      // With a model on its way to the screen, the panel catches up once it is drawn (modelShown).
-      if (get().clickedAt === undefined) void get().refresh()
+      if (get().job?.requestId === '') set({ job: undefined })
     }
+  },
+
+  async refreshJobs() {
+    try {
+      const { jobs, problems } = await api.jobs()
+      // Events may have told of later states while this answer travelled: the later one stays.
+      const local = new Map(get().jobs.map((job) => [job.id, job]))
+      const merged = jobs.map((job) => {
+        const known = local.get(job.id)
+        local.delete(job.id)
+        return known && stateRank(known) > stateRank(job) ? known : job
+      })
+      set({ jobs: [...merged, ...local.values()].sort((a, b) => a.queuedAt - b.queuedAt), jobProblems: problems })
+    } catch {
+      // The list keeps what it showed.
+    }
+  },
+
+  onJobsChanged({ job, removed }) {
+    if (removed) {
+      set({
+        jobs: get().jobs.filter((each) => !removed.includes(each.id)),
+        unseen: get().unseen.filter((id) => !removed.includes(id)),
+      })
+    }
+    if (!job) return
+    const jobs = get().jobs
+    const index = jobs.findIndex((each) => each.id === job.id)
+    const previous = jobs[index]
+    const next = index < 0 ? [...jobs, job] : jobs.map((each) => (each.id === job.id ? job : each))
+    set({ jobs: next.sort((a, b) => a.queuedAt - b.queuedAt) })
+    if (!isFinished(job) || previous?.state === job.state) return
+    notifyFinished(job)
+    if (get().job?.requestId === job.id) settleFollowed(job)
+    // It never takes the preview away from the model being looked at: it is marked new instead.
+    else if (job.state === 'done') set({ unseen: [...new Set([...get().unseen, job.id])] })
+  },
+
+  async cancelJob(id) {
+    await api.cancelJob({ id }).catch((error: unknown) => set({ panelError: toErrorPayload(error).message }))
+  },
+
+  async retryJob(id) {
+    try {
+      get().onJobsChanged({ job: await api.retryJob({ id }) })
+    } catch (error) {
+      set({ panelError: toErrorPayload(error).message })
+    }
+  },
+
+  async clearJobs() {
+    try {
+      await api.clearJobs()
+      set({ jobs: get().jobs.filter((job) => !isFinished(job)), unseen: [] })
+    } catch (error) {
+      set({ panelError: toErrorPayload(error).message })
+    }
+  },
+
+  openJob(id) {
+    const job = get().jobs.find((each) => each.id === id)
+    if (!job?.key) return
+    set({ unseen: get().unseen.filter((each) => each !== id) })
+    get().open(job.key, modelFileName(job.settings.prompt || job.pictureName || '', job.key))
   },
 
   dismissOffer() {
@@ -324,7 +474,7 @@ export const useStore = create<State>()((set, get) => ({
 
   async cancel() {
     const job = get().job
-    if (job) await api.cancel({ requestId: job.requestId }).catch(() => undefined)
+    if (job) await api.cancelJob({ id: job.requestId }).catch(() => undefined)
   },
 
   onProgress(event) {
@@ -371,7 +521,8 @@ export const useStore = create<State>()((set, get) => ({
 
   open(key, name) {
     const bytes = get().entries?.items.find((entry) => entry.key === key)?.bytes
-    set({ model: { key, url: api.modelUrl(key), name, ...(bytes ? { bytes } : {}) } })
+    // The user chose what to look at: a job finishing now does not take it away.
+    set({ model: { key, url: api.modelUrl(key), name, ...(bytes ? { bytes } : {}) }, jobShows: false })
   },
 
   async deleteEntry(key, scope = 'local') {

@@ -113,6 +113,16 @@ describe('jobs', () => {
     expect(readdirSync(join(dir, 'jobs')).filter((name) => !name.startsWith('set-aside'))).toEqual([])
   })
 
+  it('joins identical requests sent at once (a double click) into one job', async () => {
+    const generator = new GatedGenerator()
+    const service = await serviceOn(folder(), [generator])
+    const answers = await Promise.all([1, 2, 3].map(() => service.submitJobs({ requests: [ask('triposr-robot')] })))
+    expect(new Set(answers.map(({ jobs }) => jobs[0]?.id)).size).toBe(1)
+    await settled(service, 1)
+    expect(service.queue.list().jobs).toHaveLength(1)
+    expect(generator.runs).toBe(1)
+  })
+
   it('refuses a batch with a file that is not a picture, keeping nothing', async () => {
     const dir = folder()
     const service = await serviceOn(dir, [new GatedGenerator()])

@@ -2,7 +2,7 @@ import { type FormEvent, useId } from 'react'
 import { QUALITIES, type Quality, type ResultOutcome, type Stage } from '../../../shared/contract'
 import { MAX_PROMPT_CHARS } from '../../../shared/limits'
 import { formatMs } from '../format'
-import { formModel, gpuModels, useStore } from '../store'
+import { formModel, gpuModels, MAX_VARIANTS, useStore } from '../store'
 import { ImagePicker } from './ImagePicker'
 import { SimilarOfferView } from './SimilarOffer'
 
@@ -26,6 +26,7 @@ const OUTCOME_LABEL: Record<ResultOutcome, string> = {
   similar: 'Reused the model of a near-identical picture',
 }
 
+/** The progress of the job the form follows (the latest Generate of one request). */
 function ProgressView(): React.JSX.Element | null {
   const job = useStore((s) => s.job)
   const cancel = useStore((s) => s.cancel)
@@ -109,7 +110,9 @@ export function GenerateForm(): React.JSX.Element {
   const quality = useStore((s) => s.quality)
   const seedText = useStore((s) => s.seedText)
   const seedError = useStore((s) => s.seedError)
-  const busy = useStore((s) => s.job !== undefined)
+  const variants = useStore((s) => s.variants)
+  const setVariants = useStore((s) => s.setVariants)
+  const pictures = useStore((s) => (s.image ? 1 : 0) + s.moreImages.length)
   const setPrompt = useStore((s) => s.setPrompt)
   const setQuality = useStore((s) => s.setQuality)
   const texture = useStore((s) => s.texture)
@@ -128,6 +131,8 @@ export function GenerateForm(): React.JSX.Element {
   const seedId = useId()
   const seedErrorId = useId()
   const seedHintId = useId()
+  const variantsId = useId()
+  const jobs = Math.max(1, pictures) * variants
 
   const onSubmit = (event: FormEvent): void => {
     event.preventDefault()
@@ -225,9 +230,31 @@ export function GenerateForm(): React.JSX.Element {
         </div>
       </div>
       <SimilarOfferView />
-      <button type="submit" className="primary" disabled={busy}>
-        {busy ? 'Generating…' : 'Generate'}
+      <div className="field variants">
+        <label htmlFor={variantsId} className="field-label">
+          Variants
+        </label>
+        <input
+          id={variantsId}
+          type="number"
+          min={1}
+          max={MAX_VARIANTS}
+          value={variants}
+          aria-describedby={`${variantsId}-hint`}
+          onChange={(e) => setVariants(e.target.value)}
+        />
+        <span id={`${variantsId}-hint`} className="muted small">
+          one job per seed, from the seed up
+        </span>
+      </div>
+      <button type="submit" className="primary" aria-describedby={jobs > 1 ? `${variantsId}-jobs` : undefined}>
+        Generate
       </button>
+      {jobs > 1 && (
+        <p id={`${variantsId}-jobs`} className="muted small">
+          Adds {jobs} jobs to the queue.
+        </p>
+      )}
       <ProgressView />
       <ResultView />
     </form>

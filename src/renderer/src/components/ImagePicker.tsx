@@ -3,11 +3,12 @@ import { ACCEPTED_IMAGE_TYPES } from '../../../shared/limits'
 import { useStore } from '../store'
 import { PictureView } from './PictureView'
 
-/** Pick or drop one picture; shows its thumbnail and any problem with it right here. */
+/** Pick or drop pictures (one job each); shows the first one's thumbnail, how many more, and any problem right here. */
 export function ImagePicker(): React.JSX.Element {
   const image = useStore((s) => s.image)
+  const more = useStore((s) => s.moreImages.length)
   const error = useStore((s) => s.imageError)
-  const pickFile = useStore((s) => s.pickFile)
+  const pickFiles = useStore((s) => s.pickFiles)
   const [dragging, setDragging] = useState(false)
   const inputId = useId()
   const errorId = useId()
@@ -15,7 +16,9 @@ export function ImagePicker(): React.JSX.Element {
   const onDrop = (event: DragEvent<HTMLLabelElement>): void => {
     event.preventDefault()
     setDragging(false)
-    void pickFile(event.dataTransfer.files[0])
+    // The window's own drop handler would take these too.
+    event.stopPropagation()
+    void pickFiles([...event.dataTransfer.files])
   }
 
   return (
@@ -34,20 +37,25 @@ export function ImagePicker(): React.JSX.Element {
         {image ? (
           <PictureView bytes={image.bytes} label={`Selected: ${image.name}`} className="thumbnail" size={64} />
         ) : (
-          <span className="dropzone-hint">Drop a picture here, or click to choose one</span>
+          <span className="dropzone-hint">Drop pictures here, or click to choose</span>
         )}
-        <span className="dropzone-name">{image ? image.name : 'PNG, JPEG or WebP, up to 25 MB'}</span>
+        <span className="dropzone-name" data-testid="picked">
+          {image
+            ? `${image.name}${more > 0 ? ` and ${more} more (one job each)` : ''}`
+            : 'PNG, JPEG or WebP, up to 25 MB, one or many'}
+        </span>
       </label>
       <input
         id={inputId}
         data-testid="image-input"
         className="visually-hidden-input"
         type="file"
+        multiple
         accept={ACCEPTED_IMAGE_TYPES.join(',')}
         aria-describedby={error ? errorId : undefined}
         aria-invalid={error ? true : undefined}
         onChange={(e) => {
-          void pickFile(e.target.files?.[0])
+          void pickFiles([...(e.target.files ?? [])])
           e.target.value = ''
         }}
       />

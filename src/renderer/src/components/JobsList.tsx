@@ -1,0 +1,143 @@
+import { useEffect, useId, useState } from 'react'
+import type { JobInfo, JobState } from '../../../shared/contract'
+import { formatMs } from '../format'
+import { useStore } from '../store'
+
+const STATE_LABEL: Record<JobState, string> = {
+  waiting: 'Waiting',
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+}
+
+const RESUMED_LABEL: Record<NonNullable<JobInfo['resumed']>, string> = {
+  collected: 'The app stopped while this ran; it was collected from the GPU server, not sent again.',
+  'sent again': 'The app stopped while this ran; the GPU server could not be asked for it, so it was sent again.',
+  'run again': 'The app stopped while this ran; it was run again.',
+}
+
+/** Ticks every second while jobs wait or run, so the times shown stay true. */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now())
+  useEffect(() => {
+    if (!active) return
+    const timer = setInterval(() => setNow(Date.now()), 1_000)
+    return () => clearInterval(timer)
+  }, [active])
+  return now
+}
+
+function settingsText(job: JobInfo): string {
+  const { quality, seed, texture, model, prompt } = job.settings
+  return [prompt ? `“${prompt}”` : '', quality, `seed ${seed}`, texture ? 'textured' : '', model ?? '']
+    .filter(Boolean)
+    .join(' · ')
+}
+
+function whereText(job: JobInfo): string {
+  if (job.state === 'waiting') return job.position ? `${job.position} in the queue` : 'in the queue'
+  if (job.state !== 'running') return job.server ? `on ${job.server}` : ''
+  const ahead = job.stage === 'queued' && job.position ? `${job.position} ahead at ` : 'on '
+  return job.server ? `${ahead}${job.server}` : ''
+}
+
+function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX.Element {
+  const { job, now, isNew } = props
+  const cancelJob = useStore((s) => s.cancelJob)
+  const retryJob = useStore((s) => s.retryJob)
+  const openJob = useStore((s) => s.openJob)
+  const name = job.pictureName ?? 'picture'
+  const waited = (job.endedAt ?? now) - job.queuedAt
+  const percent = Math.round((job.fraction ?? 0) * 100)
+  return (
+    <li className={`job job-${job.state}`} data-testid="job" data-state={job.state} data-id={job.id}>
+      <img className="job-thumb" src={job.pictureUrl} alt="" width={48} height={48} />
+      <div className="job-body">
+        <div className="job-title">
+          <strong>{name}</strong> <span className={`badge badge-job-${job.state}`}>{STATE_LABEL[job.state]}</span>
+          {isNew && <span className="badge badge-new">new</span>}
+          {job.cache === 'hit' && <span className="muted small"> from the cache</span>}
+        </div>
+        <span className="muted small">{settingsText(job)}</span>
+        <span className="muted small" data-testid="job-where">
+          {whereText(job)}
+          {whereText(job) ? ' · ' : ''}
+          {job.state === 'waiting' || job.state === 'running' ? 'waiting ' : 'took '}
+          {formatMs(waited)}
+        </span>
+        {job.state === 'running' && (
+          <progress max={100} value={percent} aria-label={`Progress of ${name}`}>
+            {percent}%
+          </progress>
+        )}
+        {job.resumed && (
+          <span className="muted small" data-testid="job-resumed">
+            {RESUMED_LABEL[job.resumed]}
+          </span>
+        )}
+        {job.error && (
+          <span className="error small" data-testid="job-error">
+            {job.error}
+          </span>
+        )}
+      </div>
+      <div className="job-actions">
+        {(job.state === 'waiting' || job.state === 'running') && (
+          <button type="button" className="link" aria-label={`Cancel ${name}`} onClick={() => void cancelJob(job.id)}>
+            Cancel
+          </button>
+        )}
+        {(job.state === 'failed' || job.state === 'cancelled') && (
+          <button type="button" className="link" aria-label={`Retry ${name}`} onClick={() => void retryJob(job.id)}>
+            Retry
+          </button>
+        )}
+        {job.state === 'done' && (
+          <button type="button" className="link" aria-label={`Open ${name}`} onClick={() => openJob(job.id)}>
+            Open
+          </button>
+        )}
+      </div>
+    </li>
+  )
+}
+
+/** Every job not yet cleared: what waits, runs and finished, live. */
+export function JobsList(): React.JSX.Element | null {
+  const jobs = useStore((s) => s.jobs)
+  const unseen = useStore((s) => s.unseen)
+  const problems = useStore((s) => s.jobProblems)
+  const clearJobs = useStore((s) => s.clearJobs)
+  const headingId = useId()
+  const active = jobs.some((job) => job.state === 'waiting' || job.state === 'running')
+  const now = useNow(active)
+  if (jobs.length === 0 && problems.length === 0) return null
+  const finished = jobs.filter((job) => job.state !== 'waiting' && job.state !== 'running').length
+  const waiting = jobs.filter((job) => job.state === 'waiting')
+  return (
+    <section className="card jobs" aria-labelledby={headingId} data-testid="jobs">
+      <div className="jobs-header">
+        <h2 id={headingId}>Jobs</h2>
+        <button type="button" className="secondary" disabled={finished === 0} onClick={() => void clearJobs()}>
+          Clear finished
+        </button>
+      </div>
+      {problems.map((problem) => (
+        <p key={problem} className="warning small" role="status">
+          {problem}
+        </p>
+      ))}
+      <ul className="job-list">
+        {jobs.map((job) => (
+          <JobRow
+            key={job.id}
+            job={job.state === 'waiting' ? { ...job, position: waiting.indexOf(job) + 1 } : job}
+            now={now}
+            isNew={unseen.includes(job.id)}
+          />
+        ))}
+      </ul>
+    </section>
+  )
+}
