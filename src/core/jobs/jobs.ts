@@ -46,10 +46,14 @@ function fingerprintOf(image: Uint8Array, settings: JobRecord['settings']): stri
   return createHash('sha256').update(image).update(canonicalJson(settings)).digest('hex')
 }
 
-/** What a restart does with a job that was running: collect it, send it again, or run it again. */
-function resumeOf(record: JobRecord): JobResume {
+/**
+ * What a restart does with a job that was handed to the generators: collect it, send it again,
+ * or run it again; nothing to say when it was still waiting in a generator's queue.
+ */
+function resumeOf(record: JobRecord): JobResume | undefined {
   if (record.remote) return 'collected'
-  return record.server?.startsWith('http') ? 'sent again' : 'run again'
+  if (!record.server) return undefined
+  return record.server.startsWith('http') ? 'sent again' : 'run again'
 }
 
 /**
@@ -88,9 +92,9 @@ export class Jobs {
     for (const record of records) {
       if (record.state === 'running') {
         const resumed = resumeOf(record)
-        this.options.log?.('job resumed', { id: record.id, resumed })
+        this.options.log?.('job resumed', { id: record.id, resumed: resumed ?? 'waits again' })
         // The remote handle stays: the run collects by it when its server still holds the job.
-        Object.assign(record, { state: 'waiting', resumed })
+        Object.assign(record, { state: 'waiting', ...(resumed ? { resumed } : {}) })
         await this.save(record)
       }
       this.records.set(record.id, record)

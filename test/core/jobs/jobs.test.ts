@@ -194,7 +194,8 @@ describe('jobs', () => {
     const done = await settled(after, 5)
     expect(done.map((job) => job.id)).toEqual(jobs.map((job) => job.id))
     expect(done.every((job) => job.state === 'done')).toBe(true)
-    expect(done.map((job) => job.resumed)).toEqual(['run again', 'run again', 'run again', undefined, undefined])
+    // Only the one that had started says so; the two in the generator's queue had not.
+    expect(done.map((job) => job.resumed)).toEqual(['run again', undefined, undefined, undefined, undefined])
     expect(again.runs).toBe(5)
   })
 
