@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { numberedPicture } from '../test/support/fixtures'
@@ -11,7 +12,8 @@ import { type BenchReport, fmt, markdownTable } from './lib'
  * Peak memory of the host under large pictures, read from the kernel's high-water mark of
  * its resident set (VmHWM), so no peak between two samples is missed: 16 concurrent
  * generations of 4096×4096 pictures, and one warm request of 32 large pictures.
- * Target: under 400 MB each. Then the memory /hunyuan/send results take when no tier keeps
+ * Target: under 400 MB each. The same pictures as jobs (queued one after another, and sent
+ * at once), which wait on disk. Then the memory /hunyuan/send results take when no tier keeps
  * them (no data folder, a 1 MB cache): it should grow by little more than
  * MESHCACHE_HELD_MAX_BYTES, whatever the number of results.
  */
@@ -58,6 +60,26 @@ async function scenario(
   const endMb = residentMb(pid)
   host.child.kill('SIGKILL')
   return { name, idleMb, peakMb, endMb }
+}
+
+/** POST /api/jobs; the ids of the jobs it answered. */
+async function submitJobs(url: string, body: string): Promise<string[]> {
+  const answer = await send(`${url}/api/jobs`, 'POST', body, true, false)
+  if (answer.status !== 202) throw new Error(`jobs refused: ${answer.body.toString().slice(0, 300)}`)
+  return (JSON.parse(answer.body.toString()) as { jobs: { id: string }[] }).jobs.map((job) => job.id)
+}
+
+/** Waits until `count` jobs have finished, and fails if any did not end done. */
+async function jobsDone(url: string, count: number): Promise<void> {
+  for (;;) {
+    const { jobs } = JSON.parse((await send(`${url}/api/jobs`, 'GET')).body.toString()) as {
+      jobs: { state: string; error?: string }[]
+    }
+    const failed = jobs.find((job) => job.state === 'failed' || job.state === 'cancelled')
+    if (failed) throw new Error(`a job ended ${failed.state}: ${failed.error ?? ''}`)
+    if (jobs.filter((job) => job.state === 'done').length >= count) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 const HELD_RESULTS = 60
@@ -141,6 +163,35 @@ export async function runMemoryBench(): Promise<BenchReport> {
       }
     }),
   ]
+  // The queue (issue 30): jobs keep their pictures in a data folder and hand a few at a time
+  // to the generators, so memory should not grow with what waits.
+  const jobRuns = [
+    await scenario(
+      '20 jobs of 4096×4096 pictures, queued one after another',
+      async (url) => {
+        const ids: string[] = []
+        for (let i = 0; i < 20; i++) {
+          const image = pngs[i % pngs.length] as string
+          const body = JSON.stringify({ requests: [{ image, quality: 'draft', seed: 500 + i }] })
+          ids.push(...(await submitJobs(url, body)))
+        }
+        await jobsDone(url, ids.length)
+      },
+      { MESHCACHE_DATA_DIR: mkdtempSync(join(tmpdir(), 'meshcache-bench-jobs-')) },
+    ),
+    await scenario(
+      '16 jobs of 4096×4096 pictures, submitted concurrently',
+      async (url) => {
+        const bodies = pngs.map((image, i) =>
+          JSON.stringify({ requests: [{ image, quality: 'draft', seed: 700 + i }] }),
+        )
+        const ids = (await Promise.all(bodies.map((body) => submitJobs(url, body)))).flat()
+        await jobsDone(url, ids.length)
+      },
+      { MESHCACHE_DATA_DIR: mkdtempSync(join(tmpdir(), 'meshcache-bench-jobs-')) },
+    ),
+  ]
+  results.push(...jobRuns)
   // Four Blender-sized bodies at once: a 64 MB mesh and four 25 MB views each (218 MB of
   // base64), to a host with only the builtin generator, which cannot texture a mesh.
   const meshBody = (n: number): string =>

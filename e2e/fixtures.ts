@@ -24,8 +24,8 @@ interface Fixtures {
   launch: (extra?: { env?: Record<string, string> }) => Promise<Page>
   /** The app's page, fresh: a browser host of its own, or an Electron window (real or stand-in). */
   app: Page
-  /** What is running for this test: the electron-sim app, in that project. */
-  running: { sim?: SimApp }
+  /** What is running for this test: the electron-sim app, in that project; and how to quit the latest app. */
+  running: { sim?: SimApp; quit?: () => Promise<void> }
 }
 
 /** A browser host of this test's own (its own data folder and statistics), on a free port. */
@@ -89,14 +89,18 @@ export const test = base.extend<Fixtures>({
       if (project === 'electron-sim') {
         const sim = await launchSimApp(page, { userData: dataDir, env })
         running.sim = sim
+        running.quit = () => sim.quit()
         stops.push(() => sim.quit())
         return page
       }
       const host = await startHost(dataDir, env)
-      stops.push(async () => {
+      const quit = async (): Promise<void> => {
+        if (host.child.exitCode !== null || host.child.signalCode !== null) return
         host.child.kill('SIGTERM')
         await new Promise((resolve) => host.child.once('exit', resolve))
-      })
+      }
+      running.quit = quit
+      stops.push(quit)
       await page.goto(host.url)
       return page
     })

@@ -29,10 +29,11 @@ const OUTCOME_LABEL: Record<ResultOutcome, string> = {
 /** The progress of the job the form follows (the latest Generate of one request). */
 function ProgressView(): React.JSX.Element | null {
   const job = useStore((s) => s.job)
+  const waiting = useStore((s) => s.jobs.find((each) => each.id === s.job?.requestId && each.state === 'waiting'))
   const cancel = useStore((s) => s.cancel)
   if (!job) return null
   const progress = job.progress
-  const stage = progress ? STAGE_LABEL[progress.stage] : 'Starting'
+  const stage = progress ? STAGE_LABEL[progress.stage] : waiting ? 'Waiting in the jobs queue' : 'Starting'
   const position = progress?.stage === 'queued' && progress.position ? ` (${progress.position} ahead)` : ''
   const percent = Math.round((progress?.fraction ?? 0) * 100)
   return (

@@ -35,11 +35,13 @@ function settingsText(job: JobInfo): string {
     .join(' · ')
 }
 
+/** Handed to a generator, but waiting there for its turn. */
+const inLine = (job: JobInfo): boolean => job.state === 'running' && (job.stage === undefined || job.stage === 'queued')
+
 function whereText(job: JobInfo): string {
-  if (job.state === 'waiting') return job.position ? `${job.position} in the queue` : 'in the queue'
-  if (job.state !== 'running') return job.server ? `on ${job.server}` : ''
-  const ahead = job.stage === 'queued' && job.position ? `${job.position} ahead at ` : 'on '
-  return job.server ? `${ahead}${job.server}` : ''
+  if (job.state === 'waiting') return job.position ? `number ${job.position} in the queue` : 'in the queue'
+  if (inLine(job)) return job.position ? `next but ${job.position} at the generator` : 'next at the generator'
+  return job.server ? `on ${job.server}` : ''
 }
 
 function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX.Element {
@@ -48,14 +50,17 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
   const retryJob = useStore((s) => s.retryJob)
   const openJob = useStore((s) => s.openJob)
   const name = job.pictureName ?? 'picture'
-  const waited = (job.endedAt ?? now) - job.queuedAt
+  const waited = Math.max(0, (job.endedAt ?? Math.max(now, Date.now())) - job.queuedAt)
   const percent = Math.round((job.fraction ?? 0) * 100)
   return (
     <li className={`job job-${job.state}`} data-testid="job" data-state={job.state} data-id={job.id}>
       <img className="job-thumb" src={job.pictureUrl} alt="" width={48} height={48} />
       <div className="job-body">
         <div className="job-title">
-          <strong>{name}</strong> <span className={`badge badge-job-${job.state}`}>{STATE_LABEL[job.state]}</span>
+          <strong>{name}</strong>{' '}
+          <span className={`badge badge-job-${inLine(job) ? 'waiting' : job.state}`}>
+            {inLine(job) ? 'In line' : STATE_LABEL[job.state]}
+          </span>
           {isNew && <span className="badge badge-new">new</span>}
           {job.cache === 'hit' && <span className="muted small"> from the cache</span>}
         </div>
@@ -66,7 +71,7 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
           {job.state === 'waiting' || job.state === 'running' ? 'waiting ' : 'took '}
           {formatMs(waited)}
         </span>
-        {job.state === 'running' && (
+        {job.state === 'running' && !inLine(job) && (
           <progress max={100} value={percent} aria-label={`Progress of ${name}`}>
             {percent}%
           </progress>

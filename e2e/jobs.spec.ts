@@ -1,0 +1,83 @@
+import { appCall, expect, image, test } from './fixtures'
+
+/**
+ * The queue as an artist uses it: several pictures at once, the form ready again at once,
+ * cancel and retry, and a quit with jobs waiting that finish after the next launch. The GPU
+ * server is the fake api_server (2.0), which holds every job until the test lets it go.
+ */
+test.describe('jobs', () => {
+  test.use({ appOptions: { gpu: true } })
+
+  test('three pictures picked at once become three jobs; the form stays usable; cancel one, retry a failed one', async ({
+    app,
+    gpu,
+  }) => {
+    const pictures = ['triposr-chair', 'triposr-robot', 'trellis-lantern'].map(image)
+    await app.getByTestId('image-input').setInputFiles(pictures)
+    await expect(app.getByTestId('picked')).toContainText('triposr-chair.png and 2 more (one job each)')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    const jobs = app.getByTestId('job')
+    await expect(jobs).toHaveCount(3)
+    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    // The form is ready for the next picture at once.
+    await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
+    await app.getByTestId('image-input').setInputFiles(image('triposr-teapot'))
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(jobs).toHaveCount(4)
+    await expect(jobs.nth(3)).toHaveAttribute('data-state', 'waiting')
+    await expect(jobs.nth(3).getByTestId('job-where')).toContainText('in the queue')
+
+    await app.getByRole('button', { name: 'Cancel triposr-teapot.png' }).click()
+    await expect(jobs.nth(3)).toHaveAttribute('data-state', 'cancelled')
+    // The GPU fails what it has, then works again: a failed job is retried.
+    await gpu?.setBehaviour('error')
+    await gpu?.release()
+    await expect
+      .poll(async () => (await appCall(app, 'jobs')).jobs.map((job) => job.state))
+      .toEqual(['failed', 'failed', 'failed', 'cancelled'])
+    await expect(jobs.nth(0).getByTestId('job-error')).toContainText('The Hunyuan3D server failed')
+    await gpu?.setBehaviour('ok')
+    for (const name of ['triposr-chair', 'triposr-robot', 'trellis-lantern']) {
+      await app.getByRole('button', { name: `Retry ${name}.png` }).click()
+    }
+    // Retried jobs go to the end of the queue, behind the cancelled one.
+    await expect
+      .poll(async () => (await appCall(app, 'jobs')).jobs.map((job) => job.state))
+      .toEqual(['cancelled', 'done', 'done', 'done'])
+    await expect(app.getByTestId('job').filter({ hasText: 'new' })).toHaveCount(3)
+    await expect(app).toHaveTitle('MeshCache (3 new)')
+    await app.getByRole('button', { name: 'Open triposr-robot.png' }).click()
+    await expect(app.getByTestId('viewport')).toHaveAttribute('aria-busy', 'false')
+    await expect(app).toHaveTitle('MeshCache (2 new)')
+    await app.getByRole('button', { name: 'Clear finished' }).click()
+    await expect(jobs).toHaveCount(0)
+  })
+
+  test('a quit with jobs waiting: after the next launch they finish, the interrupted one sent again', async ({
+    app,
+    gpu,
+    launch,
+    running,
+  }) => {
+    await app.getByTestId('image-input').setInputFiles(['triposr-chair', 'triposr-robot', 'trellis-lantern'].map(image))
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect(app.getByTestId('job')).toHaveCount(3)
+    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    await expect.poll(async () => (await appCall(app, 'jobs')).jobs.some((job) => job.server === gpu?.url)).toBe(true)
+    await running.quit?.()
+
+    const again = await launch()
+    const jobs = again.getByTestId('job')
+    await expect(jobs).toHaveCount(3)
+    // The fake still holds the job of the app that quit; released, everything runs.
+    await gpu?.release()
+    await expect
+      .poll(async () => (await appCall(again, 'jobs')).jobs.map((job) => job.state))
+      .toEqual(['done', 'done', 'done'])
+    await expect(again.getByTestId('job-resumed')).toHaveText([/could not be asked for it, so it was sent again/])
+    // At most the interrupted job went to the GPU twice.
+    expect((await gpu?.stats())?.received).toHaveLength(4)
+  })
+})
