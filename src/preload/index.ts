@@ -7,7 +7,8 @@
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron'
 import { appAddresses } from '../shared/addresses'
 import { type ErrorPayload, encodeErrorMessage } from '../shared/errors'
-import { type Api, type EventName, eventChannel, ipcChannel, OPERATION_NAMES } from '../shared/operations'
+import { type EventName, eventChannel, ipcChannel, OPERATION_NAMES } from '../shared/operation-names'
+import type { Api } from '../shared/operations'
 
 type IpcResult = { ok: true; value: unknown } | { ok: false; error: ErrorPayload }
 

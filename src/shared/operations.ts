@@ -21,6 +21,7 @@ import type {
   SubmitJobsResult,
   WarmResult,
 } from './contract'
+import { EVENT_NAMES, type EventName, eventChannel, ipcChannel, OPERATION_NAMES, type OperationName } from './operation-names'
 import { GENERATE_BODY_LIMIT, JOBS_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
 import {
   addBackendSchema,
@@ -208,7 +209,7 @@ export const OPERATIONS = {
     shell: true,
   },
   stopLocalServer: { input: noInputSchema, result: returns<LocalServerStatus>(), http: null, shell: true },
-} as const satisfies Record<string, OperationSpec>
+} as const satisfies { [K in OperationName]: OperationSpec }
 
 /** Events the app pushes to the renderer: over IPC as messages, over HTTP as server-sent events. */
 export const EVENTS = {
@@ -220,32 +221,26 @@ export const EVENTS = {
   menuCommand: returns<MenuCommandEvent>(),
   /** Pushed when the app's status changes after the window asked (a start-up that failed). */
   appStatus: returns<AppStatus>(),
-}
+} satisfies { [E in EventName]: unknown }
 
 type Operations = typeof OPERATIONS
-export type OperationName = keyof Operations
-export type EventName = keyof typeof EVENTS
 export type OperationInput<K extends OperationName> = z.input<Operations[K]['input']>
 export type ParsedInput<K extends OperationName> = z.output<Operations[K]['input']>
 export type OperationResult<K extends OperationName> = Operations[K]['result']
 export type EventPayload<E extends EventName> = (typeof EVENTS)[E]
+export { EVENT_NAMES, type EventName, eventChannel, ipcChannel, OPERATION_NAMES, type OperationName }
 
-export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[]
 type ShellOperationName = { [K in OperationName]: Operations[K] extends { shell: true } ? K : never }[OperationName]
 export type ServiceOperationName = Exclude<OperationName, ShellOperationName>
 /** The operations the service answers (all but the shell's own). */
 export const SERVICE_OPERATION_NAMES = OPERATION_NAMES.filter(
   (name): name is ServiceOperationName => !('shell' in OPERATIONS[name]),
 )
-export const EVENT_NAMES = Object.keys(EVENTS) as EventName[]
 /** Events only the desktop shell sends (to its window); the service never emits them. */
 export const SHELL_EVENT_NAMES: readonly EventName[] = ['openPicture', 'menuCommand', 'appStatus']
 /** The service's events: what both transports carry (IPC messages, server-sent events). */
 export const SERVICE_EVENT_NAMES = EVENT_NAMES.filter((name) => !SHELL_EVENT_NAMES.includes(name))
 
-/** The IPC channel of an operation or an event. */
-export const ipcChannel = (name: OperationName): string => `meshcache:${name}`
-export const eventChannel = (name: EventName): string => `meshcache:event:${name}`
 
 /** Argument lists: optional when the schema accepts undefined. */
 type Arguments<K extends OperationName> =

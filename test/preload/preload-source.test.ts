@@ -31,3 +31,15 @@ describe('preload (source)', () => {
     expect(seen).toEqual([{ requestId: 'r' }])
   })
 })
+
+describe('preload (built)', () => {
+  it('carries channel names, not the schemas: validation stays in the main process', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const bundle = readFileSync(join(import.meta.dirname, '../../out/preload/index.cjs'), 'utf8')
+    for (const name of OPERATION_NAMES) expect(bundle).toContain(`"${name}"`)
+    // zod's own error text never appears in a bundle without zod.
+    expect(bundle).not.toMatch(/ZodError|safeParse/)
+    expect(bundle.length).toBeLessThan(16 * 1024)
+  })
+})
