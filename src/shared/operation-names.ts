@@ -35,7 +35,14 @@ export const OPERATION_NAMES = [
 ] as const
 export type OperationName = (typeof OPERATION_NAMES)[number]
 
-export const EVENT_NAMES = ['progress', 'cacheChanged', 'jobsChanged', 'openPicture', 'menuCommand', 'appStatus'] as const
+export const EVENT_NAMES = [
+  'progress',
+  'cacheChanged',
+  'jobsChanged',
+  'openPicture',
+  'menuCommand',
+  'appStatus',
+] as const
 export type EventName = (typeof EVENT_NAMES)[number]
 
 /** The IPC channel of an operation or an event. */

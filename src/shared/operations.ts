@@ -21,8 +21,15 @@ import type {
   SubmitJobsResult,
   WarmResult,
 } from './contract'
-import { EVENT_NAMES, type EventName, eventChannel, ipcChannel, OPERATION_NAMES, type OperationName } from './operation-names'
 import { GENERATE_BODY_LIMIT, JOBS_BODY_LIMIT, SMALL_BODY_LIMIT, WARM_BODY_LIMIT } from './limits'
+import {
+  EVENT_NAMES,
+  type EventName,
+  eventChannel,
+  ipcChannel,
+  OPERATION_NAMES,
+  type OperationName,
+} from './operation-names'
 import {
   addBackendSchema,
   cacheConfigPatchSchema,
@@ -240,7 +247,6 @@ export const SERVICE_OPERATION_NAMES = OPERATION_NAMES.filter(
 export const SHELL_EVENT_NAMES: readonly EventName[] = ['openPicture', 'menuCommand', 'appStatus']
 /** The service's events: what both transports carry (IPC messages, server-sent events). */
 export const SERVICE_EVENT_NAMES = EVENT_NAMES.filter((name) => !SHELL_EVENT_NAMES.includes(name))
-
 
 /** Argument lists: optional when the schema accepts undefined. */
 type Arguments<K extends OperationName> =

@@ -1,37 +1,26 @@
 import { EventEmitter } from 'node:events'
-import { type Addresses, shortKey } from '../../shared/addresses'
-import type {
-  BackendInfo,
-  BackendTestResult,
-  GenerateResult,
-  ProgressEvent,
-  ServiceStats,
-  SimilarResult,
-} from '../../shared/contract'
-import { AppError, CancelledError, isAbortError, toErrorPayload } from '../../shared/errors'
+import type { Addresses } from '../../shared/addresses'
+import type { BackendInfo, BackendTestResult, GenerateResult, ServiceStats } from '../../shared/contract'
+import { AppError } from '../../shared/errors'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
 import type { Generator, RemoteJob } from '../generation/generator'
-import { DIALECTS } from '../generation/hunyuan/dialects'
 import { inspectImage } from '../generation/image-input'
-import { RequestKeys } from '../generation/request-key'
+import type { RequestKeys } from '../generation/request-key'
 import { type JobStore, MemoryJobStore } from '../jobs/job-store'
 import { Jobs } from '../jobs/jobs'
-import { perceptualHash } from '../similar/perceptual-hash'
 import { SimilarModels } from '../similar/similar-models'
 import type { SettingsStore } from '../storage/settings-store'
 import type { Backends } from './backends'
 import { CacheAdmin } from './cache-admin'
 import { ChangeFeed } from './change-feed'
+import { Generation } from './generation'
 import type { GpuServers } from './gpu-servers'
-import { appJob, type Job, type Keyed, type TexturedRequest } from './job'
+import type { Job } from './job'
 import { RequestLog } from './request-log'
-import { RequestTracker, type TrackedRequest } from './request-tracker'
-import { ShapeReuse } from './shape-reuse'
-import { SimilarOffers } from './similar-offers'
 import { makeThumbnail } from './thumbnail'
-import type { Generated, TieredStore } from './tiered-store'
+import type { TieredStore } from './tiered-store'
 
 export interface ModelServiceOptions {
   store: TieredStore
@@ -49,11 +38,6 @@ export interface ModelServiceOptions {
   gpuServers?: GpuServers
 }
 
-/** A request with `texture` decided: as asked, else the generator's default. */
-async function withTexture(request: ParsedGenerateRequest, generator: Generator): Promise<TexturedRequest> {
-  return { ...request, texture: request.texture ?? (await generator.textureByDefault?.(request.model)) ?? false }
-}
-
 export type ServiceEvents = {
   progress: [EventPayload<'progress'>]
   cacheChanged: [EventPayload<'cacheChanged'>]
@@ -61,32 +45,36 @@ export type ServiceEvents = {
 }
 
 /**
- * The coordinator behind both transports: turns an already-validated request into a key,
- * asks the tiers for it, and has the backends generate what no tier holds, reporting
- * progress to every request waiting on the key. Storage lives in TieredStore, generators in
- * Backends; this class only connects them.
+ * What both transports serve: the operation table's answers, from the parts that do the work.
+ * Generation turns requests into models through the tiers (TieredStore) and the generators
+ * (Backends); Jobs keeps the queue; CacheAdmin lists, deletes and configures; GpuServers sets
+ * up servers. This class only connects them, and owns their events and their lifecycle.
  */
 export class ModelService implements ServiceOperations {
   readonly events = new EventEmitter<ServiceEvents>()
   readonly store: TieredStore
-  private readonly backendSet: Backends
-  private readonly keys = new RequestKeys()
-  private readonly requests = new RequestTracker((event: ProgressEvent) => this.events.emit('progress', event))
-  private readonly similarModels: SimilarModels
-  private readonly log: RequestLog
-  private readonly offers: SimilarOffers
-  private readonly admin: CacheAdmin
-  private readonly shapes: ShapeReuse
   /** The queue of accepted requests, kept across quits and crashes. */
   readonly queue: Jobs
+  private readonly generation: Generation
+  private readonly backendSet: Backends
+  private readonly similarModels: SimilarModels
+  private readonly log: RequestLog
+  private readonly admin: CacheAdmin
 
   constructor(private readonly options: ModelServiceOptions) {
     this.store = options.store
     this.backendSet = options.backends
     this.similarModels = options.similar ?? new SimilarModels()
     this.log = options.requestLog ?? new RequestLog()
-    this.offers = new SimilarOffers(this.similarModels, this.store, options.addresses, this.log)
-    this.shapes = new ShapeReuse(this.store)
+    this.generation = new Generation({
+      store: this.store,
+      backends: this.backendSet,
+      addresses: options.addresses,
+      similar: this.similarModels,
+      requestLog: this.log,
+      onProgress: (event) => this.events.emit('progress', event),
+      log: options.log,
+    })
     this.admin = new CacheAdmin(this.store, this.similarModels, options.addresses, this.log, options.settings)
     const changes = new ChangeFeed((event) => this.events.emit('cacheChanged', event))
     this.store.onChange = (reason) => changes.changed(reason)
@@ -100,6 +88,22 @@ export class ModelService implements ServiceOperations {
       log: options.log,
     })
     this.events.on('progress', (event) => this.queue.onProgress(event))
+  }
+
+  generate(asked: ParsedGenerateRequest, context: CallContext & { remote?: RemoteJob } = {}): Promise<GenerateResult> {
+    return this.generation.generate(asked, context)
+  }
+
+  similar(asked: ParsedGenerateRequest) {
+    return this.generation.similar(asked)
+  }
+
+  cancel(input: ParsedInput<'cancel'>) {
+    return this.generation.cancel(input)
+  }
+
+  warm(input: ParsedInput<'warm'>) {
+    return this.generation.warm(input)
   }
 
   submitJobs({ requests }: ParsedInput<'submitJobs'>) {
@@ -122,45 +126,8 @@ export class ModelService implements ServiceOperations {
     return this.queue.clear()
   }
 
-  /** A queued job's picture, small, for the list. */
-  picture(id: string): Promise<Uint8Array | undefined> {
-    return this.queue.picture(id)
-  }
-
-  generate(asked: ParsedGenerateRequest, context: CallContext & { remote?: RemoteJob } = {}): Promise<GenerateResult> {
-    return this.tracked(asked.requestId, context.signal, async (tracked, started) => {
-      const { generator, fallback } = await this.backendSet.choose(asked.backend, asked.model)
-      const request = await withTexture(asked, generator)
-      const keyed = await this.keys.keyOf(request, generator)
-      if (request.reuse === 'similar' && !this.store.has(keyed.key)) {
-        const reused = await this.offers.reuse(request, generator, keyed, tracked.id, started)
-        if (reused) return reused
-      }
-      const job = await this.appJobFor(request, generator, keyed)
-      if (context.remote) job.input.remote = context.remote
-      const { result } = await this.serve(job, tracked, started)
-      return fallback && result.tier === 'generator' ? { ...result, fallback } : result
-    })
-  }
-
-  async similar(asked: ParsedGenerateRequest): Promise<SimilarResult> {
-    const generator = await this.backendSet.pick(asked.backend, asked.model)
-    const request = await withTexture(asked, generator)
-    return this.offers.offer(request, generator, await this.keys.keyOf(request, generator))
-  }
-
-  async cancel({ requestId }: ParsedInput<'cancel'>): Promise<{ cancelled: boolean }> {
-    return { cancelled: this.requests.cancel(requestId) }
-  }
-
   async stats(): Promise<ServiceStats> {
-    return {
-      ...this.store.stats(),
-      similarOffers: this.similarModels.offers,
-      similarReuses: this.similarModels.reuses,
-      shapeReuses: this.shapes.reuses,
-      shapeSavedMs: Math.round(this.shapes.savedMs),
-    }
+    return { ...this.store.stats(), ...this.generation.counts() }
   }
 
   entries(query: ParsedInput<'entries'>) {
@@ -185,25 +152,6 @@ export class ModelService implements ServiceOperations {
 
   policyReport() {
     return this.admin.policyReport()
-  }
-
-  /** Keys every request first (a bad picture refuses the whole batch), then generates them in the background. */
-  async warm({ requests }: ParsedInput<'warm'>): Promise<{ keys: string[] }> {
-    const planned = await Promise.all(
-      requests.map(async (asked) => {
-        const generator = await this.backendSet.pick(asked.backend, asked.model)
-        const request = await withTexture(asked, generator)
-        const keyed = await this.keys.keyOf(request, generator)
-        return { job: await this.appJobFor(request, generator, keyed), key: keyed.key }
-      }),
-    )
-    for (const { job } of planned) {
-      const tracked = this.requests.begin(undefined)
-      this.serve(job, tracked, performance.now())
-        .catch(() => undefined) // counted as a load failure; there is no caller to tell
-        .finally(() => tracked.end())
-    }
-    return { keys: planned.map((p) => p.key) }
   }
 
   async backends(): Promise<BackendInfo[]> {
@@ -247,7 +195,30 @@ export class ModelService implements ServiceOperations {
     return this.store.thumbnail(key)
   }
 
-  /** Opens the tiers, indexes what they hold for similar-picture lookups, loads the request log. */
+  /** A queued job's picture, small, for the list. */
+  picture(id: string): Promise<Uint8Array | undefined> {
+    return this.queue.picture(id)
+  }
+
+  /**
+   * Serves a job for a caller from outside the operation table (the Hunyuan3D-2 protocol):
+   * the same tiers, single flight, progress and statistics as the app's own requests.
+   */
+  run(job: Job, context: CallContext & { requestId?: string } = {}) {
+    return this.generation.run(job, context)
+  }
+
+  /** The pixel digests (shared with other ways of keying requests, so a picture is decoded once). */
+  get digester(): RequestKeys['digester'] {
+    return this.generation.digester
+  }
+
+  /** The named backend, or the one new requests use (the first available in order of preference). */
+  pickBackend(id?: string): Promise<Generator> {
+    return this.backendSet.pick(id)
+  }
+
+  /** Opens the tiers, the request log and the queue (which resumes); indexes stored pictures for similar-picture lookups. */
   async open(): Promise<void> {
     await Promise.all([this.store.open(), this.log.load()])
     await this.queue.open()
@@ -265,122 +236,5 @@ export class ModelService implements ServiceOperations {
     await this.flush()
     this.store.close()
     await this.backendSet.close()
-  }
-
-  /**
-   * Serves a job for a caller from outside the operation table (the Hunyuan3D-2 protocol):
-   * the same tiers, single flight, progress and statistics as the app's own requests.
-   */
-  run(
-    job: Job,
-    context: CallContext & { requestId?: string } = {},
-  ): Promise<{ result: GenerateResult; bytes: Uint8Array }> {
-    return this.tracked(context.requestId, context.signal, (tracked, started) => this.serve(job, tracked, started))
-  }
-
-  /** Runs a caller's request as a tracked one (cancellable by id); an abort reaches the caller as CANCELLED. */
-  private async tracked<T>(
-    requestId: string | undefined,
-    signal: AbortSignal | undefined,
-    work: (tracked: TrackedRequest, started: number) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now()
-    const tracked = this.requests.begin(requestId, signal)
-    try {
-      return await work(tracked, started)
-    } catch (error) {
-      throw tracked.signal.aborted || isAbortError(error) ? new CancelledError() : error
-    } finally {
-      tracked.end()
-    }
-  }
-
-  /** The pixel digests (shared with other ways of keying requests, so a picture is decoded once). */
-  get digester(): RequestKeys['digester'] {
-    return this.keys.digester
-  }
-
-  /** The named backend, or the one new requests use (the first available in order of preference). */
-  pickBackend(id?: string): Promise<Generator> {
-    return this.backendSet.pick(id)
-  }
-
-  /**
-   * An app request's job. A textured request names its untextured twin's key: when that model
-   * is cached and the backend textures a given mesh, only texturing runs (see `produce`).
-   */
-  private async appJobFor(request: TexturedRequest, generator: Generator, keyed: Keyed): Promise<Job> {
-    const kind = await generator.serverKind?.(request.model)
-    const job = appJob(request, generator, keyed, kind)
-    if (request.texture && kind && DIALECTS[kind.variant].texturesGivenMesh) {
-      job.shapeKey = (await this.keys.keyOf({ ...request, texture: false }, generator)).key
-    }
-    return job
-  }
-
-  private async serve(job: Job, tracked: TrackedRequest, started: number) {
-    const { key, generator } = job
-    tracked.watch(key)
-    const loaded = await this.store.getOrLoad(key, (signal) => this.produce(job, signal), tracked.signal)
-    this.log.record({ key, bytes: loaded.bytes.byteLength, generationMs: loaded.generationMs })
-    // A model read back from a persistent tier is a hit for the request that asked first.
-    const fromTier = loaded.outcome === 'miss' && loaded.tier !== 'generator'
-    const result: GenerateResult = {
-      requestId: tracked.id,
-      key,
-      cache: fromTier ? 'hit' : loaded.outcome,
-      tier: loaded.tier,
-      bytes: loaded.bytes.byteLength,
-      generationMs: Math.round(loaded.generationMs),
-      servedMs: performance.now() - started,
-      backend: generator.id,
-      ...(typeof job.meta.model === 'string' ? { model: job.meta.model } : {}),
-      modelUrl: this.options.addresses('model', key),
-      kept: loaded.kept,
-      ...(loaded.tier === 'generator' && this.shapes.reused(key) ? { shapeReused: true } : {}),
-    }
-    return { result, bytes: loaded.bytes }
-  }
-
-  /** Runs the generation itself; the thumbnail and perceptual hash are made beside it. */
-  private async produce(job: Job, signal: AbortSignal): Promise<Generated> {
-    const { key, picture } = job
-    const extras = Promise.all([
-      picture ? makeThumbnail(picture) : undefined,
-      picture ? perceptualHash(picture).catch(() => undefined) : undefined,
-    ])
-    const input = { ...job.input, ...(await this.shapes.meshFor(job)) }
-    const started = performance.now()
-    try {
-      const glb = await this.backendSet.run(job.generator, input, {
-        key,
-        signal,
-        onProgress: (progress) => this.requests.progress(key, progress),
-      })
-      const generationMs = performance.now() - started
-      this.options.log?.('generated', {
-        key: shortKey(key),
-        backend: job.generator.id,
-        ms: Math.round(generationMs),
-        bytes: glb.byteLength,
-        ...(input.mesh ? { shapeReused: true } : {}),
-      })
-      const [thumbnail, phash] = await extras
-      const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phash ? { phash } : {}) }
-      this.similarModels.remember(key, meta)
-      return { glb, generationMs, meta, ...(thumbnail ? { thumbnail } : {}) }
-    } catch (error) {
-      this.shapes.failed(key)
-      if (!signal.aborted) {
-        this.options.log?.('generation failed', {
-          key: shortKey(key),
-          backend: job.generator.id,
-          error: toErrorPayload(error).message,
-        })
-      }
-      throw error
-    } finally {
-      this.requests.finished(key)
-    }
   }
 }

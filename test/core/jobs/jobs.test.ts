@@ -194,8 +194,10 @@ describe('jobs', () => {
     const done = await settled(after, 5)
     expect(done.map((job) => job.id)).toEqual(jobs.map((job) => job.id))
     expect(done.every((job) => job.state === 'done')).toBe(true)
-    // Only the one that had started says so; the two in the generator's queue had not.
-    expect(done.map((job) => job.resumed)).toEqual(['run again', undefined, undefined, undefined, undefined])
+    // Only the one that had started (whichever of the three was keyed first) says so; the two
+    // in the generator's queue had not, nor had the two waiting on disk.
+    expect(done.slice(0, 3).filter((job) => job.resumed === 'run again')).toHaveLength(1)
+    expect(done.map((job) => job.resumed).filter(Boolean)).toEqual(['run again'])
     expect(again.runs).toBe(5)
   })
 
