@@ -163,8 +163,8 @@ export interface JobInfo {
   resumed?: JobResume
   /** How it was served, when it finished while this app ran (not kept across restarts). */
   result?: GenerateResult
-  /** The picture, small, for the jobs list. */
-  pictureUrl: string
+  /** The picture, small, for the jobs list (once made, just after the job was accepted). */
+  pictureUrl?: string
 }
 
 /** A change of the jobs list: one job's new state, or jobs cleared away. */

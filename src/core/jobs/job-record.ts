@@ -53,5 +53,7 @@ export const jobRecordSchema = z.object({
   resumed: z.enum(JOB_RESUMES).optional(),
   /** Whether its picture is still kept (a done job's is let go; a failed one's is kept for Retry). */
   hasPicture: z.boolean(),
+  /** Whether its small picture (for the list) was made: after the job was acknowledged, one at a time. */
+  hasSmall: z.boolean().optional(),
 })
 export type JobRecord = z.infer<typeof jobRecordSchema>

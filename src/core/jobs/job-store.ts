@@ -27,7 +27,9 @@ export interface LoadedJobs {
 export interface JobStore {
   load(): Promise<LoadedJobs>
   /** Keeps a new job durably: it may be acknowledged once this resolves. */
-  create(record: JobRecord, picture: Uint8Array, small: Uint8Array | undefined): Promise<void>
+  create(record: JobRecord, picture: Uint8Array): Promise<void>
+  /** Keeps a job's small picture (made after it was acknowledged). */
+  putSmall(id: string, small: Uint8Array): Promise<void>
   update(record: JobRecord): Promise<void>
   picture(id: string): Promise<Uint8Array | undefined>
   small(id: string): Promise<Uint8Array | undefined>
@@ -74,10 +76,13 @@ export class FolderJobStore implements JobStore {
     return { records: records.sort((a, b) => a.queuedAt - b.queuedAt), problems }
   }
 
-  async create(record: JobRecord, picture: Uint8Array, small: Uint8Array | undefined): Promise<void> {
+  async create(record: JobRecord, picture: Uint8Array): Promise<void> {
     await writeFileAtomically(this.fs, this.path(record.id, PICTURE), picture)
-    if (small) await writeFileAtomically(this.fs, this.path(record.id, SMALL), small)
     await this.update(record)
+  }
+
+  putSmall(id: string, small: Uint8Array): Promise<void> {
+    return writeFileAtomically(this.fs, this.path(id, SMALL), small)
   }
 
   update(record: JobRecord): Promise<void> {
@@ -134,9 +139,12 @@ export class MemoryJobStore implements JobStore {
     return { records: [], problems: [] }
   }
 
-  async create(record: JobRecord, picture: Uint8Array, small: Uint8Array | undefined): Promise<void> {
+  async create(record: JobRecord, picture: Uint8Array): Promise<void> {
     this.pictures.set(record.id, picture)
-    if (small) this.smalls.set(record.id, small)
+  }
+
+  async putSmall(id: string, small: Uint8Array): Promise<void> {
+    this.smalls.set(id, small)
   }
 
   async update(): Promise<void> {}

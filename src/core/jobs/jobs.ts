@@ -30,8 +30,9 @@ export interface JobsOptions {
   addresses: Addresses
   emit(event: JobsChangedEvent): void
   /**
-   * Jobs handed to the generators at once. Each holds its picture in memory while it runs or
-   * waits in a generator's queue; the rest wait on disk, so memory does not grow with the queue.
+   * Jobs handed to the generators at once. Each holds its picture (and its decodes) in memory
+   * while it runs or waits in a generator's queue; the rest wait on disk, so memory does not
+   * grow with the queue.
    */
   inFlight?: number
   now?: () => number
@@ -76,11 +77,13 @@ export class Jobs {
   private closing = false
   /** Submissions are taken one after another, so identical ones sent at once find each other. */
   private accepting: Promise<unknown> = Promise.resolve()
+  /** Small pictures being made, one after another. */
+  private smalls: Promise<unknown> = Promise.resolve()
   /** Records being written: a clean stop waits for them. */
   private readonly saving = new Set<Promise<void>>()
 
   constructor(private readonly options: JobsOptions) {
-    this.inFlight = options.inFlight ?? 3
+    this.inFlight = options.inFlight ?? 2
     this.now = options.now ?? Date.now
   }
 
@@ -98,6 +101,7 @@ export class Jobs {
         await this.save(record)
       }
       this.records.set(record.id, record)
+      if (!record.hasSmall && record.hasPicture) this.makeSmall(record)
     }
     await this.bound()
     this.pump()
@@ -135,13 +139,33 @@ export class Jobs {
         queuedAt: this.now(),
         hasPicture: true,
       }
-      await this.options.store.create(record, image, await this.options.smallPicture(image))
+      await this.options.store.create(record, image)
       this.records.set(record.id, record)
       this.changed(record)
       jobs.push(this.info(record))
+      this.makeSmall(record)
     }
     this.pump()
     return { jobs }
+  }
+
+  /**
+   * Makes a job's small picture after it was acknowledged, one at a time from the picture on
+   * disk: a batch of large pictures is never decoded all at once, nor held while it waits.
+   */
+  private makeSmall(record: JobRecord): void {
+    this.smalls = this.smalls
+      .then(async () => {
+        if (this.closing || !this.records.has(record.id) || record.hasSmall) return
+        const image = await this.options.store.picture(record.id)
+        const small = image ? await this.options.smallPicture(image) : undefined
+        if (!small || !this.records.has(record.id)) return
+        await this.options.store.putSmall(record.id, small)
+        record.hasSmall = true
+        await this.save(record)
+        this.changed(record)
+      })
+      .catch(() => undefined)
   }
 
   list(): JobsList {
@@ -220,7 +244,7 @@ export class Jobs {
   async close(): Promise<void> {
     this.closing = true
     for (const { controller } of this.live.values()) controller.abort()
-    await Promise.all(this.saving)
+    await Promise.all([...this.saving, this.smalls])
   }
 
   /** Starts waiting jobs while fewer than `inFlight` run. */
@@ -327,7 +351,7 @@ export class Jobs {
       pictureName,
       settings,
       queuedAt,
-      pictureUrl: this.options.addresses('picture', id),
+      ...(record.hasSmall ? { pictureUrl: this.options.addresses('picture', id) } : {}),
       ...(position ? { position } : progress?.position !== undefined ? { position: progress.position } : {}),
       ...(record.server ? { server: record.server } : {}),
       ...(progress ? { stage: progress.stage, fraction: progress.fraction } : {}),

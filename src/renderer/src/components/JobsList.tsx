@@ -54,7 +54,11 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
   const percent = Math.round((job.fraction ?? 0) * 100)
   return (
     <li className={`job job-${job.state}`} data-testid="job" data-state={job.state} data-id={job.id}>
-      <img className="job-thumb" src={job.pictureUrl} alt="" width={48} height={48} />
+      {job.pictureUrl ? (
+        <img className="job-thumb" src={job.pictureUrl} alt="" width={48} height={48} />
+      ) : (
+        <span className="job-thumb" aria-hidden="true" />
+      )}
       <div className="job-body">
         <div className="job-title">
           <strong>{name}</strong>{' '}
