@@ -194,21 +194,18 @@ export class Jobs {
       throw new AppError('INVALID_REQUEST', 'Only a failed or cancelled job can be retried.')
     }
     if (!record.hasPicture) throw new AppError('INVALID_REQUEST', "This job's picture is no longer kept: add it again.")
-    const { v, id: same, pictureName, settings, fingerprint, hasPicture } = record
+    const { v, id: same, pictureName, settings, fingerprint, hasPicture, hasSmall } = record
     const fresh: JobRecord = {
-      v,
-      id: same,
-      state: 'waiting',
-      pictureName,
-      settings,
-      fingerprint,
-      hasPicture,
+      ...{ v, id: same, state: 'waiting', pictureName, settings, fingerprint, hasPicture },
+      ...(hasSmall ? { hasSmall } : {}),
       queuedAt: this.now(),
     }
     this.records.delete(id)
+    this.results.delete(id)
     this.records.set(id, fresh)
-    await this.save(fresh)
+    // As queued: another job ending meanwhile may start it at once.
     const queued = this.info(fresh)
+    await this.save(fresh)
     this.changed(fresh)
     this.pump()
     return queued
