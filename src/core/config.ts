@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES, DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
 import { modelNameSchema } from '../shared/schemas'
+import { DEFAULT_MAX_MODEL_BYTES } from './generation/hunyuan/hunyuan-server'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
@@ -37,6 +38,8 @@ export interface AppConfig {
   uploadBufferBytes: number
   /** Memory for finished /send results when there is no data folder to hold them in. */
   heldMaxBytes: number
+  /** A model a GPU server sends that is larger than this is refused, never read whole (MESHCACHE_MAX_MODEL_BYTES). */
+  maxModelBytes: number
 }
 
 /** A setting that cannot be used; its message names the variable, in one line. */
@@ -129,6 +132,7 @@ const schema = z.object({
   MESHCACHE_UPLOAD_DEADLINE_MS: milliseconds.default(300_000),
   MESHCACHE_UPLOAD_BUFFER_BYTES: bytes.default(DEFAULT_UPLOAD_BUFFER_BYTES),
   MESHCACHE_HELD_MAX_BYTES: bytes.default(DEFAULT_HELD_MAX_BYTES),
+  MESHCACHE_MAX_MODEL_BYTES: bytes.default(DEFAULT_MAX_MODEL_BYTES),
   MESHCACHE_TEAM_LOCK_MS: z
     .string()
     .regex(/^\d{3,7}$/, 'must be a number of milliseconds from 100 to 9999999')
@@ -172,6 +176,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     uploadDeadlineMs: values.MESHCACHE_UPLOAD_DEADLINE_MS,
     uploadBufferBytes: values.MESHCACHE_UPLOAD_BUFFER_BYTES,
     heldMaxBytes: values.MESHCACHE_HELD_MAX_BYTES,
+    maxModelBytes: values.MESHCACHE_MAX_MODEL_BYTES,
   }
 }
 

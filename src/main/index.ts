@@ -98,11 +98,16 @@ function keepWindowState(window: BrowserWindow, file: string, log: AppLog): () =
 
 async function start(): Promise<void> {
   const defaultSession = session.defaultSession
-  // No camera, microphone, notifications or anything else: the app needs no permissions.
-  defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  defaultSession.setPermissionCheckHandler(() => false)
+  // Notifications only (a finished job, while the window is not focused): no camera, microphone
+  // or anything else.
+  defaultSession.setPermissionRequestHandler((_contents, permission, callback) =>
+    callback(permission === 'notifications'),
+  )
+  defaultSession.setPermissionCheckHandler((_contents, permission) => permission === 'notifications')
   const userData = app.getPath('userData')
   const log = await openAppLog(join(userData, 'logs'), 'desktop')
+  // Logging never stops the app: where the log went instead is said once.
+  if (log.problem) console.warn(`MeshCache: ${log.problem}`)
   log.info('MeshCache starting', { version: app.getVersion(), userData, log: log.file })
 
   const stateFile = join(userData, 'window-state.json')

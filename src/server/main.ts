@@ -15,6 +15,8 @@ import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 async function main(): Promise<void> {
   const config = readConfig(process.env)
   const log = await openAppLog(join(config.dataDir ?? join(tmpdir(), 'meshcache'), 'logs'), 'host')
+  // Logging never stops the host: where the log went instead is said once, here.
+  if (log.problem) console.warn(`MeshCache: ${log.problem}`)
   log.info('MeshCache host starting', { host: config.host, port: config.port, dataDir: config.dataDir ?? null })
   // The host listens first; then the service opens (reads the disk index) and the requests
   // that came meanwhile are answered. The page itself never waits for the index.

@@ -21,7 +21,9 @@ import { TieredStore } from './tiered-store'
 
 export interface AppServiceOptions {
   config: Pick<AppConfig, 'hunyuanServers' | 'dataDir'> &
-    Partial<Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs'>>
+    Partial<
+      Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes'>
+    >
   /** The builtin generator's worker script. */
   workerPath: string | URL
   addresses: Addresses
@@ -39,11 +41,14 @@ export interface AppServiceOptions {
  * disk index is read; warming memory from disk goes on in the background.
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
-  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1 } = options.config
+  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1, maxModelBytes } = options.config
+  // Every GPU server, however it was set up, reads its models within the same limit.
+  const serverDefaults = maxModelBytes ? { maxModelBytes } : {}
   // Always a pool, empty when no server is set: one can be added in the app at any time.
   const gpus = new HunyuanPool(
     hunyuanServers.map(
-      (server) => new HunyuanServer({ ...server, concurrency: gpuConcurrency, source: 'environment' }),
+      (server) =>
+        new HunyuanServer({ ...serverDefaults, ...server, concurrency: gpuConcurrency, source: 'environment' }),
     ),
   )
   const gpuServers = dataDir ? join(dataDir, 'gpu-servers.json') : undefined
@@ -78,6 +83,7 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
       void team?.scheduler.refresh()
     },
     options.log,
+    serverDefaults,
   )
   const serversProblem = await servers.load()
   if (serversProblem) options.log?.('GPU servers not read', { problem: serversProblem })

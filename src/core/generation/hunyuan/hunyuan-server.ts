@@ -5,6 +5,16 @@ import { sha256 } from '../../sha256'
 import type { GeneratedModel, GenerateOptions, GenerateProgress, GeneratorInput, RemoteJob } from '../generator'
 import { assertGlb } from '../glb-check'
 import {
+  ERROR_BODY_BYTES,
+  PROBE_BODY_BYTES,
+  parseJson,
+  partialReason,
+  readCapped,
+  readJsonCapped,
+  refuseRedirect,
+  shortReason,
+} from './bounded-answer'
+import {
   clamp,
   DIALECTS,
   type Dialect,
@@ -69,7 +79,12 @@ export interface HunyuanServerSettings {
   /** Typical time a model takes, for the progress estimate. */
   expectedMs: number
   probeTimeoutMs: number
+  /** A model larger than this is refused, never read whole (MESHCACHE_MAX_MODEL_BYTES). */
+  maxModelBytes: number
 }
+
+/** A textured model with 4K textures is tens of megabytes; a quarter of a gigabyte is room enough. */
+export const DEFAULT_MAX_MODEL_BYTES = 256 * 1024 * 1024
 
 export const DEFAULT_SERVER_SETTINGS: Omit<HunyuanServerSettings, 'url'> = {
   source: 'environment',
@@ -80,7 +95,14 @@ export const DEFAULT_SERVER_SETTINGS: Omit<HunyuanServerSettings, 'url'> = {
   pollMs: 2_000,
   expectedMs: 125_000,
   probeTimeoutMs: 2_000,
+  maxModelBytes: DEFAULT_MAX_MODEL_BYTES,
 }
+
+/** How a status probe names a job that does not exist (2.0 answers "processing" for any). */
+const PROBE_STATUS = '/status/meshcache-probe'
+
+/** A /status answer carrying a model of at most `maxModelBytes`, base64 in JSON. */
+const statusCap = (maxModelBytes: number): number => Math.ceil((maxModelBytes * 4) / 3) + PROBE_BODY_BYTES
 
 type Failure = 'refused' | 'timeout'
 
@@ -214,8 +236,8 @@ export class HunyuanServer {
   async identify(signal: AbortSignal): Promise<ServerIdentity> {
     if (this.known?.workerId !== undefined) {
       // A 2.1 server names its process in /health: a new worker_id is a restart, maybe with other flags.
-      const health = await fetch(`${this.url}/health`, { signal })
-      const body = (await health.json().catch(() => undefined)) as { worker_id?: unknown } | undefined
+      const health = await this.probe('/health', signal)
+      const body = (await readJsonCapped(health, PROBE_BODY_BYTES)) as { worker_id?: unknown } | undefined
       if (health.ok && body?.worker_id === this.known.workerId) return this.known
       this.known = undefined
       this.restartedAt = Date.now()
@@ -223,13 +245,11 @@ export class HunyuanServer {
     }
     if (this.known) {
       // A known server is still checked to be up: the cheapest route it answers.
-      await fetch(this.known.meshcache ? `${this.url}/health` : this.probeStatusUrl(), {
-        signal,
-      }).then((response) => response.arrayBuffer())
+      await readCapped(await this.probe(this.known.meshcache ? '/health' : PROBE_STATUS, signal), PROBE_BODY_BYTES)
       return this.known
     }
-    const health = await fetch(`${this.url}/health`, { signal })
-    const healthBody = await health.json().catch(() => undefined)
+    const health = await this.probe('/health', signal)
+    const healthBody = await readJsonCapped(health, PROBE_BODY_BYTES)
     if (health.ok && (healthBody as { status?: unknown })?.status === 'healthy') {
       const body = healthBody as {
         meshcache?: unknown
@@ -247,8 +267,8 @@ export class HunyuanServer {
           ...(typeof body.model === 'string' && body.model.length <= 200 ? { model: body.model } : {}),
         })
       }
-      const openapi = await fetch(`${this.url}/openapi.json`, { signal })
-        .then((response) => (response.ok ? response.json() : undefined))
+      const openapi = await this.probe('/openapi.json', signal)
+        .then((response) => (response.ok ? readJsonCapped(response, PROBE_BODY_BYTES) : undefined))
         .catch(() => undefined)
       const version = (openapi as { info?: { version?: unknown } } | undefined)?.info?.version
       return this.learn({
@@ -259,8 +279,8 @@ export class HunyuanServer {
         workerId: typeof body.worker_id === 'string' ? body.worker_id : '',
       })
     }
-    const status = await fetch(this.probeStatusUrl(), { signal })
-    const statusBody = (await status.json().catch(() => undefined)) as { status?: unknown } | undefined
+    const status = await this.probe(PROBE_STATUS, signal)
+    const statusBody = (await readJsonCapped(status, PROBE_BODY_BYTES)) as { status?: unknown } | undefined
     if (status.ok && typeof statusBody?.status === 'string') {
       return this.learn({ variant: '2.0', identity: 'hunyuan3d-2', limits: {}, meshcache: false })
     }
@@ -353,12 +373,17 @@ export class HunyuanServer {
 
   private async viaGenerate(body: string, signal: AbortSignal): Promise<Uint8Array> {
     const response = await this.request('/generate', { method: 'POST', body, signal })
-    return new Uint8Array(await response.arrayBuffer())
+    const { bytes, cut } = await readCapped(response, this.settings.maxModelBytes)
+    if (cut) throw this.tooLarge()
+    return bytes
   }
 
   /** POST /send: the server accepts the job and answers its uid, which a queued job keeps to collect it after a restart. */
   private async send(body: string, signal: AbortSignal, remote: RemoteJob | undefined): Promise<string> {
-    const sent = (await (await this.request('/send', { method: 'POST', body, signal })).json()) as { uid?: unknown }
+    const sent = ((await readJsonCapped(
+      await this.request('/send', { method: 'POST', body, signal }),
+      PROBE_BODY_BYTES,
+    )) ?? {}) as { uid?: unknown }
     if (typeof sent.uid !== 'string' || !/^[\w-]{1,100}$/.test(sent.uid)) {
       throw new AppError('BACKEND_FAILED', `The Hunyuan3D server at ${this.url} did not return a job id.`)
     }
@@ -378,7 +403,13 @@ export class HunyuanServer {
   ): Promise<Uint8Array> {
     for (;;) {
       await sleep(this.settings.pollMs, signal)
-      const status = (await (await this.request(`/status/${uid}`, { signal })).json()) as {
+      // A finished job's status carries its model as base64: a third larger than the model.
+      const answer = await readCapped(
+        await this.request(`/status/${uid}`, { signal }),
+        statusCap(this.settings.maxModelBytes),
+      )
+      if (answer.cut) throw this.tooLarge()
+      const status = (parseJson(answer.bytes) ?? {}) as {
         status?: unknown
         model_base64?: unknown
       }
@@ -417,13 +448,17 @@ export class HunyuanServer {
         body: init.body,
         headers: init.body ? { 'content-type': 'application/json' } : undefined,
         signal: init.signal,
+        redirect: 'manual',
       })
     } catch (error) {
       if (init.signal.aborted) throw error
       throw this.unreachable()
     }
+    refuseRedirect(response, this.url)
     if (!response.ok) {
-      const reason = serverReason(await response.json().catch(() => undefined)) ?? `HTTP ${response.status}`
+      const { bytes, cut } = await readCapped(response, ERROR_BODY_BYTES)
+      const said = cut ? partialReason(bytes) : serverReason(parseJson(bytes))
+      const reason = said ? shortReason(said, cut) : `HTTP ${response.status}`
       const refused = response.status === 422 ? 'refused the request' : 'failed'
       throw new AppError('BACKEND_FAILED', `The Hunyuan3D server ${refused}: ${reason}`)
     }
@@ -439,8 +474,19 @@ export class HunyuanServer {
     return `Generating (${this.runningJobs} of our job${this.runningJobs === 1 ? '' : 's'} running there).`
   }
 
-  private probeStatusUrl(): string {
-    return `${this.url}/status/meshcache-probe`
+  /** A probe: never follows a redirect. */
+  private async probe(path: string, signal: AbortSignal): Promise<Response> {
+    const response = await fetch(`${this.url}${path}`, { signal, redirect: 'manual' })
+    refuseRedirect(response, this.url)
+    return response
+  }
+
+  private tooLarge(): AppError {
+    const mb = Math.round(this.settings.maxModelBytes / (1024 * 1024))
+    return new AppError(
+      'BACKEND_FAILED',
+      `The Hunyuan3D server at ${this.url} sent a model larger than ${mb} MB, so it was refused (MESHCACHE_MAX_MODEL_BYTES sets the limit).`,
+    )
   }
 
   private learn(identity: ServerIdentity): ServerIdentity {
