@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -24,9 +24,10 @@ describe('a log that cannot be written', () => {
   it('falls back to the console when no folder can be written', async () => {
     const blocked = mkdtempSync(join(tmpdir(), 'meshcache-log-blocked-'))
     mkdirSync(join(blocked, 'desktop.1.log'))
+    writeFileSync(join(blocked, 'a-file'), 'not a folder')
     const previous = process.env.TMPDIR
-    // The fallback's parent is a file: nothing can be created under it.
-    process.env.TMPDIR = join(blocked, 'desktop.1.log', 'no')
+    // The fallback's parent is a file: nothing can be created under it, even by root.
+    process.env.TMPDIR = join(blocked, 'a-file', 'no')
     try {
       const log = await openAppLog(blocked, 'desktop')
       expect(log.fellBack).toBe(true)
