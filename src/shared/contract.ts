@@ -261,6 +261,8 @@ export interface BackendInfo {
   isDefault: boolean
   /** The servers of a GPU backend. */
   servers?: ServerInfo[]
+  /** What could not be read of the saved GPU servers at start, in words. */
+  notices?: string[]
 }
 
 /** What testing a GPU server's URL found (nothing is saved). */

@@ -177,7 +177,8 @@ export const gpuServerUrlSchema = z
       return false
     }
   }, 'url must be an http:// or https:// address such as http://gpu1:8080')
-  .transform((text) => text.replace(/\/+$/, ''))
+  // The WHATWG form: scheme and host in lower case, no default port, dots resolved, IPv4 shorthands spelled out.
+  .transform((text) => new URL(text).href.replace(/\/+$/, ''))
 
 export const GPU_SERVER_ID_PATTERN = /^gpu-[0-9a-f]{12}$/
 

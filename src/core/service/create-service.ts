@@ -10,13 +10,13 @@ import { HunyuanServer } from '../generation/hunyuan/hunyuan-server'
 import { FolderJobStore } from '../jobs/job-store'
 import { SimilarModels } from '../similar/similar-models'
 import { DiskTier } from '../storage/disk-tier'
-import { JsonFile } from '../storage/json-file'
 import { SettingsStore } from '../storage/settings-store'
 import { ThumbnailStore } from '../storage/thumbnail-store'
 import { Backends } from './backends'
-import { GpuServers, savedServersSchema } from './gpu-servers'
+import { GpuServers } from './gpu-servers'
 import { ModelService } from './model-service'
 import { RequestLog } from './request-log'
+import { SavedServers } from './saved-servers'
 import { TieredStore } from './tiered-store'
 
 export interface AppServiceOptions {
@@ -76,7 +76,7 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
   const backends = new Backends(generators, { team: team?.scheduler, log: options.log })
   const servers = new GpuServers(
     gpus,
-    gpuServers ? new JsonFile(gpuServers, savedServersSchema, 'GPU servers') : undefined,
+    gpuServers ? new SavedServers(gpuServers) : undefined,
     () => {
       backends.forget(gpus.id)
       // The team's queue for the pool is served by whichever servers the pool has now.
@@ -85,8 +85,10 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     options.log,
     serverDefaults,
   )
-  const serversProblem = await servers.load()
-  if (serversProblem) options.log?.('GPU servers not read', { problem: serversProblem })
+  for (const problem of await servers.load()) {
+    console.warn(`MeshCache: ${problem}`)
+    options.log?.('GPU servers not read', { problem })
+  }
   const similar = new SimilarModels()
   if (similarityThreshold !== undefined) similar.threshold = similarityThreshold
   const service = new ModelService({

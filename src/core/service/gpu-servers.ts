@@ -1,19 +1,14 @@
-import { z } from 'zod'
 import type { BackendTestResult, ServerSource } from '../../shared/contract'
 import { AppError } from '../../shared/errors'
 import type { ParsedInput } from '../../shared/operations'
-import { addBackendSchema } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
 import type { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { gpuServerId, HunyuanServer, type HunyuanServerSettings } from '../generation/hunyuan/hunyuan-server'
-import type { JsonFile } from '../storage/json-file'
+import { serverAddressKey } from '../generation/hunyuan/server-address'
+import { MAX_GPU_SERVERS, type SavedServers } from './saved-servers'
 
 /** How long a test of a new server may take before it counts as not answering. */
 export const SERVER_TEST_TIMEOUT_MS = 5_000
-
-/** The servers a user set up in the app, as saved in the data folder. */
-export const savedServersSchema = z.strictObject({ servers: z.array(addBackendSchema) })
-export type SavedServersFile = JsonFile<typeof savedServersSchema>
 
 /**
  * The GPU servers of the pool that a user manages in the app: added by URL (tested first,
@@ -22,9 +17,15 @@ export type SavedServersFile = JsonFile<typeof savedServersSchema>
  * beside them and cannot be removed here.
  */
 export class GpuServers {
+  /** What could not be read of the saved list, in words (the GPU servers panel shows it). */
+  problems: string[] = []
+  /** Adds one after another: a check and its insert are never split by another add. */
+  private adding: Promise<unknown> = Promise.resolve()
+  private readonly addresses = new WeakMap<HunyuanServer, Promise<string>>()
+
   constructor(
     private readonly pool: HunyuanPool,
-    private readonly file: SavedServersFile | undefined,
+    private readonly file: SavedServers | undefined,
     /** Told when the pool changed, so the next request asks the servers afresh. */
     private readonly changed: () => void,
     private readonly log?: LogFn,
@@ -32,17 +33,19 @@ export class GpuServers {
     private readonly defaults: Partial<HunyuanServerSettings> = {},
   ) {}
 
-  /** Adds the saved servers to the pool (after those from the environment). */
-  async load(): Promise<string | undefined> {
-    const { value, problem } = (await this.file?.load()) ?? {}
+  /** Adds the saved servers to the pool (after those from the environment); says what could not be read. */
+  async load(): Promise<string[]> {
+    const { servers, problems } = (await this.file?.load()) ?? { servers: [], problems: [] }
+    this.problems = problems
     let added = 0
-    for (const saved of value?.servers ?? []) {
-      if (this.has(saved.url)) continue
+    // No name is resolved here: start-up never waits on the network (adds check addresses).
+    for (const saved of servers) {
+      if (this.pool.servers.some((server) => server.url === saved.url)) continue
       this.pool.add(new HunyuanServer({ ...this.defaults, ...saved, source: 'settings' }))
       added++
     }
     if (added > 0) this.changed()
-    return problem
+    return problems
   }
 
   /** Probes a URL without saving anything: its variant, reachable or busy, and the round trip. */
@@ -64,8 +67,21 @@ export class GpuServers {
   }
 
   /** Adds a server that answers as an api_server, running `model` (absent: upstream's default for its variant). */
-  async add({ url, concurrency, texture, model }: ParsedInput<'addBackend'>): Promise<void> {
-    if (this.has(url)) throw new AppError('INVALID_REQUEST', `${url} is already set up.`)
+  add(input: ParsedInput<'addBackend'>): Promise<void> {
+    const added = this.adding.then(() => this.addNow(input))
+    this.adding = added.catch(() => undefined)
+    return added
+  }
+
+  private async addNow({ url, concurrency, texture, model }: ParsedInput<'addBackend'>): Promise<void> {
+    const same = await this.sameServer(url)
+    if (same) {
+      const spelled = same.url === url ? '' : ` (as ${same.url})`
+      throw new AppError('INVALID_REQUEST', `${url} is already set up${spelled}.`)
+    }
+    if (this.pool.servers.length >= MAX_GPU_SERVERS) {
+      throw new AppError('INVALID_REQUEST', `At most ${MAX_GPU_SERVERS} GPU servers can be set up; remove one first.`)
+    }
     const test = await this.test({ url })
     if (!test.ok) {
       const why =
@@ -135,7 +151,7 @@ export class GpuServers {
 
   /** Adds a server the app manages itself (the local server), not saved with the user's list. */
   attach(server: HunyuanServer): void {
-    if (this.has(server.url)) return
+    if (this.pool.servers.some((each) => each.id === server.id)) return
     this.pool.add(server)
     this.changed()
   }
@@ -145,8 +161,17 @@ export class GpuServers {
     this.changed()
   }
 
-  private has(url: string): boolean {
-    return this.pool.servers.some((server) => server.id === gpuServerId(url))
+  /** The server of the pool at the same address and port as `url`, however either is spelled. */
+  private async sameServer(url: string): Promise<HunyuanServer | undefined> {
+    const key = await serverAddressKey(url)
+    const keys = await Promise.all(
+      this.pool.servers.map((server) => {
+        const known = this.addresses.get(server) ?? serverAddressKey(server.url)
+        this.addresses.set(server, known)
+        return known
+      }),
+    )
+    return this.pool.servers[keys.indexOf(key)]
   }
 
   private async save(): Promise<void> {
@@ -158,6 +183,6 @@ export class GpuServers {
         texture,
         ...(model ? { model } : {}),
       }))
-    await this.file?.save({ servers })
+    await this.file?.save(servers)
   }
 }

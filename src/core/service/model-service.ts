@@ -155,7 +155,9 @@ export class ModelService implements ServiceOperations {
   }
 
   async backends(): Promise<BackendInfo[]> {
-    return this.backendSet.describeAll()
+    const notices = this.options.gpuServers?.problems ?? []
+    const all = await this.backendSet.describeAll()
+    return notices.length === 0 ? all : all.map((backend) => (backend.gpu ? { ...backend, notices } : backend))
   }
 
   async addBackend(input: ParsedInput<'addBackend'>): Promise<BackendInfo[]> {

@@ -101,6 +101,7 @@ export function GpuServers(): React.JSX.Element {
   const backends = useStore((s) => s.backends)
   const refreshBackends = useStore((s) => s.refreshBackends)
   const servers = backends.find((b: BackendInfo) => b.gpu)?.servers ?? []
+  const notices = backends.find((b: BackendInfo) => b.gpu)?.notices ?? []
   const [url, setUrl] = useState('')
   const [concurrency, setConcurrency] = useState('1')
   const [texture, setTexture] = useState(false)
@@ -154,6 +155,11 @@ export function GpuServers(): React.JSX.Element {
   return (
     <section className="card gpu-servers" aria-labelledby={headingId} data-testid="gpu-servers">
       <h2 id={headingId}>GPU servers</h2>
+      {notices.map((notice) => (
+        <p key={notice} className="warning small" role="status" data-testid="server-notice">
+          {notice}
+        </p>
+      ))}
       {servers.length === 0 ? (
         <p className="muted">No GPU server is set up: models come from the builtin CPU generator.</p>
       ) : (
