@@ -25,10 +25,13 @@ function setUp(dir = mkdtempSync(join(tmpdir(), 'meshcache-servers-'))) {
   const file = new SavedServers(join(dir, 'gpu-servers.json'))
   const servers = new GpuServers(pool, file, () => undefined)
   // As a transport adds one: the URL validated (and normalised) at the edge.
-  const add = (url: string) =>
-    dispatch({ addBackend: (input) => servers.add(input) } as Pick<OperationHandlers, 'addBackend'>, 'addBackend', {
-      url,
-    })
+  const handlers: Pick<OperationHandlers, 'addBackend'> = {
+    addBackend: async (input) => {
+      await servers.add(input)
+      return []
+    },
+  }
+  const add = (url: string) => dispatch(handlers, 'addBackend', { url })
   return { dir, pool, servers, add, path: join(dir, 'gpu-servers.json') }
 }
 
