@@ -11,6 +11,7 @@ import { readConfig } from '../core/config'
 import { whenReady } from '../core/dispatch'
 import { createAppService } from '../core/service/create-service'
 import type { ModelService } from '../core/service/model-service'
+import { type FolderLock, lockDataFolder } from '../core/storage/folder-lock'
 import { APP_HOST, APP_SCHEME, appAddresses } from '../shared/addresses'
 import type { AppStatus } from '../shared/contract'
 import { toErrorPayload } from '../shared/errors'
@@ -125,8 +126,11 @@ async function start(): Promise<void> {
     if (!window.isDestroyed()) window.webContents.send(eventChannel(name), payload)
   }
   // The window shows at once; the service opens behind it (operations wait for it).
+  let folderLock: FolderLock | undefined
   const ready: Promise<ModelService> = (async () => {
     const config = readConfig(process.env)
+    // One MeshCache per data folder (a browser host may have it): the start-up screen says who.
+    folderLock = await lockDataFolder(userData, 'the desktop app')
     // The models folder is where everything waited for is kept: one that cannot be used stops the start, visibly.
     await checkDataFolder(join(userData, 'models'))
     return createAppService({
@@ -242,6 +246,7 @@ async function start(): Promise<void> {
     if (closed) return
     event.preventDefault()
     void Promise.all([flushWindowState(), localServer.close(), ready.then((service) => service.close())])
+      .then(() => folderLock?.release())
       .catch((error: unknown) => log.warn('quit: not everything was saved', { error: String(error) }))
       .finally(async () => {
         log.info('MeshCache quitting')

@@ -8,12 +8,15 @@ import { openAppLog } from '../core/app-log'
 import { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { ConfigError, isLoopback, loopbackNames, readConfig } from '../core/config'
 import { createAppService } from '../core/service/create-service'
+import { lockDataFolder } from '../core/storage/folder-lock'
 import { appAddresses } from '../shared/addresses'
 import { buildHost, hostWhenReady } from './app'
 import { buildHunyuanHost, hunyuanRoutes } from './hunyuan-routes'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)
+  // One MeshCache per data folder: a second one stops here, before it listens, with one line.
+  const folderLock = config.dataDir ? await lockDataFolder(config.dataDir, 'a browser host') : undefined
   const log = await openAppLog(join(config.dataDir ?? join(tmpdir(), 'meshcache'), 'logs'), 'host')
   // Logging never stops the host: where the log went instead is said once, here.
   if (log.problem) console.warn(`MeshCache: ${log.problem}`)
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     )
   }
   const url = address.replace('[::1]', 'localhost')
+  await folderLock?.setAddress(url)
   if (config.tokenGenerated) {
     console.log(`MeshCache is served at ${url}/?token=${config.token}`)
     console.log(
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     void Promise.all([app.close(), compatHost?.close()])
       .then(async () => (await ready).close())
+      .then(() => folderLock?.release())
       .then(() => log.close())
       .then(() => process.exit(0))
   }
