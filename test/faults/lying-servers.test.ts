@@ -1,9 +1,17 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { glbProblem } from '../../src/core/generation/glb-check'
 import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
 import { HunyuanServer } from '../../src/core/generation/hunyuan/hunyuan-server'
 import type { ModelService } from '../../src/core/service/model-service'
+import { TieredStore } from '../../src/core/service/tiered-store'
+import { DiskTier } from '../../src/core/storage/disk-tier'
+import { ThumbnailStore } from '../../src/core/storage/thumbnail-store'
 import { appAddresses } from '../../src/shared/addresses'
 import { codeOf } from '../support/code-of'
+import { type FakeHunyuan, startFakeHunyuan } from '../support/fake-hunyuan'
 import { fixture } from '../support/fixtures'
 import { GatedGenerator } from '../support/gated-generator'
 import { type LyingServer, startLyingServer } from '../support/lying-server'
@@ -15,10 +23,12 @@ import { makeService } from '../support/stacks'
  */
 
 const liars: LyingServer[] = []
+const fakesToClose: FakeHunyuan[] = []
 const services: ModelService[] = []
 afterEach(async () => {
   await Promise.all(services.splice(0).map((s) => s.close()))
   await Promise.all(liars.splice(0).map((l) => l.close()))
+  await Promise.all(fakesToClose.splice(0).map((f) => f.close()))
 })
 
 async function liar(...args: Parameters<typeof startLyingServer>): Promise<LyingServer> {
@@ -73,4 +83,100 @@ describe('a GPU server that lies', () => {
     )
     expect(elsewhere.asked.size).toBe(0)
   })
+})
+
+/** A GLB of a JSON document and a binary chunk, as written, whatever they claim. */
+function glbOf(json: object, bin: Uint8Array, patch?: (view: DataView) => void): Uint8Array {
+  let text = Buffer.from(JSON.stringify(json))
+  text = Buffer.concat([text, Buffer.alloc((-text.length % 4) & 3, 0x20)])
+  const total = 12 + 8 + text.length + 8 + bin.byteLength
+  const bytes = new Uint8Array(total)
+  const view = new DataView(bytes.buffer)
+  view.setUint32(0, 0x46546c67, true)
+  view.setUint32(4, 2, true)
+  view.setUint32(8, total, true)
+  view.setUint32(12, text.length, true)
+  view.setUint32(16, 0x4e4f534a, true)
+  bytes.set(text, 20)
+  view.setUint32(20 + text.length, bin.byteLength, true)
+  view.setUint32(24 + text.length, 0x004e4942, true)
+  bytes.set(bin, 28 + text.length)
+  patch?.(view)
+  return bytes
+}
+
+const triangle = (byteLength = 36) => ({
+  asset: { version: '2.0' },
+  buffers: [{ byteLength }],
+  bufferViews: [{ buffer: 0, byteOffset: 0, byteLength: 36 }],
+  accessors: [{ bufferView: 0, componentType: 5126, count: 3, type: 'VEC3', min: [0, 0, 0], max: [1, 1, 0] }],
+  meshes: [{ primitives: [{ attributes: { POSITION: 0 } }] }],
+  nodes: [{ mesh: 0 }],
+  scenes: [{ nodes: [0] }],
+})
+
+const LYING_GLBS: [string, Uint8Array, string][] = [
+  [
+    'a JSON chunk claiming 2³¹ bytes',
+    glbOf(triangle(), new Uint8Array(36), (v) => v.setUint32(12, 2 ** 31, true)),
+    'its JSON chunk claims more bytes than the file has',
+  ],
+  ['a buffer claiming 4 GB', glbOf(triangle(2 ** 32), new Uint8Array(36)), 'a buffer lies outside the file'],
+  [
+    'a binary chunk cut short with its length patched',
+    glbOf(triangle(), new Uint8Array(24)),
+    'a buffer lies outside the file',
+  ],
+  [
+    'an accessor reading past its view',
+    glbOf(
+      { ...triangle(), accessors: [{ bufferView: 0, componentType: 5126, count: 300, type: 'VEC3' }] },
+      new Uint8Array(36),
+    ),
+    'an accessor reads past the end of its buffer view',
+  ],
+]
+
+describe('a GLB whose header is right and whose content lies', () => {
+  it.each(LYING_GLBS)('with %s is refused with the reason, never cached', async (_name, served, reason) => {
+    const gpu = await startFakeHunyuan({ served })
+    fakesToClose.push(gpu)
+    const service = await makeService({ generators: [new GatedGenerator()], pool: new HunyuanPool([]) }, appAddresses)
+    services.push(service)
+    await service.addBackend({ url: gpu.url, concurrency: 1, texture: false })
+    const request = {
+      image: fixture('triposr-robot'),
+      prompt: '',
+      quality: 'draft' as const,
+      seed: 1,
+      reuse: 'exact' as const,
+    }
+    const failure = (await service.generate(request).catch((error: Error) => error)) as Error
+    expect(failure.message).toBe(
+      `The Hunyuan3D server returned a GLB that lies about its contents: ${reason}. It was not kept.`,
+    )
+    expect(await service.stats()).toMatchObject({ currentItems: 0, loads: 0 })
+  })
+
+  it.each(LYING_GLBS)(
+    'with %s, already on disk, is removed on first read and never served',
+    async (_name, lying, reason) => {
+      const dir = mkdtempSync(join(tmpdir(), 'meshcache-lying-disk-'))
+      const key = 'a'.repeat(64)
+      const disk = new DiskTier({ dir, log: () => undefined })
+      await disk.open()
+      await disk.write(key, lying, { generationMs: 1, meta: {} })
+      const removed: string[] = []
+      const store = new TieredStore({
+        disk,
+        thumbnails: new ThumbnailStore(),
+        problemOf: glbProblem,
+        onBadModel: (_key, tier, problem) => removed.push(`${tier}: ${problem}`),
+      })
+      expect(await store.model(key)).toBeUndefined()
+      expect(removed).toEqual([`disk: ${reason}`])
+      expect(disk.has(key)).toBe(false)
+      store.close()
+    },
+  )
 })

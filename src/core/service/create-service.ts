@@ -5,6 +5,7 @@ import type { LogFn } from '../app-log'
 import type { AppConfig } from '../config'
 import { BuiltinGenerator } from '../generation/builtin/builtin-generator'
 import type { Generator } from '../generation/generator'
+import { glbProblem } from '../generation/glb-check'
 import { HunyuanPool } from '../generation/hunyuan/hunyuan-pool'
 import { HunyuanServer } from '../generation/hunyuan/hunyuan-server'
 import { FolderJobStore } from '../jobs/job-store'
@@ -72,6 +73,14 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     disk: models ? new DiskTier({ dir: models, maxBytes: diskMaxBytes, policy }) : undefined,
     shared: team?.shared,
     thumbnails: new ThumbnailStore({ dir: models ? join(models, 'thumbnails') : undefined }),
+    // A model stored before its parts were checked may lie about them: dropped on first read, never served.
+    problemOf: glbProblem,
+    onBadModel: (key, tier, problem) => {
+      console.warn(
+        `MeshCache: a stored model (${key.slice(0, 12)}) was damaged (${problem}) and was removed from the ${tier} tier.`,
+      )
+      options.log?.('stored model removed', { key: key.slice(0, 12), tier, problem })
+    },
   })
   const backends = new Backends(generators, { team: team?.scheduler, log: options.log })
   const servers = new GpuServers(

@@ -50,6 +50,13 @@ export interface TieredStoreOptions {
   thumbnails: ThumbnailStore
   /** Pause between two files of the background integrity scrub. */
   scrubPauseMs?: number
+  /**
+   * What is wrong with a stored model, in words (the app checks each GLB's parts): a model a
+   * persistent tier holds that fails it is removed from that tier and never served.
+   */
+  problemOf?: (bytes: Uint8Array) => string | undefined
+  /** Told when a stored model was removed for failing `problemOf`. */
+  onBadModel?: (key: string, tier: string, problem: string) => void
 }
 
 /** An entry as the tiers know it; the coordinator adds where its thumbnail is. */
@@ -136,7 +143,7 @@ export class TieredStore {
         key,
         async (flightSignal, control) => {
           for (const tier of this.persistent) {
-            const stored = await tier.read(key)
+            const stored = await this.readSound(tier, key)
             if (!stored) continue
             control.reportGenerationMs(stored.record.generationMs)
             control.reportMeta(stored.record.meta)
@@ -172,7 +179,7 @@ export class TieredStore {
     this.busy++
     try {
       for (const tier of this.persistent) {
-        const stored = await tier.read(key)
+        const stored = await this.readSound(tier, key)
         if (!stored) continue
         await this.copyUp(tier, key, stored.bytes, stored.record)
         this.memory.set(key, stored.bytes, { meta: stored.record.meta, generationMs: stored.record.generationMs })
@@ -187,6 +194,16 @@ export class TieredStore {
 
   thumbnail(key: string): Promise<Uint8Array | undefined> {
     return this.options.thumbnails.get(key)
+  }
+
+  /** A persistent tier's model, unless it fails the app's check: then it is removed there and said. */
+  private async readSound(tier: PersistentTier, key: string) {
+    const stored = await tier.read(key)
+    const problem = stored && this.options.problemOf?.(stored.bytes)
+    if (!problem) return stored
+    await tier.delete(key)
+    this.options.onBadModel?.(key, tier.name, problem)
+    return undefined
   }
 
   /** Whether any tier holds the key (without reading it). */
