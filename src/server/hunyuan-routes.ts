@@ -3,6 +3,7 @@ import JSON5 from 'json5'
 import type { HunyuanCompat } from '../core/compat/hunyuan-compat'
 import { COMPAT_BODY_LIMIT } from '../core/compat/hunyuan-request'
 import { MODEL_CONTENT_TYPES } from '../core/compat/model-formats'
+import { VIA_HEADER, viaContext, viaOf } from '../core/instance'
 import { toErrorPayload } from '../shared/errors'
 import { parseSettingBigStringsAside } from './big-strings'
 import { errorPayloadFor } from './http-errors'
@@ -84,7 +85,11 @@ function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmissio
       }
       reply.raw.on('close', onClose)
       try {
-        const { bytes, type } = await compat.generate(takeBody(request), controller.signal)
+        const { bytes, type } = await compat.generate(
+          takeBody(request),
+          controller.signal,
+          viaOf(request.headers[VIA_HEADER]),
+        )
         return reply
           .header('content-type', MODEL_CONTENT_TYPES[type])
           .header('content-disposition', `attachment; filename="model.${type}"`)
@@ -97,12 +102,12 @@ function routes(compat: HunyuanCompat, uploads: ReturnType<typeof uploadAdmissio
     })
     scope.post('/send', { ...uploads, bodyLimit: COMPAT_BODY_LIMIT }, async (request, reply) => {
       try {
-        return await compat.send(takeBody(request))
+        return await compat.send(takeBody(request), viaOf(request.headers[VIA_HEADER]))
       } catch (error) {
         return fail(reply, toErrorPayload(error).message)
       }
     })
-    scope.get('/health', async () => compat.health())
+    scope.get('/health', async (request) => viaContext.run(viaOf(request.headers[VIA_HEADER]), () => compat.health()))
     scope.get<{ Params: { uid: string } }>('/status/:uid', async (request, reply) => {
       const status = await compat.status(request.params.uid)
       if (status) return status

@@ -17,6 +17,7 @@ import { buildHunyuanHost, hunyuanRoutes } from '../../src/server/hunyuan-routes
 import { appAddresses } from '../../src/shared/addresses'
 import { type FakeHunyuan, type FakeVariant, startFakeHunyuan } from '../support/fake-hunyuan'
 import { BUILTIN_WORKER, fixture } from '../support/fixtures'
+import { startHostProcess } from '../support/host-process'
 import { makeService } from '../support/stacks'
 import { until } from '../support/until'
 
@@ -198,7 +199,11 @@ describe('the Hunyuan3D protocol, with a Hunyuan3D 2.0 server behind', () => {
   })
 
   it('is probed by another MeshCache as an api_server of its own', async () => {
-    const { url } = await start('2.0')
+    // Another MeshCache is another process (this one would refuse itself as its own GPU server).
+    fake = await startFakeHunyuan({ variant: '2.0' })
+    const other = await startHostProcess({ MESHCACHE_DATA_DIR: 'off', MESHCACHE_HUNYUAN_URL: fake.url })
+    cleanups.push(() => other.stop())
+    const url = `${other.url}/hunyuan`
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'healthy', meshcache: true })
     const client = new HunyuanPool([url])
     expect(await client.describe()).toMatchObject({ state: 'ready', available: true })

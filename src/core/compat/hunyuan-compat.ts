@@ -5,6 +5,7 @@ import { describeIssues } from '../../shared/schemas'
 import type { Generator } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { fitPicture } from '../generation/image-input'
+import { INSTANCE_ID, LOOP_MESSAGE, viaContext } from '../instance'
 import { type Job, modelOf } from '../service/job'
 import type { ModelService } from '../service/model-service'
 import { HeldModels } from './held-models'
@@ -113,23 +114,29 @@ export class HunyuanCompat {
   }
 
   /** POST /generate: the model's bytes, in the format asked for (`type`). */
-  async generate(body: unknown, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: ModelType }> {
+  async generate(
+    body: unknown,
+    signal?: AbortSignal,
+    via: string[] = [],
+  ): Promise<{ bytes: Uint8Array; type: ModelType }> {
+    refuseLoop(via)
     const generator = await this.backendFor(body)
     const request = parse(body)
-    const job = await this.jobFor(request, body, generator)
+    const job = await this.jobFor(request, body, generator, via)
     const { bytes } = await (await this.ready).run(job, { signal })
     return { bytes: await convertModel(bytes, request.type), type: request.type }
   }
 
   /** POST /send: a job id at once; the model is made (or found) in the background. */
-  async send(body: unknown): Promise<{ uid: string }> {
+  async send(body: unknown, via: string[] = []): Promise<{ uid: string }> {
+    refuseLoop(via)
     const generator = await this.backendFor(body)
     const request = parse(body)
     this.forgetOld()
     const uid = randomUUID()
     const sent: SentJob = { at: this.now(), state: 'processing', type: request.type }
     this.jobs.set(uid, sent)
-    this.jobFor(request, body, generator)
+    this.jobFor(request, body, generator, via)
       .then(async (job) => (await this.ready).run(job))
       .then(
         async ({ result, bytes }) => {
@@ -178,13 +185,19 @@ export class HunyuanCompat {
     dialect: '2.0'
     identity: string
     model: string
+    instance: string
   }> {
-    const generator = await (await this.ready).pickBackend()
-    const kind = await generator.serverKind?.().catch(() => undefined)
+    // A /health that already passed through here answers from what is known: asking again would go round for ever.
+    const service = await this.ready
+    const looped = (viaContext.getStore() ?? []).includes(INSTANCE_ID)
+    const generator = looped ? service.knownBackend() : await service.pickBackend()
+    const kind = looped ? generator.knownKind?.() : await generator.serverKind?.().catch(() => undefined)
     return {
       status: 'healthy',
       worker_id: 'meshcache',
       meshcache: true,
+      // Which MeshCache this is: one added as its own GPU server is refused.
+      instance: INSTANCE_ID,
       // The drop-in takes every 2.0 field (a superset of 2.1's) and keys by what its backend reads.
       dialect: '2.0',
       identity: `meshcache/${kind?.identity ?? `${generator.id}@${generator.version}`}`,
@@ -194,7 +207,7 @@ export class HunyuanCompat {
   }
 
   /** Validates a request and resolves it to a job: the backend, the key, what to remember. */
-  private async jobFor(parsed: HunyuanRequest, body: unknown, generator: Generator): Promise<Job> {
+  private async jobFor(parsed: HunyuanRequest, body: unknown, generator: Generator, via: string[]): Promise<Job> {
     const service = await this.ready
     const kind = await generator.serverKind?.()
     const request = await fitPictures(parsed)
@@ -219,6 +232,7 @@ export class HunyuanCompat {
         seed,
         texture,
         ...(kind ? { keyedFor: kind.route } : {}),
+        ...(via.length > 0 ? { via } : {}),
         // A Hunyuan3D server gets the client's fields as they came; MeshCache keeps GLB and
         // writes other formats from it.
         upstream: { ...(body as Record<string, unknown>), type: 'glb' },
@@ -256,4 +270,9 @@ export class HunyuanCompat {
       this.expired.delete(uid)
     }
   }
+}
+
+/** A request that already passed through this MeshCache is refused at once: waiting on it would wait on itself. */
+function refuseLoop(via: string[]): void {
+  if (via.includes(INSTANCE_ID)) throw new AppError('INVALID_REQUEST', LOOP_MESSAGE)
 }

@@ -34,6 +34,8 @@ export interface GeneratorInput {
   upstream?: Record<string, unknown>
   /** A queued job's hooks (never sent anywhere: the team's queues drop them). */
   remote?: RemoteJob
+  /** The MeshCaches a forwarded request passed through (`x-meshcache-via`): a loop is refused, never waited on. */
+  via?: string[]
 }
 
 export interface GenerateProgress {
@@ -109,6 +111,8 @@ export interface Generator {
   serverKind?(model?: string): Promise<ServerKind>
   /** Whether a request that does not say is textured (a GPU server's setting); no otherwise. */
   textureByDefault?(model?: string): Promise<boolean>
+  /** What serverKind() would answer, from what is known already: never asks a server. */
+  knownKind?(): ServerKind | undefined
   /** Releases what the generator holds (worker threads, connections). */
   close?(): Promise<void>
 }

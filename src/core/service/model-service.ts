@@ -220,6 +220,12 @@ export class ModelService implements ServiceOperations {
     return this.backendSet.pick(id)
   }
 
+  /** The backend new requests likely use, from what is known already: never asks a server. */
+  knownBackend(): Generator {
+    const { generators } = this.backendSet
+    return generators.find((g) => g.knownKind?.()) ?? generators.find((g) => !g.gpu) ?? (generators[0] as Generator)
+  }
+
   /** Opens the tiers, the request log and the queue (which resumes); indexes stored pictures for similar-picture lookups. */
   async open(): Promise<void> {
     await Promise.all([this.store.open(), this.log.load()])

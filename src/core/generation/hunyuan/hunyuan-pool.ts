@@ -123,6 +123,16 @@ export class HunyuanPool implements Generator {
     }
   }
 
+  /** The first identified server's kind, without asking any server (a /health answer must never probe). */
+  knownKind(): ServerKind | undefined {
+    const server = this.members.find((each) => each.identity && each.model && each.lastKnown.state !== 'unreachable')
+    const identity = server?.identity
+    const model = server?.model
+    return identity && model
+      ? { variant: identity.variant, identity: identity.identity, model, route: routeOf(identity.identity, model) }
+      : undefined
+  }
+
   /** The models the servers run, in the order of the servers (each once; servers not yet identified have none yet). */
   models(): string[] {
     return [...new Set(this.members.flatMap((server) => (server.model ? [server.model] : [])))]

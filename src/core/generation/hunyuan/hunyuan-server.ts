@@ -1,6 +1,7 @@
 import type { BackendState, ServerInfo, ServerSource } from '../../../shared/contract'
 import { AppError, CancelledError } from '../../../shared/errors'
 import { type LaunchFlags, modelFromFlags } from '../../../shared/models'
+import { INSTANCE_ID, VIA_HEADER, viaContext } from '../../instance'
 import { sha256 } from '../../sha256'
 import type { GeneratedModel, GenerateOptions, GenerateProgress, GeneratorInput, RemoteJob } from '../generator'
 import { assertGlb } from '../glb-check'
@@ -259,6 +260,12 @@ export class HunyuanServer {
         model?: unknown
       }
       if (body.meshcache) {
+        if ((body as { instance?: unknown }).instance === INSTANCE_ID) {
+          throw new AppError(
+            'INVALID_REQUEST',
+            `${this.url} is this MeshCache itself (its Hunyuan3D drop-in): it cannot be its own GPU server.`,
+          )
+        }
         return this.learn({
           variant: body.dialect === '2.1' ? '2.1' : '2.0',
           identity: typeof body.identity === 'string' ? body.identity : 'meshcache',
@@ -327,10 +334,12 @@ export class HunyuanServer {
         stage = next
         tick()
       }
+      // Forwarded requests name every MeshCache they passed through, this one last.
+      const via = [...(input.via ?? []), INSTANCE_ID].join(',')
       const glb =
         mode === 'generate'
-          ? await this.viaGenerate(body(), combined)
-          : await this.viaSend(held ?? (await this.send(body(), combined, input.remote)), combined, onStage)
+          ? await this.viaGenerate(body(), combined, via)
+          : await this.viaSend(held ?? (await this.send(body(), combined, input.remote, via)), combined, onStage)
       assertGlb(glb, 'The Hunyuan3D server')
       report({ stage: 'done', fraction: 1 })
       return { glb }
@@ -371,17 +380,17 @@ export class HunyuanServer {
     }
   }
 
-  private async viaGenerate(body: string, signal: AbortSignal): Promise<Uint8Array> {
-    const response = await this.request('/generate', { method: 'POST', body, signal })
+  private async viaGenerate(body: string, signal: AbortSignal, via: string): Promise<Uint8Array> {
+    const response = await this.request('/generate', { method: 'POST', body, signal, via })
     const { bytes, cut } = await readCapped(response, this.settings.maxModelBytes)
     if (cut) throw this.tooLarge()
     return bytes
   }
 
   /** POST /send: the server accepts the job and answers its uid, which a queued job keeps to collect it after a restart. */
-  private async send(body: string, signal: AbortSignal, remote: RemoteJob | undefined): Promise<string> {
+  private async send(body: string, signal: AbortSignal, remote: RemoteJob | undefined, via: string): Promise<string> {
     const sent = ((await readJsonCapped(
-      await this.request('/send', { method: 'POST', body, signal }),
+      await this.request('/send', { method: 'POST', body, signal, via }),
       PROBE_BODY_BYTES,
     )) ?? {}) as { uid?: unknown }
     if (typeof sent.uid !== 'string' || !/^[\w-]{1,100}$/.test(sent.uid)) {
@@ -439,14 +448,17 @@ export class HunyuanServer {
   /** One HTTP exchange; failures become AppErrors in the server's own words. */
   private async request(
     path: string,
-    init: { method?: string; body?: string; signal: AbortSignal },
+    init: { method?: string; body?: string; signal: AbortSignal; via?: string },
   ): Promise<Response> {
     let response: Response
     try {
       response = await fetch(`${this.url}${path}`, {
         method: init.method ?? 'GET',
         body: init.body,
-        headers: init.body ? { 'content-type': 'application/json' } : undefined,
+        headers: {
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+          ...(init.via ? { [VIA_HEADER]: init.via } : {}),
+        },
         signal: init.signal,
         redirect: 'manual',
       })
@@ -476,7 +488,9 @@ export class HunyuanServer {
 
   /** A probe: never follows a redirect. */
   private async probe(path: string, signal: AbortSignal): Promise<Response> {
-    const response = await fetch(`${this.url}${path}`, { signal, redirect: 'manual' })
+    // Named as this MeshCache's (after those the request being answered passed through): another MeshCache asked in turn stops a ring.
+    const via = [...(viaContext.getStore() ?? []), INSTANCE_ID].join(',')
+    const response = await fetch(`${this.url}${path}`, { signal, redirect: 'manual', headers: { [VIA_HEADER]: via } })
     refuseRedirect(response, this.url)
     return response
   }
