@@ -52,7 +52,7 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   }
 }
 
-function describe(dir: string, holder: LockHolder): string {
+function inUseMessage(dir: string, holder: LockHolder): string {
   const where = holder.address ? ` at ${holder.address}` : ''
   const machine = holder.machine === hostname() ? '' : ` on ${holder.machine}`
   return `The data folder ${dir} is in use by another MeshCache (${holder.app}, pid ${holder.pid}${machine}${where}). Stop it first, or choose another folder with MESHCACHE_DATA_DIR.`
@@ -98,14 +98,14 @@ async function takeLock(dir: string, app: string): Promise<FolderLock> {
     const holder = await readHolder(path)
     // Another machine's holder cannot be checked: the folder is taken to be in use.
     if (holder && (holder.machine !== hostname() || (holder.pid !== process.pid && alive(holder.pid)))) {
-      throw new FolderLockedError(describe(dir, holder))
+      throw new FolderLockedError(inUseMessage(dir, holder))
     }
     // Stale (its holder is gone) or unreadable: taken over, then checked, so of two starts taking it at once one wins.
     const temporary = `${path}.${mine.nonce}`
     await fs.writeFile(temporary, `${JSON.stringify(mine)}\n`)
     await fs.rename(temporary, path)
     const now = await readHolder(path)
-    if (now?.nonce !== mine.nonce) throw new FolderLockedError(describe(dir, now ?? holder ?? mine))
+    if (now?.nonce !== mine.nonce) throw new FolderLockedError(inUseMessage(dir, now ?? holder ?? mine))
   }
   let released = false
   const releaseNow = (): void => {
