@@ -90,22 +90,14 @@ export async function openAppLog(dir: string, name: 'desktop' | 'host'): Promise
   // A roll moves the file on; closed, the stream names none: keep the last.
   const rolling = stream
   let lastFile = rolling.file as string
-  const logger = pino({ base: { process: name, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream)
-  const at =
-    (level: 'info' | 'warn' | 'error'): LogFn =>
-    (message, fields) =>
-      logger[level](fields ?? {}, message)
   return {
-    logger,
+    ...lines(name, stream),
     get file() {
       lastFile = rolling.file ?? lastFile
       return lastFile
     },
     fellBack: problem !== undefined,
     problem,
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
     async close() {
       const closed = once(rolling as unknown as EventEmitter, 'close')
       rolling.end() // writes out what is buffered first
@@ -114,24 +106,28 @@ export async function openAppLog(dir: string, name: 'desktop' | 'host'): Promise
   }
 }
 
-/** The log when no file can be written: the same lines on the console (stderr). */
-function consoleLog(name: string, problem: string): AppLog {
+/** A pino logger on `destination`, and its levels as LogFns. */
+function lines(name: string, destination: pino.DestinationStream): Pick<AppLog, 'logger' | 'info' | 'warn' | 'error'> {
   const logger = pino(
     { base: { process: name, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination(2),
+    destination,
   )
   const at =
     (level: 'info' | 'warn' | 'error'): LogFn =>
     (message, fields) =>
       logger[level](fields ?? {}, message)
+  return { logger, info: at('info'), warn: at('warn'), error: at('error') }
+}
+
+/** The log when no file can be written: the same lines on the console (stderr). */
+function consoleLog(name: string, problem: string): AppLog {
+  const { logger, ...levels } = lines(name, pino.destination(2))
   return {
     logger,
+    ...levels,
     file: '',
     fellBack: true,
     problem,
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
     async close() {
       logger.flush()
     },

@@ -50,6 +50,9 @@ async function host(env: Record<string, string> = {}): Promise<HostProcess> {
     ...env,
   })
   hosts.push(started)
+  // A request before the host has joined the team is made on its own (by design, so a host
+  // works while Redis is down): under load that join can take longer than the start waits.
+  await until(async () => (await stats(started)).shared.connected, 'the host joined the team')
   return started
 }
 
