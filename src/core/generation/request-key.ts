@@ -46,20 +46,25 @@ export function requestKey(parts: KeyParts): string {
  * validated before), and identical uploads arriving together are decoded once.
  */
 export class PixelDigester {
-  private readonly known = new BoundedCache<string>({
+  private readonly digests = new BoundedCache<string>({
     maxItems: 10_000,
     maxBytes: 10_000 * 64,
     sizeOf: (s) => s.length,
   })
   readonly digest: (image: Uint8Array) => Promise<string> = cached(
-    this.known,
+    this.digests,
     (image: Uint8Array, _signal: AbortSignal) => pixelDigest(image),
     { key: (image: Uint8Array) => sha256(image) },
   )
 
+  /** The digest of bytes seen before, without decoding anything; undefined for bytes never digested. */
+  known(image: Uint8Array): string | undefined {
+    return this.digests.peek(sha256(image))
+  }
+
   /** How many digests needed a decode, and how many came from the raw-bytes fast path. */
   get counts(): { decoded: number; remembered: number } {
-    const { loads, hits } = this.known.stats()
+    const { loads, hits } = this.digests.stats()
     return { decoded: loads, remembered: hits }
   }
 }
@@ -74,5 +79,10 @@ export class RequestKeys {
   ): Promise<{ key: string; params: KeyParts['params'] }> {
     const [pixels, params] = await Promise.all([this.digester.digest(request.image), generator.keyParams(request)])
     return { key: requestKey({ pixels, backend: generator.id, params, format: 'glb' }), params }
+  }
+
+  /** The key of a request whose picture's digest is known (`PixelDigester.known`): nothing is decoded. */
+  async keyOfDigested(pixels: string, request: KeyRequest, generator: Pick<Generator, 'id' | 'keyParams'>) {
+    return requestKey({ pixels, backend: generator.id, params: await generator.keyParams(request), format: 'glb' })
   }
 }

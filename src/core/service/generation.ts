@@ -86,6 +86,17 @@ export class Generation {
     return { cancelled: this.requests.cancel(requestId) }
   }
 
+  /**
+   * Whether a tier holds the request's model now: only for a picture digested before (a
+   * picture never seen cannot be cached), so nothing is decoded here.
+   */
+  async isCached(asked: ParsedGenerateRequest): Promise<boolean> {
+    const pixels = this.keys.digester.known(asked.image)
+    if (pixels === undefined) return false
+    const generator = await this.backendSet.pick(asked.backend, asked.model)
+    return this.store.has(await this.keys.keyOfDigested(pixels, await withTexture(asked, generator), generator))
+  }
+
   /** What the similar-picture offers and shape reuse counted, for the statistics. */
   counts() {
     return {

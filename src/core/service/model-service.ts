@@ -82,6 +82,7 @@ export class ModelService implements ServiceOperations {
       store: options.jobStore ?? new MemoryJobStore(),
       generate: (request, context) => this.generate(request, context),
       inspect: inspectImage,
+      cached: (request) => this.generation.isCached(request),
       smallPicture: makeThumbnail,
       addresses: options.addresses,
       emit: (event) => this.events.emit('jobsChanged', event),

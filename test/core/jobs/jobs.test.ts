@@ -128,6 +128,49 @@ describe('jobs', () => {
     expect(generator.runs).toBe(1)
   })
 
+  it('answers a job whose model is cached at once, done, keeping nothing on disk', async () => {
+    const dir = folder()
+    const generator = new GatedGenerator()
+    const service = await serviceOn(dir, [generator])
+    const first = await service.submitJobs({ requests: [ask('triposr-robot')] })
+    await settled(service, 1)
+    await service.clearJobs()
+    const { jobs } = await service.submitJobs({ requests: [ask('triposr-robot')] })
+    expect(jobs[0]).toMatchObject({
+      state: 'done',
+      cache: 'hit',
+      key: (first.jobs[0] as JobInfo).key ?? expect.any(String),
+    })
+    expect(jobs[0]?.result).toMatchObject({ cache: 'hit' })
+    expect(jobs[0]?.pictureUrl).toBe(`/thumbnails/${jobs[0]?.key}.webp`)
+    expect(generator.runs).toBe(1)
+    expect(readdirSync(join(dir, 'jobs')).filter((name) => name.endsWith('.picture'))).toEqual([])
+  })
+
+  it("keeps a job's last state on disk: its record's writes land in order, and a job done at a stop is saved done", async () => {
+    const dir = folder()
+    const store = new FolderJobStore(join(dir, 'jobs'))
+    const update = store.update.bind(store)
+    let calls = 0
+    // The record's second write (the job started) is slow, as a busy disk makes one.
+    store.update = async (record) => {
+      if (++calls === 2) await new Promise((resolve) => setTimeout(resolve, 100))
+      return update(record)
+    }
+    const service = new ModelService({
+      store: new TieredStore({ thumbnails: new ThumbnailStore() }),
+      backends: new Backends([new GatedGenerator()]),
+      addresses: appAddresses,
+      jobStore: store,
+    })
+    await service.open()
+    const { jobs } = await service.submitJobs({ requests: [ask('triposr-chair')] })
+    await settled(service, 1)
+    await service.close()
+    const kept = JSON.parse(readFileSync(join(dir, 'jobs', `${jobs[0]?.id}.json`), 'utf8'))
+    expect(kept.state).toBe('done')
+  })
+
   it('refuses a batch with a file that is not a picture, keeping nothing', async () => {
     const dir = folder()
     const service = await serviceOn(dir, [new GatedGenerator()])
