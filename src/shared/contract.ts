@@ -138,6 +138,8 @@ export type JobResume = (typeof JOB_RESUMES)[number]
 export interface JobInfo {
   /** 32 hex characters. */
   id: string
+  /** Grows with every change of any job: of two infos of one job, the higher is the later. */
+  revision: number
   state: JobState
   /** The picked or dropped file's name, when the client gave it. */
   pictureName: string | null

@@ -85,6 +85,11 @@ export class Jobs {
   private accepting: Promise<unknown> = Promise.resolve()
   /** Small pictures being made, one after another. */
   private smalls: Promise<unknown> = Promise.resolve()
+  /**
+   * Counts changes, from this process's start time up: an answer and an event about one job
+   * may arrive in either order, and the one with the higher revision is the later state.
+   */
+  private revision = Date.now() * 1000
   /** Each record's latest write: the next one starts after it. */
   private readonly lastWrite = new Map<string, Promise<void>>()
   /** Records being written: a clean stop waits for them. */
@@ -386,7 +391,9 @@ export class Jobs {
   }
 
   private changed(record: JobRecord): void {
-    if (this.records.has(record.id)) this.options.emit({ job: this.info(record) })
+    if (!this.records.has(record.id)) return
+    this.revision++
+    this.options.emit({ job: this.info(record) })
   }
 
   private info(record: JobRecord, position?: number): JobInfo {
@@ -394,6 +401,7 @@ export class Jobs {
     const { id, state, pictureName, settings, queuedAt, startedAt, endedAt, key, cache, error, resumed } = record
     return {
       id,
+      revision: this.revision,
       state,
       pictureName,
       settings,

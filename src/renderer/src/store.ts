@@ -192,9 +192,6 @@ function notifyFinished(job: JobInfo): void {
   })
 }
 
-/** How far along a job is: a list answer older than an event never takes a job back. */
-const stateRank = (job: JobInfo): number => (job.state === 'waiting' ? 0 : job.state === 'running' ? 1 : 2)
-
 const isFinished = (job: JobInfo): boolean =>
   job.state === 'done' || job.state === 'failed' || job.state === 'cancelled'
 
@@ -412,7 +409,7 @@ export const useStore = create<State>()((set, get) => ({
       const merged = jobs.map((job) => {
         const known = local.get(job.id)
         local.delete(job.id)
-        return known && stateRank(known) > stateRank(job) ? known : job
+        return known && known.revision > job.revision ? known : job
       })
       set({ jobs: [...merged, ...local.values()].sort((a, b) => a.queuedAt - b.queuedAt), jobProblems: problems })
     } catch {
@@ -431,6 +428,8 @@ export const useStore = create<State>()((set, get) => ({
     const jobs = get().jobs
     const index = jobs.findIndex((each) => each.id === job.id)
     const previous = jobs[index]
+    // An answer that comes after the events of its job's later states takes nothing back.
+    if (previous && previous.revision > job.revision) return
     const next = index < 0 ? [...jobs, job] : jobs.map((each) => (each.id === job.id ? job : each))
     set({ jobs: next.sort((a, b) => a.queuedAt - b.queuedAt) })
     if (!isFinished(job) || previous?.state === job.state) return
