@@ -50,6 +50,8 @@ test.describe('jobs', () => {
     await app.getByRole('button', { name: 'Open triposr-robot.png' }).click()
     await expect(app.getByTestId('viewport')).toHaveAttribute('aria-busy', 'false')
     await expect(app).toHaveTitle('MeshCache (2 new)')
+    // A model without a prompt is titled by its picture's name in the cache panel.
+    await expect(app.getByTestId('entries').locator('td.prompt-cell').first()).toContainText('.png')
     await app.getByRole('button', { name: 'Clear finished' }).click()
     await expect(jobs).toHaveCount(0)
   })

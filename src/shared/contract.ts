@@ -23,6 +23,8 @@ export type ReuseMode = (typeof REUSE_MODES)[number]
 export interface GenerateRequest {
   /** The picture's bytes: PNG, JPEG or WebP (over HTTP: base64 text). */
   image: Uint8Array | string
+  /** The picked or dropped file's name: the entry's title when there is no prompt. */
+  pictureName?: string
   prompt?: string
   quality?: Quality
   seed?: number

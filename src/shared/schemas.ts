@@ -70,8 +70,15 @@ export const modelNameSchema = z
   .regex(MODEL_NAME_PATTERN, 'model must be printable text')
   .transform(canonicalModelName)
 
+/** The picked or dropped file's name, kept as the entry's title when there is no prompt. */
+const pictureNameSchema = z
+  .string({ error: 'pictureName must be text' })
+  .max(255, 'pictureName must be at most 255 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'pictureName must be printable text')
+
 export const generateRequestSchema = z.strictObject({
   image: uploadSchema,
+  pictureName: pictureNameSchema.optional(),
   prompt: promptSchema.default(''),
   quality: qualitySchema.default('standard'),
   seed: seedSchema.default(DEFAULT_SEED),
@@ -83,14 +90,8 @@ export const generateRequestSchema = z.strictObject({
   reuse: z.enum(REUSE_MODES, { error: "reuse must be 'exact' or 'similar'" }).default('exact'),
 })
 
-/** A job's request: the generate body (without a request id: the job's id names it) and the picture's file name. */
-export const jobRequestSchema = generateRequestSchema.omit({ requestId: true }).extend({
-  pictureName: z
-    .string({ error: 'pictureName must be text' })
-    .max(255, 'pictureName must be at most 255 characters')
-    .regex(/^[^\p{Cc}]*$/u, 'pictureName must be printable text')
-    .optional(),
-})
+/** A job's request: the generate body without a request id (the job's id names it). */
+export const jobRequestSchema = generateRequestSchema.omit({ requestId: true })
 
 export const submitJobsSchema = z.strictObject({
   requests: z

@@ -152,7 +152,7 @@ export class Jobs {
         queuedAt: this.now(),
         hasPicture: true,
       }
-      const request = { ...record.settings, image, requestId: record.id }
+      const request = { ...record.settings, image, requestId: record.id, ...(pictureName ? { pictureName } : {}) }
       if (await this.options.cached?.(request).catch(() => false)) {
         jobs.push(await this.answerFromCache(record, request))
         continue
@@ -306,7 +306,12 @@ export class Jobs {
       const image = await this.options.store.picture(record.id)
       if (!image) throw new AppError('INTERNAL', "This job's picture is missing from the data folder.")
       const { settings } = record
-      const request = { ...settings, image, requestId: record.id }
+      const request = {
+        ...settings,
+        image,
+        requestId: record.id,
+        ...(record.pictureName ? { pictureName: record.pictureName } : {}),
+      }
       const remote: RemoteJob = {
         ...(resume ? { resume } : {}),
         onSent: (handle: RemoteHandle) => {

@@ -52,7 +52,7 @@ export function modelOf(generator: Generator, kind: ServerKind | undefined): str
  * the generator is a pool; the prompt, quality, seed and model are kept as labels.
  */
 export function appJob(request: TexturedRequest, generator: Generator, keyed: Keyed, kind?: ServerKind): Job {
-  const { image, prompt, quality, seed, texture } = request
+  const { image, prompt, quality, seed, texture, pictureName } = request
   return {
     key: keyed.key,
     generator,
@@ -63,6 +63,7 @@ export function appJob(request: TexturedRequest, generator: Generator, keyed: Ke
       seed,
       texture,
       model: modelOf(generator, kind),
+      ...(pictureName ? { pictureName } : {}),
       ...similarityParams(generator, keyed.params),
     },
     picture: image,

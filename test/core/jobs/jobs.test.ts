@@ -111,6 +111,13 @@ describe('jobs', () => {
     }
     expect(generator.runs).toBe(3)
     expect(events).toContain('triposr-robot.png:running')
+    // Each model's entry keeps the picture's name (its title, having no prompt).
+    const entries = await service.entries({ offset: 0, limit: 10, sort: 'createdAt', order: 'asc' })
+    expect(entries.items.map((entry) => entry.meta.pictureName).sort()).toEqual([
+      'triposr-chair.png',
+      'triposr-chair.png',
+      'triposr-robot.png',
+    ])
     // A done job's picture is let go; its small picture stays for the list.
     expect(readdirSync(join(dir, 'jobs')).filter((name) => name.endsWith('.picture'))).toEqual([])
     expect(await service.clearJobs()).toEqual({ cleared: 3 })

@@ -102,8 +102,10 @@ export function EntriesTable(): React.JSX.Element {
         </thead>
         <tbody>
           {entries.items.map((entry) => {
-            const prompt = String(entry.meta.prompt ?? '') || '(no prompt)'
-            const name = modelFileName(String(entry.meta.prompt ?? ''), entry.key)
+            // Its title: the prompt, else the picture's file name.
+            const titleText = String(entry.meta.prompt ?? '') || String(entry.meta.pictureName ?? '')
+            const prompt = titleText || '(no prompt)'
+            const name = modelFileName(titleText.replace(/\.(png|jpe?g|webp)$/i, ''), entry.key)
             return (
               <tr key={entry.key} data-key={entry.key} className={openKey === entry.key ? 'open' : undefined}>
                 <td>
