@@ -34,6 +34,7 @@ test.describe('MeshCache', () => {
   test('a double click on Generate runs one generation', async ({ app }) => {
     const before = await appCall(app, 'stats')
     await app.getByTestId('image-input').setInputFiles(image('triposr-robot'))
+    await expect(app.getByTestId('picked')).toHaveText('triposr-robot.png')
     await app.getByLabel('Quality').selectOption('draft')
     await app.getByRole('button', { name: 'Generate' }).dblclick()
     await expect(app.getByTestId('result')).toBeVisible()
@@ -141,6 +142,7 @@ test.describe('MeshCache', () => {
 
   test('works by keyboard alone', async ({ app }) => {
     await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
+    await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
     await app.getByLabel('Quality').selectOption('draft')
     await app.getByLabel('Seed').focus()
     await app.keyboard.press('Tab') // Random
@@ -272,6 +274,7 @@ test.describe('MeshCache', () => {
       gpu,
     }) => {
       await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
+      await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
       await app.getByRole('button', { name: 'Generate' }).click()
       await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
       await expect.poll(async () => (await appCall(app, 'backends'))[0]?.state).toBe('busy')
@@ -287,6 +290,7 @@ test.describe('MeshCache', () => {
     test('cancel stops a running generation and caches nothing', async ({ app, gpu }) => {
       await expect(app.getByTestId('backend-status')).toContainText('Hunyuan3D-2')
       await app.getByTestId('image-input').setInputFiles(image('trellis-lantern'))
+      await expect(app.getByTestId('picked')).toHaveText('trellis-lantern.png')
       await app.getByRole('button', { name: 'Generate' }).click()
       // The job is with the server, and stays there until the test says otherwise.
       await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)

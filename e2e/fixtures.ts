@@ -133,6 +133,8 @@ export async function generate(
   options: { prompt?: string; quality?: string; seed?: number } = {},
 ): Promise<string> {
   await page.getByTestId('image-input').setInputFiles(image(picture))
+  // The picked file is read before the form has it: Generate then takes this picture.
+  await expect(page.getByTestId('picked')).toHaveText(`${picture}.png`)
   if (options.prompt !== undefined) await page.getByLabel('Prompt').fill(options.prompt)
   if (options.quality) await page.getByLabel('Quality').selectOption(options.quality)
   if (options.seed !== undefined) await page.getByLabel('Seed').fill(String(options.seed))

@@ -23,6 +23,8 @@ test.describe('jobs', () => {
     // The form is ready for the next picture at once.
     await expect(app.getByRole('button', { name: 'Generate' })).toBeEnabled()
     await app.getByTestId('image-input').setInputFiles(image('triposr-teapot'))
+    // The picked file is read before the form has it: Generate then takes the new picture.
+    await expect(app.getByTestId('picked')).toHaveText('triposr-teapot.png')
     await app.getByRole('button', { name: 'Generate' }).click()
     await expect(jobs).toHaveCount(4)
     await expect(jobs.nth(3)).toHaveAttribute('data-state', 'waiting')
