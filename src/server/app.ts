@@ -10,7 +10,7 @@ import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOp
 import { EventStream } from './event-stream'
 import { errorPayloadFor, sendError } from './http-errors'
 import { type GuardOptions, guard, MAX_PARAM_LENGTH } from './security'
-import { takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
+import { heldUntilAnswered, takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
 
 /** What the host serves: the service's operations, its stored resources and its events. */
 export interface HostService extends ServiceOperations {
@@ -99,7 +99,11 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
       url: route.path,
       bodyLimit: 'bodyLimit' in route ? route.bodyLimit : undefined,
       onRequest: 'managed' in route ? managed : undefined,
-      ...('bodyLimit' in route && route.bodyLimit > SMALL_BODY_LIMIT ? uploads : {}),
+      ...('bodyLimit' in route && route.bodyLimit > SMALL_BODY_LIMIT
+        ? 'status' in route && route.status === 202
+          ? heldUntilAnswered(uploads)
+          : uploads
+        : {}),
       handler: async (request, reply) => {
         // A client that goes away stops waiting; its generation stops when nobody else waits.
         // (The request's own 'close' fires once its body is read, so watch the response.)

@@ -65,7 +65,10 @@ interface HttpRoute {
   /** Cache management: rate-limited per client. */
   managed?: true
   bodyLimit?: number
-  /** Success status; 200 when absent. */
+  /**
+   * Success status; 200 when absent. 202: the answer never waits for a generation, so a
+   * large body keeps its parsing place until answered (see heldUntilAnswered).
+   */
   status?: number
 }
 

@@ -294,6 +294,30 @@ describe('browser host', () => {
     expect(uploadsInProgress()).toEqual({ reading: 0, waiting: 0, bufferedBytes: 0 })
   })
 
+  it('keeps a submitted job’s place to parse until it is answered, so parsed pictures wait two at a time', async () => {
+    const { url, service } = await start()
+    const submit = service.submitJobs.bind(service)
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    vi.spyOn(service, 'submitJobs').mockImplementation(async (input) => {
+      await gate
+      return submit(input)
+    })
+    const jobBody = (seed: number): string =>
+      JSON.stringify({ requests: [{ image, prompt: 'a flamingo', quality: 'draft', seed }] })
+    const answers = [61, 62, 63].map((seed) => post(`${url}/api/jobs`, jobBody(seed)))
+    // Two parsed and being accepted, the third still raw bytes waiting for a place.
+    await until(
+      () => uploadsInProgress().reading === 2 && uploadsInProgress().waiting === 1,
+      'two submissions parsed and one waiting',
+    )
+    open()
+    expect((await Promise.all(answers)).map((r) => r.status)).toEqual([202, 202, 202])
+    expect(uploadsInProgress()).toEqual({ reading: 0, waiting: 0, bufferedBytes: 0 })
+  })
+
   it('streams events to many clients with one subscription, and without a listener warning', async () => {
     const warning = vi.fn()
     process.on('warning', warning)

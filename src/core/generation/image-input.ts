@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import pLimit from 'p-limit'
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../../shared/errors'
@@ -41,7 +40,7 @@ export const SHARP_INPUT = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warnin
  * Full-resolution decodes running at once. A 4096² picture is 64 MB of pixels; without a
  * bound, a burst of large uploads multiplies that by the number of requests.
  */
-export const MAX_CONCURRENT_DECODES = 2
+export const MAX_CONCURRENT_DECODES = 1
 const decodeSlots = pLimit(MAX_CONCURRENT_DECODES)
 
 /** Runs a decode when a slot is free (see MAX_CONCURRENT_DECODES). */
@@ -85,29 +84,6 @@ export async function inspectImage(bytes: Uint8Array): Promise<ImageFacts> {
   // EXIF orientations 5 to 8 turn the picture a quarter: width and height swap when applied.
   const turned = (metadata.orientation ?? 1) >= 5
   return { format, width: turned ? height : width, height: turned ? width : height }
-}
-
-/**
- * SHA-256 over the decoded pixels (EXIF-rotated 8-bit sRGB RGBA) and their size. Checks the
- * file first. sharp's raw output stream hands the whole picture over as one chunk (measured:
- * one 64 MB chunk for 4096²), so this holds a full decode; hence limitDecodes.
- */
-export async function pixelDigest(bytes: Uint8Array): Promise<string> {
-  const { width, height } = await inspectImage(bytes)
-  return limitDecodes(async () => {
-    const hash = createHash('sha256').update(`rgba8:${width}x${height}\n`)
-    try {
-      const pixels = sharp(bytes, { ...SHARP_INPUT, sequentialRead: true })
-        .autoOrient()
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw({ depth: 'uchar' })
-      for await (const chunk of pixels) hash.update(chunk as Buffer)
-    } catch {
-      throw new AppError('CORRUPT_IMAGE', 'The image could not be decoded: it may be damaged or incomplete.')
-    }
-    return hash.digest('hex')
-  })
 }
 
 /**

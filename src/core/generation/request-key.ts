@@ -1,7 +1,7 @@
 import { BoundedCache, cached } from '../cache'
 import { sha256 } from '../sha256'
 import type { Generator, KeyRequest } from './generator'
-import { pixelDigest } from './image-input'
+import { pixelDigest } from './pixel-digest'
 
 /** Unicode NFC, trimmed, inner whitespace collapsed: prompts that read the same key the same. */
 export function normalizePrompt(prompt: string): string {

@@ -10,6 +10,7 @@ import type {
   KeyRequest,
 } from '../generator'
 import { BUILTIN_QUALITY, BUILTIN_VERSION } from './quality'
+import { readPicture } from './reconstruct'
 import type { WorkerJob, WorkerMessage } from './worker-protocol'
 
 export interface BuiltinGeneratorOptions {
@@ -49,11 +50,14 @@ export class BuiltinGenerator implements Generator {
     return { version: BUILTIN_VERSION, gridSide, textureSide }
   }
 
-  generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
-    if (signal.aborted) return Promise.reject(new CancelledError())
+  async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
+    if (signal.aborted) throw new CancelledError()
+    onProgress?.({ stage: 'decoding', fraction: 0.02 })
+    const picture = await readPicture(input.image, input.quality)
+    if (signal.aborted) throw new CancelledError()
     const worker = this.idle.pop() ?? this.spawn()
     worker.ref()
-    const job: WorkerJob = { id: this.nextJob++, image: input.image, quality: input.quality }
+    const job: WorkerJob = { id: this.nextJob++, picture, quality: input.quality }
     return new Promise<GeneratedModel>((resolve, reject) => {
       let settled = false
       const finish = (action: () => void, reusable: boolean): void => {
@@ -87,6 +91,7 @@ export class BuiltinGenerator implements Generator {
       worker.on('message', onMessage)
       worker.on('error', onError)
       worker.on('exit', onExit)
+      // Copied, not transferred: a few hundred KB, in a buffer sharp owns.
       worker.postMessage(job)
     })
   }

@@ -2,7 +2,7 @@ import sharp from 'sharp'
 import type { Quality } from '../../../shared/contract'
 import { AppError, CancelledError } from '../../../shared/errors'
 import type { GeneratedModel, GenerateProgress } from '../generator'
-import { decodeRgba, SHARP_INPUT } from '../image-input'
+import { decodeRgba, limitDecodes, type RgbaImage, SHARP_INPUT } from '../image-input'
 import { writeGlb } from './glb'
 import { inflate } from './inflate'
 import { segment } from './mask'
@@ -25,16 +25,42 @@ export async function reconstruct(
   quality: Quality,
   options: ReconstructOptions = {},
 ): Promise<GeneratedModel> {
+  options.onProgress?.({ stage: 'decoding', fraction: 0.02 })
+  return reconstructFrom(await readPicture(image, quality), quality, options)
+}
+
+/** What reconstruction reads of the picture: small, so a worker gets it instead of the file. */
+export interface PictureAtWorkingSize {
+  /** The picture fitted inside the quality's grid. */
+  grid: RgbaImage
+  /** The base-colour texture, PNG. */
+  texture: Uint8Array
+}
+
+/**
+ * Decodes the picture at the quality's working sizes, in the process-wide decode lane
+ * (limitDecodes): the full-size decode is what costs memory, so it waits its turn with
+ * keying, thumbnails and perceptual hashes instead of running beside them in the worker.
+ */
+export function readPicture(image: Uint8Array, quality: Quality): Promise<PictureAtWorkingSize> {
   const { gridSide, textureSide } = BUILTIN_QUALITY[quality]
+  return limitDecodes(async () => ({
+    grid: await decodeRgba(image, gridSide),
+    texture: await textureOf(image, textureSide),
+  }))
+}
+
+/** The reconstruction proper, from the picture at its working sizes (in the worker thread). */
+export async function reconstructFrom(
+  { grid, texture }: PictureAtWorkingSize,
+  quality: Quality,
+  options: ReconstructOptions = {},
+): Promise<GeneratedModel> {
   const report = (stage: GenerateProgress['stage'], fraction: number): void => {
     if (options.signal?.aborted) throw new CancelledError()
     options.onProgress?.({ stage, fraction })
   }
 
-  report('decoding', 0.02)
-  // One full-size decode at a time: a 4096² picture is 64 MB of pixels per decode.
-  const grid = await decodeRgba(image, gridSide)
-  const texture = await textureOf(image, textureSide)
   report('segmenting', 0.15)
   const mask = segment(grid)
   report('inflating', 0.25)

@@ -1,11 +1,12 @@
 import type { Quality } from '../../../shared/contract'
 import type { ErrorPayload } from '../../../shared/errors'
 import type { GenerateProgress } from '../generator'
+import type { PictureAtWorkingSize } from './reconstruct'
 
-/** What the builtin generator's worker thread receives: one job at a time. */
+/** What the builtin generator's worker thread receives: one job at a time, its picture already decoded small. */
 export interface WorkerJob {
   id: number
-  image: Uint8Array
+  picture: PictureAtWorkingSize
   quality: Quality
 }
 
