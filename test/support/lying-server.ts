@@ -10,10 +10,12 @@ import type { AddressInfo } from 'node:net'
  *   MeshCache's V8 before), written as fast as the client reads;
  * - 'big-error': HTTP 404 {"text": <2 MB of text>} (upstream's failure shape, a huge reason);
  * - 'redirect': HTTP 307 to another host, for every route;
- * - 'huge-model': HTTP 200 with a GLB header claiming `hugeBytes` and that many bytes.
+ * - 'huge-model': HTTP 200 with a GLB header claiming `hugeBytes` and that many bytes;
+ * - 'hung': takes /generate and never answers, nor closes (a hung box: the GPU process stuck,
+ *   its HTTP front still accepting, as uvicorn does while its one worker never returns).
  * It counts what it was asked, and whether a client left before the body ended.
  */
-export type Lie = 'endless-error' | 'big-error' | 'redirect' | 'huge-model'
+export type Lie = 'endless-error' | 'big-error' | 'redirect' | 'huge-model' | 'hung'
 
 export interface LyingServer {
   url: string
@@ -47,6 +49,7 @@ export async function startLyingServer(lie: Lie, options: { hugeBytes?: number; 
     response.on('close', () => {
       if (!response.writableFinished) state.abandoned++
     })
+    if (lie === 'hung') return
     if (lie === 'big-error') {
       response.writeHead(404, { 'content-type': 'application/json' })
       response.end(JSON.stringify({ text: `A${'h'.repeat(2 * 1024 * 1024)}`, error_code: 1 }))

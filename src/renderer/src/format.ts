@@ -1,3 +1,4 @@
+import type { Stage } from '../../shared/contract'
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`
@@ -24,4 +25,18 @@ export function formatAge(since: number, now = Date.now()): string {
 
 export function formatPercent(fraction: number): string {
   return `${(fraction * 100).toFixed(fraction > 0 && fraction < 0.1 ? 1 : 0)}%`
+}
+
+/** What a generation is doing, in words, for the form and the jobs list. */
+export const STAGE_LABEL: Record<Stage, string> = {
+  queued: 'Waiting in the queue',
+  decoding: 'Reading the image',
+  segmenting: 'Finding the object',
+  inflating: 'Shaping the body',
+  meshing: 'Building the mesh',
+  encoding: 'Writing the model',
+  uploading: 'Sending to the generator',
+  generating: 'Generating',
+  texturing: 'Painting the texture',
+  done: 'Done',
 }

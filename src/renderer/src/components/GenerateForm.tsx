@@ -1,23 +1,10 @@
 import { type FormEvent, useId } from 'react'
-import { QUALITIES, type Quality, type ResultOutcome, type Stage } from '../../../shared/contract'
+import { QUALITIES, type Quality, type ResultOutcome } from '../../../shared/contract'
 import { MAX_PROMPT_CHARS } from '../../../shared/limits'
-import { formatMs } from '../format'
+import { formatMs, STAGE_LABEL } from '../format'
 import { formModel, gpuModels, MAX_VARIANTS, useStore } from '../store'
 import { ImagePicker } from './ImagePicker'
 import { SimilarOfferView } from './SimilarOffer'
-
-const STAGE_LABEL: Record<Stage, string> = {
-  queued: 'Waiting in the queue',
-  decoding: 'Reading the image',
-  segmenting: 'Finding the object',
-  inflating: 'Shaping the body',
-  meshing: 'Building the mesh',
-  encoding: 'Writing the model',
-  uploading: 'Sending to the generator',
-  generating: 'Generating',
-  texturing: 'Painting the texture',
-  done: 'Done',
-}
 
 const OUTCOME_LABEL: Record<ResultOutcome, string> = {
   hit: 'Cache hit',

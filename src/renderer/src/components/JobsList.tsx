@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react'
 import type { JobInfo, JobState } from '../../../shared/contract'
-import { formatMs } from '../format'
+import { formatMs, STAGE_LABEL } from '../format'
 import { useStore } from '../store'
 
 const STATE_LABEL: Record<JobState, string> = {
@@ -76,9 +76,14 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
           {formatMs(waited)}
         </span>
         {job.state === 'running' && !inLine(job) && (
-          <progress max={100} value={percent} aria-label={`Progress of ${name}`}>
-            {percent}%
-          </progress>
+          <span className="job-progress">
+            <span className="muted small" data-testid="job-stage">
+              {job.stage ? STAGE_LABEL[job.stage] : 'Starting'} · {percent}%
+            </span>
+            <progress max={100} value={percent} aria-label={`Progress of ${name}`}>
+              {percent}%
+            </progress>
+          </span>
         )}
         {job.resumed && (
           <span className="muted small" data-testid="job-resumed">

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
+import type { ModelService } from '../../src/core/service/model-service'
+import { appAddresses } from '../../src/shared/addresses'
+import { codeOf } from '../support/code-of'
+import { fixture } from '../support/fixtures'
+import { GatedGenerator } from '../support/gated-generator'
+import { type LyingServer, startLyingServer } from '../support/lying-server'
+import { makeService } from '../support/stacks'
+import { until } from '../support/until'
+
+/**
+ * GPU servers that go silent (a hung box: test/support/lying-server.ts, 'hung'): a request
+ * waiting on one ends when cancelled, at once and in every state, and its id is free again.
+ */
+
+const liars: LyingServer[] = []
+const services: ModelService[] = []
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.close()))
+  await Promise.all(liars.splice(0).map((l) => l.close()))
+})
+
+async function serviceOnHungServer(): Promise<{ service: ModelService; server: LyingServer }> {
+  const server = await startLyingServer('hung')
+  liars.push(server)
+  const service = await makeService({ generators: [new GatedGenerator()], pool: new HunyuanPool([]) }, appAddresses)
+  services.push(service)
+  await service.addBackend({ url: server.url, concurrency: 1, texture: false })
+  return { service, server }
+}
+
+const request = (seed: number, requestId: string) => ({
+  image: fixture('triposr-robot'),
+  prompt: '',
+  quality: 'draft' as const,
+  seed,
+  reuse: 'exact' as const,
+  requestId,
+})
+
+describe('a GPU server that stops answering', () => {
+  it('ends a running request when it is cancelled, and frees its id', async () => {
+    const { service, server } = await serviceOnHungServer()
+    const running = service.generate(request(1, 'hung-1'))
+    await until(() => (server.asked.get('/generate') ?? 0) === 1, 'the job sent to the server')
+    expect(await service.cancel({ requestId: 'hung-1' })).toEqual({ cancelled: true })
+    expect(await codeOf(running)).toBe('CANCELLED')
+    // The id is free: a new request may take it (and is cancelled in turn).
+    const again = service.generate(request(2, 'hung-1'))
+    await until(async () => (await service.cancel({ requestId: 'hung-1' })).cancelled, 'the id taken again')
+    expect(await codeOf(again)).toBe('CANCELLED')
+  })
+
+  it('ends a request waiting behind a silent one when it is cancelled', async () => {
+    const { service, server } = await serviceOnHungServer()
+    const first = service.generate(request(1, 'first'))
+    await until(() => (server.asked.get('/generate') ?? 0) === 1, 'the first job sent')
+    // The server takes one job at a time: the second waits for the first.
+    const second = service.generate(request(2, 'second'))
+    await until(async () => (await service.cancel({ requestId: 'second' })).cancelled, 'the second waiting')
+    expect(await codeOf(second)).toBe('CANCELLED')
+    expect(server.asked.get('/generate')).toBe(1)
+    await service.cancel({ requestId: 'first' })
+    expect(await codeOf(first)).toBe('CANCELLED')
+  })
+})
