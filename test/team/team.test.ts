@@ -163,6 +163,46 @@ describe('team mode on Redis', () => {
     expect((await answer).cache).toBe('miss')
   })
 
+  it("lists this host's team jobs with their places in the team's line", async () => {
+    prefix = `team-${++run}`
+    await startGpus()
+    const [gpu] = gpus as [FakeHunyuan]
+    // One GPU server for both hosts, so one job runs and the others wait in the team's line.
+    const oneGpu = { MESHCACHE_HUNYUAN_URL: gpu.url }
+    const a = await host(oneGpu)
+    const b = await host(oneGpu)
+    const submit = async (target: HostProcess, seed: number): Promise<string> => {
+      const answer = await fetch(`${target.url}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ requests: [{ image, quality: 'draft', seed, pictureName: `seed-${seed}.png` }] }),
+      })
+      expect(answer.status).toBe(202)
+      return ((await answer.json()) as { jobs: { id: string }[] }).jobs[0]?.id as string
+    }
+    const jobOf = async (target: HostProcess, id: string) =>
+      (
+        (await (await fetch(`${target.url}/api/jobs`)).json()) as {
+          jobs: { id: string; state: string; stage?: string; position?: number }[]
+        }
+      ).jobs.find((job) => job.id === id)
+    await submit(a, 300)
+    await until(async () => (await gpu.stats()).received.length === 1, 'the first job at the GPU server')
+    const second = await submit(a, 301)
+    await until(async () => (await jobOf(a, second))?.position === 1, "a's second job one behind the running one")
+    const third = await submit(b, 302)
+    await until(async () => (await jobOf(b, third))?.position === 2, "b's job two behind")
+    expect(await jobOf(a, second)).toMatchObject({ state: 'running', stage: 'queued', position: 1 })
+    await gpu.release()
+    for (const [target, id] of [
+      [a, second],
+      [b, third],
+    ] as const) {
+      await until(async () => (await jobOf(target, id))?.state === 'done', 'every job done')
+      expect((await jobOf(target, id))?.position).toBeUndefined()
+    }
+  })
+
   it('runs jobs on a GPU server added in the app, on one saved from before a restart, and none on one removed', async () => {
     prefix = `team-${++run}`
     await startGpus()

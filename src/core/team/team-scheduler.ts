@@ -168,7 +168,7 @@ export class TeamScheduler {
     generator: Generator,
     key: string,
     input: GeneratorInput,
-    options: { signal: AbortSignal; onProgress?: (progress: GenerateProgress) => void },
+    options: { signal: AbortSignal; onProgress?: (progress: GenerateProgress & { position?: number }) => void },
   ): Promise<Uint8Array> {
     if (!this.ready) throw new TeamUnavailable("the team's Redis cannot be reached")
     const { queue, events } = this.queueFor(queueName(generator.id, input.keyedFor))
@@ -197,12 +197,20 @@ export class TeamScheduler {
       await this.redis.publish(this.key('cancel'), key).catch(() => undefined)
       await queue.remove(key).catch(() => undefined)
     }
+    let underWay = false
     const onProgress = ({ jobId, data: progress }: { jobId: string; data: unknown }): void => {
-      if (jobId === key && progress && typeof progress === 'object') options.onProgress?.(progress as GenerateProgress)
+      if (jobId !== key || !progress || typeof progress !== 'object') return
+      underWay = true
+      options.onProgress?.(progress as GenerateProgress)
     }
+    const place = new LinePlace(queue, key, (jobsAhead) => {
+      if (!underWay) options.onProgress?.({ stage: 'queued', fraction: 0, position: jobsAhead })
+    })
     events.on('progress', onProgress)
+    for (const change of LINE_CHANGES) events.on(change, place.refresh)
     try {
       const job = await this.addOrJoin(queue, key, data)
+      place.refresh()
       const result = (await this.until(job.waitUntilFinished(events), options.signal)) as JobResult
       const bytes = await this.redis.getBuffer(this.key('result', key))
       if (!bytes || createHash('sha256').update(bytes).digest('hex') !== result.sha256) {
@@ -218,6 +226,8 @@ export class TeamScheduler {
       throw error instanceof AppError ? error : new AppError('BACKEND_FAILED', jobFailure(error))
     } finally {
       events.off('progress', onProgress)
+      for (const change of LINE_CHANGES) events.off(change, place.refresh)
+      place.stop()
       if (!options.signal.aborted) await leave(false)
     }
   }
@@ -410,4 +420,54 @@ return 0
 function jobFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return message.startsWith('The ') ? message : `The generation failed in the team: ${message}`
+}
+
+/** Queue events after which a waiting job's place in line may have changed. */
+const LINE_CHANGES = ['waiting', 'active', 'completed', 'failed', 'removed'] as const
+
+/**
+ * A waiting team job's place in its queue's line, as the local queue counts it (jobs ahead:
+ * those waiting before it, plus the ones running), asked of Redis when the line changes. Only
+ * ids are read (getRanges), never the waiting jobs' pictures; one question at a time.
+ */
+class LinePlace {
+  private asking = false
+  private askAgain = false
+  private stopped = false
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly key: string,
+    private readonly tell: (jobsAhead: number) => void,
+  ) {}
+
+  /** The job has left the line for good: an answer still on its way is not told. */
+  stop(): void {
+    this.stopped = true
+  }
+
+  readonly refresh = (): void => {
+    if (this.stopped) return
+    if (this.asking) {
+      this.askAgain = true
+      return
+    }
+    this.asking = true
+    void this.ask().finally(() => {
+      this.asking = false
+      if (this.askAgain) {
+        this.askAgain = false
+        this.refresh()
+      }
+    })
+  }
+
+  private async ask(): Promise<void> {
+    const [waiting, running] = await Promise.all([
+      this.queue.getRanges(['waiting'], 0, -1, true),
+      this.queue.getActiveCount(),
+    ]).catch(() => [undefined, 0] as const)
+    const index = waiting?.indexOf(this.key) ?? -1
+    if (index >= 0 && !this.stopped) this.tell(index + running)
+  }
 }
