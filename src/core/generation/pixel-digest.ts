@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp, { type Sharp } from 'sharp'
 import { AppError } from '../../shared/errors'
+import { processAlive } from '../process-alive'
 import { inspectImage, limitDecodes, SHARP_INPUT } from './image-input'
 
 /**
@@ -38,22 +39,12 @@ let nextFile = 0
 /** How many digests took each way (the memory way should be rare: it says the folder failed). */
 export const digestWays = { throughFile: 0, inMemory: 0 }
 
-/** Is a process with this id running? (Files of dead processes are leftovers of a crash.) */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Makes the scratch folder once and removes what crashed processes left in it. */
 function scratchFolder(): Promise<void> {
   folderReady ??= mkdir(folder, { recursive: true }).then(() => {
     for (const name of readdirSync(folder)) {
       const pid = Number(name.split('-')[0])
-      if (!Number.isInteger(pid) || !alive(pid)) rmSync(join(folder, name), { force: true })
+      if (!Number.isInteger(pid) || !processAlive(pid)) rmSync(join(folder, name), { force: true })
     }
     process.once('exit', () => {
       for (const name of readdirSync(folder)) {

@@ -3,6 +3,7 @@ import { unlinkSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { processAlive } from '../process-alive'
 
 /**
  * One MeshCache per data folder. Two on one folder each miss the other's models and, on their
@@ -31,16 +32,6 @@ export interface FolderLock {
   /** Adds where the holder is served, so a second start can say it. */
   setAddress(address: string): Promise<void>
   release(): Promise<void>
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, it is another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
@@ -97,7 +88,7 @@ async function takeLock(dir: string, app: string): Promise<FolderLock> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     const holder = await readHolder(path)
     // Another machine's holder cannot be checked: the folder is taken to be in use.
-    if (holder && (holder.machine !== hostname() || (holder.pid !== process.pid && alive(holder.pid)))) {
+    if (holder && (holder.machine !== hostname() || (holder.pid !== process.pid && processAlive(holder.pid)))) {
       throw new FolderLockedError(inUseMessage(dir, holder))
     }
     // Stale (its holder is gone) or unreadable: taken over, then checked, so of two starts taking it at once one wins.
