@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
+import { HunyuanServer } from '../../src/core/generation/hunyuan/hunyuan-server'
 import type { ModelService } from '../../src/core/service/model-service'
 import { appAddresses } from '../../src/shared/addresses'
 import { codeOf } from '../support/code-of'
@@ -63,5 +64,22 @@ describe('a GPU server that stops answering', () => {
     expect(server.asked.get('/generate')).toBe(1)
     await service.cancel({ requestId: 'first' })
     expect(await codeOf(first)).toBe('CANCELLED')
+  })
+
+  it('is listed as not answering for how long, not as "probably generating", and ready again once it answers', async () => {
+    const liar = await startLyingServer('hung')
+    liars.push(liar)
+    const server = new HunyuanServer({ url: liar.url, probeTimeoutMs: 200 })
+    expect(await server.describe()).toMatchObject({ state: 'ready', variant: '2.0' })
+    liar.silent = true
+    const silent = await server.describe()
+    expect(silent.state).toBe('busy')
+    expect(silent.detail).toMatch(
+      new RegExp(
+        `^The Hunyuan3D server at ${liar.url} has not answered for \\d+ s: it may be generating for another client, or hung\\.$`,
+      ),
+    )
+    liar.silent = false
+    expect(await server.describe()).toMatchObject({ state: 'ready' })
   })
 })

@@ -13,7 +13,9 @@ import type { AddressInfo } from 'node:net'
  * - 'huge-model': HTTP 200 with a GLB header claiming `hugeBytes` and that many bytes;
  * - 'hung': takes /generate and never answers, nor closes (a hung box: the GPU process stuck,
  *   its HTTP front still accepting, as uvicorn does while its one worker never returns).
- * It counts what it was asked, and whether a client left before the body ended.
+ * Any of them can also be made wholly `silent` (every request taken and never answered: a box
+ * whose network or process froze). It counts what it was asked, and whether a client left
+ * before the body ended.
  */
 export type Lie = 'endless-error' | 'big-error' | 'redirect' | 'huge-model' | 'hung'
 
@@ -24,16 +26,19 @@ export interface LyingServer {
   asked: Map<string, number>
   /** Bodies the client stopped reading before their end. */
   abandoned: number
+  /** While true, every request is taken and never answered. */
+  silent: boolean
   close(): Promise<void>
 }
 
 export async function startLyingServer(lie: Lie, options: { hugeBytes?: number; redirectTo?: string } = {}) {
   const asked = new Map<string, number>()
-  const state: LyingServer = { url: '', lie, asked, abandoned: 0, close: async () => undefined }
+  const state: LyingServer = { url: '', lie, asked, abandoned: 0, silent: false, close: async () => undefined }
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] as string
     asked.set(path, (asked.get(path) ?? 0) + 1)
     request.resume()
+    if (state.silent) return
     if (lie === 'redirect') {
       response.writeHead(307, { location: options.redirectTo ?? 'http://127.0.0.2:9/' }).end()
       return

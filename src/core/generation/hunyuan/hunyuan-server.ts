@@ -150,6 +150,8 @@ export class HunyuanServer {
   readonly settings: HunyuanServerSettings
   private known: ServerIdentity | undefined
   private last: ServerDescription
+  /** When probes began to go unanswered (undefined while the server answers). */
+  private silentSince: number | undefined
   private runningJobs = 0
   /** When a new worker_id showed that the server restarted (it was identified again then). */
   private restartedAt: number | undefined
@@ -212,14 +214,22 @@ export class HunyuanServer {
     }
     try {
       const identity = await this.identify(AbortSignal.timeout(this.settings.probeTimeoutMs))
+      this.silentSince = undefined
       return this.remember({ state: 'ready', variant: identity.variant })
     } catch (error) {
-      if (error instanceof AppError) return this.remember({ state: 'unreachable', detail: error.message })
+      if (error instanceof AppError) {
+        this.silentSince = undefined
+        return this.remember({ state: 'unreachable', detail: error.message })
+      }
       if (failureOf(error) === 'timeout') {
+        // Upstream's 2.0 server answers nothing while it generates for someone, and a hung one
+        // answers nothing either: the list says how long, not which.
+        this.silentSince ??= Date.now() - this.settings.probeTimeoutMs
+        const seconds = Math.max(1, Math.round((Date.now() - this.silentSince) / 1000))
         return this.remember({
           state: 'busy',
           variant: this.known?.variant,
-          detail: `The Hunyuan3D server at ${this.url} is not answering now: it is probably generating a model.`,
+          detail: `The Hunyuan3D server at ${this.url} has not answered for ${seconds} s: it may be generating for another client, or hung.`,
         })
       }
       return this.remember({
