@@ -132,9 +132,12 @@ describe('TeamScheduler', () => {
 
   it('runs one job for a key asked of two instances, with progress to both', async () => {
     prefix = `sched-${++run}`
+    // One gate for both instances' workers: either may take the job from the team's line, and
+    // the job must be held and counted whichever does (with two gates, the second instance's
+    // worker taking it left the first gate waiting forever: seen as a timeout in CI).
     const generator = new GatedGenerator('builtin')
     const first = await readyScheduler(generator)
-    const second = await readyScheduler(new GatedGenerator('builtin'))
+    const second = await readyScheduler(generator)
     generator.hold()
     const progress: GenerateProgress[] = []
     const signal = new AbortController().signal
