@@ -56,8 +56,17 @@ export interface TierCounters {
   dropped: number
 }
 
+/**
+ * Models the user keeps: never evicted from their last tier, yet counted in its occupancy.
+ * When they alone exceed a limit, nothing else stays in that tier (and the panel says so).
+ */
+export interface KeptTotals {
+  keptItems: number
+  keptBytes: number
+}
+
 /** The memory tier: its counters, occupancy and limits. */
-export interface CacheStats extends TierCounters, CacheLimits {
+export interface CacheStats extends TierCounters, CacheLimits, KeptTotals {
   policy: EvictionPolicyName
   inFlight: number
   currentItems: number
@@ -87,7 +96,7 @@ export const DEFAULT_HELD_MAX_BYTES = 512 * 1024 * 1024
 export const DEFAULT_UPLOAD_BUFFER_BYTES = 64 * 1024 * 1024
 
 /** A persistent tier (disk, or the team's shared tier): counters, occupancy and health. */
-export interface PersistentTierStats extends TierCounters {
+export interface PersistentTierStats extends TierCounters, KeptTotals {
   /** False when the tier cannot be used; the app then works without it. */
   enabled: boolean
   currentItems: number

@@ -64,7 +64,7 @@ export interface GenerateResult {
    * False when no tier could keep the model (larger than every limit, or a full disk): it
    * stays downloadable at modelUrl for a while, but a repeat will generate it again.
    */
-  kept: boolean
+  stored: boolean
   /** For 'similar': the requested picture's own key, and how different the pictures are (bits of 64). */
   requestedKey?: string
   distance?: number
@@ -188,7 +188,16 @@ export interface JobsList {
   problems: string[]
 }
 
-export const CHANGE_REASONS = ['stored', 'accessed', 'evicted', 'deleted', 'cleared', 'limits', 'replaced'] as const
+export const CHANGE_REASONS = [
+  'stored',
+  'accessed',
+  'evicted',
+  'deleted',
+  'cleared',
+  'limits',
+  'replaced',
+  'kept',
+] as const
 export interface CacheChangedEvent {
   reason: (typeof CHANGE_REASONS)[number]
 }
@@ -200,6 +209,8 @@ export interface EntryInfo extends CacheEntryInfo {
   /** The nearest tier holding it: 'memory' entries have copies in the persistent tiers too. */
   tier: Tier
   thumbnailUrl: string | null
+  /** The user keeps it: no tier evicts it, and a clear leaves it unless asked otherwise. */
+  kept: boolean
 }
 
 export interface EntriesPage {
@@ -309,6 +320,8 @@ export interface ClearResult {
   removed: number
   removedFromDisk: number
   removedFromShared: number
+  /** Models the user keeps that the clear left in place (none when it was asked to take them too). */
+  keptLeft: number
 }
 
 /** What each policy would have saved on the app's own recent requests, at the current limits. */

@@ -16,6 +16,7 @@ export const OPERATION_NAMES = [
   'stats',
   'entries',
   'deleteEntry',
+  'keepEntry',
   'clear',
   'getConfig',
   'setConfig',

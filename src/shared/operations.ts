@@ -40,6 +40,7 @@ import {
   entriesQuerySchema,
   generateRequestSchema,
   jobIdSchema,
+  keepEntrySchema,
   localServerConfigSchema,
   noInputSchema,
   removeBackendSchema,
@@ -140,6 +141,11 @@ export const OPERATIONS = {
     input: deleteEntrySchema,
     result: returns<{ deleted: true }>(),
     http: { method: 'DELETE', path: '/api/cache/entries/:key', managed: true },
+  },
+  keepEntry: {
+    input: keepEntrySchema,
+    result: returns<{ key: string; kept: boolean }>(),
+    http: { method: 'POST', path: '/api/cache/entries/:key/keep', managed: true, bodyLimit: SMALL_BODY_LIMIT },
   },
   clear: {
     input: clearSchema,

@@ -133,6 +133,13 @@ export const cacheConfigPatchSchema = z
 
 export const clearSchema = z.strictObject({
   scope: z.enum(CLEAR_SCOPES, { error: "scope must be 'memory', 'all' or 'team'" }),
+  /** Models the user keeps go too (by default a clear leaves them). */
+  kept: z.boolean({ error: 'kept must be true or false' }).default(false),
+})
+
+export const keepEntrySchema = z.strictObject({
+  key: keySchema,
+  keep: z.boolean({ error: 'keep must be true or false' }),
 })
 
 /** Query strings carry text; a whole number written in digits is read as one. */

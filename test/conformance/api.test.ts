@@ -42,7 +42,7 @@ describe.each(STACKS)('Api over $name', (kind) => {
   it('generates once, then serves the same request from the cache; the model is fetchable', async () => {
     await start()
     const first = await api.generate(request())
-    expect(first).toMatchObject({ cache: 'miss', tier: 'generator', backend: 'gated', kept: true })
+    expect(first).toMatchObject({ cache: 'miss', tier: 'generator', backend: 'gated', stored: true })
     const second = await api.generate(request({ prompt: '  a   robot ' }))
     expect(second).toMatchObject({ cache: 'hit', tier: 'memory', key: first.key, bytes: first.bytes })
     expect(generator.runs).toBe(1)
@@ -107,14 +107,41 @@ describe.each(STACKS)('Api over $name', (kind) => {
     await start()
     const { key } = await api.generate(request())
     await stack.service.flush()
-    expect(await api.clear({ scope: 'memory' })).toEqual({ removed: 1, removedFromDisk: 0, removedFromShared: 0 })
+    expect(await api.clear({ scope: 'memory' })).toEqual({
+      removed: 1,
+      removedFromDisk: 0,
+      removedFromShared: 0,
+      keptLeft: 0,
+    })
     const stats = await api.stats()
     expect(stats.currentItems).toBe(0)
     expect(stats.disk?.currentItems).toBe(1)
     expect(await api.generate(request())).toMatchObject({ key, cache: 'hit', tier: 'disk' })
     expect(generator.runs).toBe(1)
-    expect(await api.clear({ scope: 'all' })).toEqual({ removed: 1, removedFromDisk: 1, removedFromShared: 0 })
+    expect(await api.clear({ scope: 'all' })).toEqual({
+      removed: 1,
+      removedFromDisk: 1,
+      removedFromShared: 0,
+      keptLeft: 0,
+    })
     expect((await api.stats()).disk?.currentItems).toBe(0)
+  })
+
+  it('keeps a model through a clear of everything, lists it kept, and lets it go; refuses a keep that is not true or false', async () => {
+    await start()
+    const { key } = await api.generate(request())
+    await api.generate(request({ seed: 8 }))
+    expect(await api.keepEntry({ key, keep: true })).toEqual({ key, kept: true })
+    expect(await codeOf((api.keepEntry as (input: unknown) => Promise<unknown>)({ key, keep: 'yes' }))).toBe(
+      'INVALID_REQUEST',
+    )
+    expect(await codeOf(api.keepEntry({ key: 'f'.repeat(64), keep: true }))).toBe('NOT_FOUND')
+    expect(await api.clear({ scope: 'all' })).toMatchObject({ keptLeft: 1 })
+    expect((await api.entries()).items).toEqual([expect.objectContaining({ key, kept: true })])
+    expect(await api.keepEntry({ key, keep: false })).toEqual({ key, kept: false })
+    expect((await api.entries()).items[0]?.kept).toBe(false)
+    expect(await api.clear({ scope: 'all' })).toMatchObject({ keptLeft: 0 })
+    expect((await api.entries()).total).toBe(0)
   })
 
   it('refuses a clear without an explicit scope, and a team clear without a team tier', async () => {

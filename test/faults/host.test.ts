@@ -33,7 +33,7 @@ async function generate(url: string, n: number, extra: Record<string, unknown> =
   const picture = Buffer.from(await numberedPicture(n)).toString('base64')
   const response = await post(`${url}/api/generate-3d-cached`, { image: picture, quality: 'draft', seed: n, ...extra })
   expect(response.status).toBe(200)
-  return (await response.json()) as { key: string; bytes: number; modelUrl: string; kept: boolean }
+  return (await response.json()) as { key: string; bytes: number; modelUrl: string; stored: boolean }
 }
 
 async function stats(url: string) {
@@ -148,9 +148,9 @@ describe('a model no tier can keep', () => {
     const running = await host({ MESHCACHE_DATA_DIR: 'off' })
     expect((await post(`${running.url}/api/cache/config`, { maxBytes: 1024 * 1024 })).status).toBe(200)
     const response = await post(`${running.url}/api/generate-3d-cached`, { image: big, quality: 'high' })
-    const result = (await response.json()) as { bytes: number; modelUrl: string; kept: boolean }
+    const result = (await response.json()) as { bytes: number; modelUrl: string; stored: boolean }
     expect(result.bytes).toBeGreaterThan(1024 * 1024)
-    expect(result.kept).toBe(false)
+    expect(result.stored).toBe(false)
     const model = await fetch(`${running.url}${result.modelUrl}`)
     expect(model.status).toBe(200)
     expect((await model.arrayBuffer()).byteLength).toBe(result.bytes)

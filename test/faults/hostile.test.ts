@@ -226,7 +226,7 @@ describe('results of /send jobs', () => {
     })
     const { uid } = await compat.send({ image: picture, seed: 9 })
     expect(await finished(compat, uid)).toMatchObject({ status: 'completed' })
-    await service.clear({ scope: 'all' })
+    await service.clear({ scope: 'all', kept: false })
     expect((await service.stats()).currentItems).toBe(0)
     const after = await compat.status(uid)
     expect(after).toMatchObject({ status: 'completed' })

@@ -86,7 +86,7 @@ describe('IPC registration', () => {
       ok: true,
       value: { saved: false },
     })
-    await service.clear({ scope: 'all' })
+    await service.clear({ scope: 'all', kept: false })
     expect(await ipcMain.invoke(APP_URL, ipcChannel('saveModel'), { key, name: 'robot' })).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },
@@ -111,7 +111,7 @@ describe('IPC registration', () => {
     )
     stop()
     const count = sent.length
-    await service.clear({ scope: 'all' })
+    await service.clear({ scope: 'all', kept: false })
     await Promise.resolve()
     expect(sent).toHaveLength(count)
   })

@@ -97,6 +97,32 @@ describe('SharedTier', () => {
     expect((await redis.client().zrange(`${prefix}:order`, 0, -1)).sort()).toEqual([key(1), key(3)].sort())
   })
 
+  it('never evicts a kept model under either policy; a clear spares it unless asked, and a rewrite keeps it kept', async () => {
+    for (const policy of ['lru', 'gdsf'] as const) {
+      const shared = await tier(2500)
+      shared.setPolicy(policy)
+      // The cheapest and oldest: the first victim of both policies, were it not kept.
+      await shared.write(key(1), glb(1), info(1))
+      expect(await shared.setKept(key(1), true)).toBe(true)
+      for (const n of [2, 3, 4, 5]) await shared.write(key(n), glb(n), info(60_000))
+      expect(await redis.client().exists(`${prefix}:rec:${key(1)}`)).toBe(1)
+      expect(await redis.client().zcard(`${prefix}:order`)).toBe(1)
+      await shared.refresh()
+      expect(shared.stats()).toMatchObject({ currentItems: 2, currentBytes: 2000, keptItems: 1, keptBytes: 1000 })
+      expect((await shared.entries()).find((r) => r.key === key(1))).toMatchObject({ kept: true })
+      // Written again (another instance generated it too): still kept.
+      await shared.write(key(1), glb(9), info(1))
+      expect(shared.isKept(key(1))).toBe(true)
+      expect(await shared.clear()).toBe(1)
+      expect((await shared.entries()).map((r) => r.key)).toEqual([key(1)])
+      expect(await shared.setKept(key(1), false)).toBe(true)
+      expect(await shared.clear({ kept: false })).toBe(1)
+      expect(await redis.client().keys(`${prefix}:*`)).toEqual([`${prefix}:policy`])
+    }
+    const shared = await tier()
+    expect(await shared.setKept(key(7), true)).toBe(false)
+  })
+
   it('deletes one model and clears them all, blobs included', async () => {
     const shared = await tier()
     await shared.write(key(1), glb(1), info())

@@ -48,6 +48,8 @@ export interface SetOptions {
   coldest?: boolean
   /** What a slower tier remembers of the entry (warming): its times and hits carry over. */
   history?: Pick<CacheEntryInfo, 'createdAt' | 'lastAccessAt' | 'hits'>
+  /** Pin a new entry before the limits are enforced (see `pin`), so it can never be the victim. */
+  pinned?: boolean
 }
 
 export interface ComputeOptions {
@@ -81,6 +83,15 @@ interface Computed<V> {
   value: V
   generationMs: number
   origin?: string
+}
+
+/**
+ * A pinned entry (a model the user keeps): out of the entry table, so no policy can ever
+ * choose it, and still counted in both limits.
+ */
+interface PinnedEntry<V> {
+  value: V
+  info: CacheEntryInfo
 }
 
 /** A computation under way for one key, shared by every caller that asks for it meanwhile. */
@@ -155,6 +166,9 @@ export class BoundedCache<V> {
   private readonly table = new EntryTable<V>()
   private policy: EvictionPolicy
   private readonly flights = new Map<string, Flight<V>>()
+  /** Entries no limit evicts; looked up only when the table misses, so hits cost nothing more. */
+  private readonly pinned = new Map<string, PinnedEntry<V>>()
+  private pinnedBytes = 0
   private bytes = 0
   private limits: CacheLimits
   private readonly sizeOf: (value: V) => number
@@ -177,7 +191,7 @@ export class BoundedCache<V> {
   }
 
   get size(): number {
-    return this.table.size
+    return this.table.size + this.pinned.size
   }
 
   get currentBytes(): number {
@@ -189,8 +203,10 @@ export class BoundedCache<V> {
     checkKey(key)
     const slot = this.table.slotOf(key)
     if (slot === NONE) {
-      this.counter.recordMiss()
-      return undefined
+      const pinned = this.pinnedUse(key)
+      if (pinned) this.counter.recordHit(pinned.info.generationMs)
+      else this.counter.recordMiss()
+      return pinned?.value
     }
     this.recordHit(slot)
     return this.table.value(slot)
@@ -203,7 +219,7 @@ export class BoundedCache<V> {
   touch(key: string): boolean {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot === NONE) return false
+    if (slot === NONE) return this.pinnedUse(key) !== undefined
     this.table.touch(slot, this.now())
     this.policy.hit(slot)
     return true
@@ -213,19 +229,57 @@ export class BoundedCache<V> {
   peek(key: string): V | undefined {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    return slot === NONE ? undefined : this.table.value(slot)
+    return slot === NONE ? this.pinned.get(key)?.value : this.table.value(slot)
   }
 
   has(key: string): boolean {
     checkKey(key)
-    return this.table.slotOf(key) !== NONE
+    return this.table.slotOf(key) !== NONE || this.pinned.has(key)
+  }
+
+  /** Whether the entry is pinned (never evicted). */
+  isPinned(key: string): boolean {
+    checkKey(key)
+    return this.pinned.has(key)
   }
 
   /** The bookkeeping of one entry, without touching recency or statistics. */
   info(key: string): CacheEntryInfo | undefined {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    return slot === NONE ? undefined : this.table.info(slot)
+    if (slot !== NONE) return this.table.info(slot)
+    const pinned = this.pinned.get(key)
+    return pinned && { ...pinned.info }
+  }
+
+  /**
+   * Pins an entry (no policy ever evicts it; it still counts in both limits, so the others
+   * leave first, and when pinned entries alone exceed a limit nothing else stays) or lets it
+   * go back under the policy as the most recently used. False when the key is absent.
+   */
+  pin(key: string, pinned: boolean): boolean {
+    checkKey(key)
+    const slot = this.table.slotOf(key)
+    if (pinned) {
+      if (slot === NONE) return this.pinned.has(key)
+      this.policy.removed(slot)
+      this.pinSlot(key, slot)
+      return true
+    }
+    const entry = this.pinned.get(key)
+    if (!entry) return slot !== NONE
+    this.unpinned(key, entry)
+    const { info } = entry
+    const inserted = this.table.insert(key, entry.value, info.bytes, info.meta, info.generationMs, this.now())
+    this.table.restore(inserted, { ...info, lastAccessAt: this.now() })
+    this.policy.admitted(inserted)
+    this.enforceLimits()
+    return true
+  }
+
+  /** Pinned entries and their bytes (part of `size` and `currentBytes`). */
+  pinnedTotals(): { items: number; bytes: number } {
+    return { items: this.pinned.size, bytes: this.pinnedBytes }
   }
 
   /**
@@ -241,6 +295,19 @@ export class BoundedCache<V> {
     const bytes = this.measure(value) + metaBytes(meta)
 
     const slot = this.table.slotOf(key)
+    const pinned = slot === NONE ? this.pinned.get(key) : undefined
+    if (pinned) {
+      // A pinned entry is replaced in place and stays pinned, whatever its size: the user keeps it.
+      this.pinnedBytes += bytes - pinned.info.bytes
+      this.bytes += bytes - pinned.info.bytes
+      const old = { ...pinned.info, value: pinned.value }
+      const time = this.now()
+      pinned.value = value
+      pinned.info = { ...pinned.info, bytes, meta, generationMs, lastAccessAt: time }
+      this.onEvict?.(key, old, 'replaced')
+      this.enforceLimits()
+      return true
+    }
     if (bytes > this.limits.maxBytes) {
       if (slot !== NONE) this.remove(slot, 'replaced')
       this.counter.rejected++
@@ -249,7 +316,8 @@ export class BoundedCache<V> {
     if (slot === NONE) {
       const inserted = this.table.insert(key, value, bytes, meta, generationMs, this.now(), options.coldest)
       if (options.history) this.table.restore(inserted, options.history)
-      this.policy.admitted(inserted)
+      if (options.pinned) this.pinSlot(key, inserted)
+      else this.policy.admitted(inserted)
     } else {
       const old = this.onEvict ? this.removal(slot) : undefined
       this.bytes -= this.table.bytes(slot)
@@ -265,17 +333,32 @@ export class BoundedCache<V> {
   delete(key: string): boolean {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot === NONE) return false
-    this.remove(slot, 'deleted')
+    if (slot !== NONE) {
+      this.remove(slot, 'deleted')
+      return true
+    }
+    const pinned = this.pinned.get(key)
+    if (!pinned) return false
+    this.unpinned(key, pinned)
+    this.bytes -= pinned.info.bytes
+    this.onEvict?.(key, { ...pinned.info, value: pinned.value }, 'deleted')
     return true
   }
 
-  /** Drops every entry. Computations under way go on and store their result when done. */
-  clear(): void {
+  /**
+   * Drops every entry, pinned ones too unless `keepPinned`. Computations under way go on and
+   * store their result when done.
+   */
+  clear({ keepPinned = false } = {}): void {
     const removed = this.onEvict ? this.table.slotsFromNewest().map((slot) => this.removal(slot)) : []
     this.table.clear()
     this.policy.cleared()
-    this.bytes = 0
+    if (!keepPinned) {
+      for (const [key, entry] of this.pinned) removed.push({ ...entry.info, key, value: entry.value })
+      this.pinned.clear()
+      this.pinnedBytes = 0
+    }
+    this.bytes = this.pinnedBytes
     for (const entry of removed) this.onEvict?.(entry.key, entry, 'cleared')
   }
 
@@ -308,12 +391,25 @@ export class BoundedCache<V> {
 
   /** Keys from most to least recently used (a snapshot: safe to delete while walking it). */
   keys(): string[] {
-    return this.table.slotsFromNewest().map((slot) => this.table.key(slot))
+    if (this.pinned.size === 0) return this.table.slotsFromNewest().map((slot) => this.table.key(slot))
+    return this.entries().map((entry) => entry.key)
   }
 
-  /** Entry bookkeeping from most to least recently used (a snapshot). */
+  /** Entry bookkeeping from most to least recently used (a snapshot); pinned entries by their last use. */
   entries(): CacheEntryInfo[] {
-    return this.table.slotsFromNewest().map((slot) => this.table.info(slot))
+    const listed = this.table.slotsFromNewest().map((slot) => this.table.info(slot))
+    if (this.pinned.size === 0) return listed
+    const pinned = [...this.pinned.values()].map((entry) => ({ ...entry.info }))
+    pinned.sort((a, b) => b.lastAccessAt - a.lastAccessAt)
+    // A merge: the table's own order stays as it is (entries warmed in as coldest keep their place).
+    const merged: CacheEntryInfo[] = []
+    let p = 0
+    for (const entry of listed) {
+      while (p < pinned.length && (pinned[p] as CacheEntryInfo).lastAccessAt > entry.lastAccessAt)
+        merged.push(pinned[p++] as CacheEntryInfo)
+      merged.push(entry)
+    }
+    return merged.concat(pinned.slice(p))
   }
 
   stats(): CacheStats {
@@ -321,7 +417,9 @@ export class BoundedCache<V> {
       ...this.counter.snapshot(),
       policy: this.policy.name,
       inFlight: this.flights.size,
-      currentItems: this.table.size,
+      currentItems: this.size,
+      keptItems: this.pinned.size,
+      keptBytes: this.pinnedBytes,
       currentBytes: this.bytes,
       maxItems: this.limits.maxItems,
       maxBytes: this.limits.maxBytes,
@@ -359,6 +457,12 @@ export class BoundedCache<V> {
       this.recordHit(slot)
       const { table } = this
       return Promise.resolve({ value: table.value(slot), outcome: 'hit', generationMs: table.generationMs(slot) })
+    }
+    const pinned = this.pinnedUse(key)
+    if (pinned) {
+      const { generationMs } = pinned.info
+      this.counter.recordHit(generationMs)
+      return Promise.resolve({ value: pinned.value, outcome: 'hit', generationMs })
     }
     let flight = this.flights.get(key)
     let outcome: CacheOutcome
@@ -482,12 +586,37 @@ export class BoundedCache<V> {
     this.policy.hit(slot)
   }
 
+  /** Moves an entry out of the table (and out of every policy's reach) into the pinned ones. */
+  private pinSlot(key: string, slot: number): void {
+    const info = this.table.info(slot)
+    this.pinned.set(key, { value: this.table.value(slot), info })
+    this.pinnedBytes += info.bytes
+    this.table.remove(slot)
+  }
+
+  /** A use of a pinned entry: its access time and hit count (the caller counts the statistics). */
+  private pinnedUse(key: string): PinnedEntry<V> | undefined {
+    if (this.pinned.size === 0) return undefined
+    const entry = this.pinned.get(key)
+    if (entry) {
+      entry.info.hits++
+      entry.info.lastAccessAt = this.now()
+    }
+    return entry
+  }
+
+  private unpinned(key: string, entry: PinnedEntry<V>): void {
+    this.pinned.delete(key)
+    this.pinnedBytes -= entry.info.bytes
+  }
+
   private enforceLimits(): void {
     const { maxItems, maxBytes } = this.limits
-    while (this.table.size > maxItems || this.bytes > maxBytes) {
+    // Pinned entries count but are never victims: with only they left, the limits stay exceeded.
+    while (this.size > maxItems || this.bytes > maxBytes) {
       const slot = this.policy.victim()
       if (slot === NONE) return
-      const reason: RemovalReason = this.table.size > maxItems ? 'maxItems' : 'maxBytes'
+      const reason: RemovalReason = this.size > maxItems ? 'maxItems' : 'maxBytes'
       this.counter.recordEviction(this.table.bytes(slot))
       this.policy.evicting(slot)
       this.remove(slot, reason)

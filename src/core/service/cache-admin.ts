@@ -38,10 +38,20 @@ export class CacheAdmin {
     return { deleted: true }
   }
 
-  async clear({ scope }: ParsedInput<'clear'>): Promise<ClearResult> {
+  async keepEntry({ key, keep }: ParsedInput<'keepEntry'>): Promise<{ key: string; kept: boolean }> {
+    if (!(await this.store.keep(key, keep))) throw new AppError('NOT_FOUND', 'No cached model has that key.')
+    return { key, kept: keep }
+  }
+
+  async clear({ scope, kept }: ParsedInput<'clear'>): Promise<ClearResult> {
     if (scope === 'team' && !this.store.shared) throw noTeamTier()
-    if (scope !== 'memory') this.similar.clear()
-    return this.store.clear(scope)
+    const result = await this.store.clear(scope, kept)
+    if (scope !== 'memory') {
+      // The kept models stay, and stay findable by their pictures.
+      this.similar.clear()
+      await this.store.eachEntry((key, meta) => this.similar.remember(key, meta))
+    }
+    return result
   }
 
   async getConfig(): Promise<CacheConfig> {

@@ -189,7 +189,7 @@ export class Generation {
       backend: generator.id,
       ...(typeof job.meta.model === 'string' ? { model: job.meta.model } : {}),
       modelUrl: this.options.addresses('model', key),
-      kept: loaded.kept,
+      stored: loaded.stored,
       ...(loaded.tier === 'generator' && this.shapes.reused(key) ? { shapeReused: true } : {}),
     }
     return { result, bytes: loaded.bytes }

@@ -139,6 +139,10 @@ export class ModelService implements ServiceOperations {
     return this.admin.deleteEntry(input)
   }
 
+  keepEntry(input: ParsedInput<'keepEntry'>) {
+    return this.admin.keepEntry(input)
+  }
+
   clear(input: ParsedInput<'clear'>) {
     return this.admin.clear(input)
   }

@@ -72,7 +72,7 @@ export class SimilarOffers {
         servedMs: performance.now() - started,
         backend: generator.id,
         modelUrl: this.addresses('model', key),
-        kept: true,
+        stored: true,
       }
     }
     return undefined

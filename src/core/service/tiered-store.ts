@@ -37,8 +37,8 @@ export interface Loaded {
   /** The tier the model came from; 'generator' when it was generated (or joined). */
   tier: Tier | 'generator'
   generationMs: number
-  /** Whether any tier keeps it (false: too large for every limit, or every write failed). */
-  kept: boolean
+  /** Whether any tier stores it (false: too large for every limit, or every write failed). */
+  stored: boolean
 }
 
 export interface TieredStoreOptions {
@@ -163,10 +163,10 @@ export class TieredStore {
       if (loaded.outcome === 'hit') for (const tier of this.persistent) tier.touch(key)
       if (thumbnail) await this.options.thumbnails.put(key, thumbnail)
       this.onChange(loaded.outcome === 'hit' ? 'accessed' : 'stored')
-      const kept = this.keeps(key)
-      if (!kept) this.held.hold(key, loaded.value)
+      const stored = this.stores(key)
+      if (!stored) this.held.hold(key, loaded.value)
       const tier = loaded.outcome === 'hit' ? 'memory' : ((loaded.origin as Tier | undefined) ?? 'generator')
-      return { bytes: loaded.value, outcome: loaded.outcome, tier, generationMs: loaded.generationMs, kept }
+      return { bytes: loaded.value, outcome: loaded.outcome, tier, generationMs: loaded.generationMs, stored }
     } finally {
       this.busy--
     }
@@ -208,7 +208,7 @@ export class TieredStore {
 
   /** Whether any tier holds the key (without reading it). */
   has(key: string): boolean {
-    return this.keeps(key) || this.held.get(key) !== undefined
+    return this.stores(key) || this.held.get(key) !== undefined
   }
 
   /** What the fastest tier holding the key knows of it. */
@@ -220,6 +220,26 @@ export class TieredStore {
       if (record) return record
     }
     return undefined
+  }
+
+  /** Whether the user keeps the model (in any tier). */
+  isKept(key: string): boolean {
+    return this.memory.isPinned(key) || this.persistent.some((tier) => tier.isKept(key))
+  }
+
+  /**
+   * Keeps a model, or lets it go back under the tiers' policies: every persistent tier that
+   * holds it keeps it; memory pins it only when it is its last tier (no persistent tier
+   * holds it), since a kept model may leave memory but never its last tier. False when no
+   * tier holds it.
+   */
+  async keep(key: string, kept: boolean): Promise<boolean> {
+    const inPersistent = await Promise.all(this.persistent.map((tier) => tier.setKept(key, kept)))
+    const heldBelow = inPersistent.some(Boolean)
+    const inMemory = this.memory.pin(key, kept && !heldBelow)
+    const held = heldBelow || inMemory
+    if (held) this.onChange('kept')
+    return held
   }
 
   /** A use served without going through `getOrLoad` (a similar model reused): recency and hits. */
@@ -248,11 +268,11 @@ export class TieredStore {
   async entries(query: EntriesQuery): Promise<StoredEntriesPage> {
     const seen = new Set<string>()
     const all: StoredEntry[] = []
-    const add = (tier: Tier, list: Omit<StoredEntry, 'tier'>[]): void => {
+    const add = (tier: Tier, list: CacheEntryInfo[]): void => {
       for (const entry of list) {
         if (seen.has(entry.key)) continue
         seen.add(entry.key)
-        all.push({ ...entry, tier })
+        all.push({ ...entry, tier, kept: this.isKept(entry.key) })
       }
     }
     add('memory', this.memory.entries())
@@ -291,16 +311,28 @@ export class TieredStore {
     return removed
   }
 
-  async clear(scope: ClearScope): Promise<ClearResult> {
-    const removed = this.memory.size
-    this.memory.clear()
+  /** Empties the tiers of the scope; models the user keeps stay unless `kept` says them too. */
+  async clear(scope: ClearScope, kept = false): Promise<ClearResult> {
+    const spared = kept ? new Set<string>() : await this.keptKeys()
+    const before = this.memory.size
+    this.memory.clear({ keepPinned: !kept })
+    const removed = before - this.memory.size
     this.held.clear()
     if (scope === 'memory') this.options.thumbnails.clearMemory()
-    else this.options.thumbnails.clear()
-    const removedFromDisk = scope !== 'memory' && this.disk ? this.disk.clear() : 0
-    const removedFromShared = scope === 'team' && this.shared ? await this.shared.clear() : 0
+    else this.options.thumbnails.clear(spared)
+    const removedFromDisk = scope !== 'memory' && this.disk ? this.disk.clear({ kept }) : 0
+    const removedFromShared = scope === 'team' && this.shared ? await this.shared.clear({ kept }) : 0
     this.onChange('cleared')
-    return { removed, removedFromDisk, removedFromShared }
+    return { removed, removedFromDisk, removedFromShared, keptLeft: spared.size }
+  }
+
+  /** Every kept model's key, in any tier. */
+  private async keptKeys(): Promise<Set<string>> {
+    const keys = new Set<string>()
+    await this.eachEntry((key) => {
+      if (this.isKept(key)) keys.add(key)
+    })
+    return keys
   }
 
   setLimits(limits: Partial<CacheLimits>, diskMaxBytes?: number): void {
@@ -329,12 +361,12 @@ export class TieredStore {
     for (const tier of this.persistent) tier.close?.()
   }
 
-  /** Whether any tier keeps the key now. */
-  private keeps(key: string): boolean {
+  /** Whether any tier stores the key now. */
+  private stores(key: string): boolean {
     return this.memory.has(key) || this.persistent.some((tier) => tier.has(key))
   }
 
-  /** A model found in a slower tier is written to the faster persistent tiers above it. */
+  /** A model found in a slower tier is written to the faster persistent tiers above it (kept if kept there). */
   private async copyUp(source: PersistentTier, key: string, bytes: Uint8Array, record: DiskRecord): Promise<void> {
     const above = this.persistent.slice(0, this.persistent.indexOf(source))
     await Promise.all(above.map((tier) => tier.write(key, bytes, record)))

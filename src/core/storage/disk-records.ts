@@ -6,6 +6,8 @@ import { sha256 } from '../sha256'
 export interface DiskRecord extends CacheEntryInfo {
   /** SHA-256 of the GLB: the name of its file, and its checksum. */
   file: string
+  /** The user keeps it: no tier evicts it (absent in records written before Keep existed). */
+  kept?: boolean
 }
 
 /** The layout version this build writes. A folder marked with a higher one is never changed. */
@@ -15,10 +17,11 @@ export const DISK_FORMAT = 2
 export function newRecord(
   key: string,
   bytes: Uint8Array,
-  info: { generationMs: number; meta: EntryMeta },
+  info: { generationMs: number; meta: EntryMeta; kept?: boolean },
   time: number,
 ): DiskRecord {
   return {
+    ...(info.kept ? { kept: true } : {}),
     key,
     file: sha256(bytes),
     bytes: bytes.byteLength,
@@ -61,7 +64,8 @@ export function parseRecord(value: unknown): DiskRecord | undefined {
     isTime(r.lastAccessAt) &&
     isCount(r.hits) &&
     isTime(r.generationMs) &&
-    isMeta(r.meta)
+    isMeta(r.meta) &&
+    (r.kept === undefined || typeof r.kept === 'boolean')
   return valid ? (value as DiskRecord) : undefined
 }
 

@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs'
 import * as nodeFs from 'node:fs/promises'
 import { join } from 'node:path'
 import { MODEL_KEY_PATTERN } from '../../shared/addresses'
-import type { DiskStats, EntryMeta, EvictionPolicyName } from '../../shared/cache-types'
+import type { DiskStats, EvictionPolicyName } from '../../shared/cache-types'
 import { DEFAULT_DISK_MAX_BYTES } from '../../shared/cache-types'
 import { BoundedCache } from '../cache'
 import { explainStorageFailure, type StorageFs, sweepTemporaries, writeFileAtomically } from './atomic-write'
@@ -17,7 +17,7 @@ import {
   readSnapshotText,
 } from './disk-records'
 import { KeyedChains } from './keyed-chains'
-import type { PersistentTier, StoredModel } from './persistent-tier'
+import type { PersistentTier, StoredModel, WriteInfo } from './persistent-tier'
 
 export interface DiskTierOptions {
   dir: string
@@ -128,7 +128,7 @@ export class DiskTier implements PersistentTier {
       const snapshot = await this.readSnapshot(problems)
       for (const record of await this.loadRecords(snapshot, legacy, problems)) {
         this.files.adopt(record.file)
-        this.index.set(record.key, record, { generationMs: record.generationMs })
+        this.index.set(record.key, record, { generationMs: record.generationMs, pinned: record.kept })
       }
       if (legacy && !this.readOnly) await writeFileAtomically(this.fs, join(this.dir, FORMAT_FILE), String(DISK_FORMAT))
       this.usable = true
@@ -213,10 +213,12 @@ export class DiskTier implements PersistentTier {
    * disk (fsynced), so the model survives a crash. Never throws: a failure is counted,
    * described in the statistics, and answered false.
    */
-  async write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean> {
+  async write(key: string, bytes: Uint8Array, info: WriteInfo): Promise<boolean> {
     if (!this.usable || this.readOnly) return false
     if (bytes.byteLength > this.index.getLimits().maxBytes) return false
-    const record = newRecord(key, bytes, info, this.now())
+    // A model written again under a key the user keeps stays kept.
+    const kept = info.kept === true || this.index.isPinned(key)
+    const record = newRecord(key, bytes, { ...info, kept }, this.now())
     try {
       await this.files.retain(record.file, bytes)
     } catch (error) {
@@ -224,7 +226,7 @@ export class DiskTier implements PersistentTier {
     }
     // The index changes now, and the record file is queued behind any removal asked for
     // earlier: a delete or clear that comes later queues its removal behind this write.
-    this.index.set(key, record, { generationMs: info.generationMs })
+    this.index.set(key, record, { generationMs: info.generationMs, pinned: kept })
     // A cost-aware policy may find the new model the least worth keeping: then it is not kept.
     if (this.index.peek(key) !== record) return false
     try {
@@ -254,6 +256,28 @@ export class DiskTier implements PersistentTier {
     this.scheduleSnapshot('recency')
   }
 
+  isKept(key: string): boolean {
+    return this.usable && this.index.isPinned(key)
+  }
+
+  /** Keeps a model or lets it go; its record file is rewritten before this resolves. */
+  async setKept(key: string, kept: boolean): Promise<boolean> {
+    const record = this.usable && !this.readOnly ? this.index.peek(key) : undefined
+    if (!record) return false
+    if (kept) record.kept = true
+    else delete record.kept
+    this.index.pin(key, kept)
+    // Letting one go may have made room for it to leave at once (its limit was exceeded).
+    if (this.index.peek(key) !== record) return true
+    try {
+      await this.recordOps.run(key, () => writeFileAtomically(this.fs, this.recordPath(key), JSON.stringify(record)))
+    } catch (error) {
+      return this.writeFailed(error)
+    }
+    this.scheduleSnapshot()
+    return true
+  }
+
   delete(key: string): boolean {
     if (this.readOnly) return false
     const removed = this.index.delete(key)
@@ -261,12 +285,12 @@ export class DiskTier implements PersistentTier {
     return removed
   }
 
-  clear(): number {
+  clear({ kept = false } = {}): number {
     if (this.readOnly) return 0
-    const removed = this.index.size
-    this.index.clear()
+    const before = this.index.size
+    this.index.clear({ keepPinned: !kept })
     this.scheduleSnapshot()
-    return removed
+    return before - this.index.size
   }
 
   setMaxBytes(maxBytes: number): void {
@@ -306,6 +330,8 @@ export class DiskTier implements PersistentTier {
       scrubbing: this.scrubbing,
       currentItems: this.index.size,
       currentBytes: this.index.currentBytes,
+      keptItems: this.index.pinnedTotals().items,
+      keptBytes: this.index.pinnedTotals().bytes,
       maxBytes: this.index.getLimits().maxBytes,
       lastError: this.lastError ?? null,
     }

@@ -1,6 +1,12 @@
 import type { EntryMeta, EvictionPolicyName, PersistentTierStats } from '../../shared/cache-types'
 import type { DiskRecord } from './disk-records'
 
+export interface WriteInfo {
+  generationMs: number
+  meta: EntryMeta
+  kept?: boolean
+}
+
 export interface StoredModel {
   bytes: Uint8Array
   record: DiskRecord
@@ -21,12 +27,17 @@ export interface PersistentTier {
   record(key: string): DiskRecord | undefined
   /** The model, hash-checked; `use: false` neither counts nor changes recency. */
   read(key: string, options?: { use?: boolean }): Promise<StoredModel | undefined>
-  /** Stores a model; true once it is durably kept. */
-  write(key: string, bytes: Uint8Array, info: { generationMs: number; meta: EntryMeta }): Promise<boolean>
+  /** Stores a model; true once it is durably stored. `kept` (or a record already kept) keeps it. */
+  write(key: string, bytes: Uint8Array, info: WriteInfo): Promise<boolean>
+  /** Whether the user keeps the model here (it is then never chosen for eviction). */
+  isKept(key: string): boolean
+  /** Keeps the model, or lets it go back under the tier's policy; false when the tier lacks it. */
+  setKept(key: string, kept: boolean): Promise<boolean>
   /** A use served by a faster tier: recency and hit count only. */
   touch(key: string): void
   delete(key: string): boolean | Promise<boolean>
-  clear(): number | Promise<number>
+  /** Removes every model, kept ones too only with `kept`; answers how many were removed. */
+  clear(options?: { kept?: boolean }): number | Promise<number>
   entries(): DiskRecord[] | Promise<DiskRecord[]>
   setMaxBytes(maxBytes: number): void
   setPolicy(policy: EvictionPolicyName): void

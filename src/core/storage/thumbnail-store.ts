@@ -51,17 +51,20 @@ export class ThumbnailStore {
     this.memory.clear()
   }
 
-  /** Removes every thumbnail, files too. */
-  clear(): void {
-    this.memory.clear()
+  /** Removes every thumbnail, files too, except those of the `spared` keys (models the user keeps). */
+  clear(spared: ReadonlySet<string> = new Set()): void {
+    for (const key of this.memory.keys()) if (!spared.has(key)) this.memory.delete(key)
     const dir = this.options.dir
-    if (dir)
-      this.ready = this.ready
-        .then(() => this.fs.rm(dir, { recursive: true, force: true }))
-        .then(
-          () => this.open(),
-          () => undefined,
-        )
+    if (!dir) return
+    const removal =
+      spared.size === 0
+        ? () => this.fs.rm(dir, { recursive: true, force: true }).then(() => this.open())
+        : async () => {
+            for (const name of await this.fs.readdir(dir)) {
+              if (!spared.has(name.replace(/\.webp$/, ''))) await this.fs.rm(join(dir, name), { force: true })
+            }
+          }
+    this.ready = this.ready.then(removal).catch(() => undefined)
   }
 
   private path(key: string): string {

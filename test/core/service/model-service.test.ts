@@ -51,7 +51,12 @@ describe('ModelService', () => {
   it('generates with the builtin generator, then serves the same request from memory with the same bytes', async () => {
     const svc = await service()
     const first = await call(svc, 'generate', request())
-    expect(first).toMatchObject({ cache: 'miss', backend: 'builtin', kept: true, modelUrl: `/models/${first.key}.glb` })
+    expect(first).toMatchObject({
+      cache: 'miss',
+      backend: 'builtin',
+      stored: true,
+      modelUrl: `/models/${first.key}.glb`,
+    })
     const bytes = await svc.model(first.key)
     expect(bytes?.byteLength).toBe(first.bytes)
     const second = await call(svc, 'generate', request({ prompt: '  a   chair ' }))
@@ -221,7 +226,7 @@ describe('ModelService', () => {
     gated.padding = 2 * 1024 * 1024
     const svc = await service([gated], { maxBytes: 1024 * 1024 })
     const result = await call(svc, 'generate', request())
-    expect(result).toMatchObject({ cache: 'miss', kept: false })
+    expect(result).toMatchObject({ cache: 'miss', stored: false })
     expect((await svc.model(result.key))?.byteLength).toBe(result.bytes)
     expect(await svc.stats()).toMatchObject({ currentItems: 0, rejected: 1 })
     // Honest: nothing kept it, so a repeat generates again.

@@ -110,9 +110,19 @@ describe('TieredStore (memory over disk)', () => {
     await svc.generate(request(2))
     expect(await svc.stats()).toMatchObject({ evictions: 1, currentItems: 1, disk: { currentItems: 2 } })
     expect(await svc.generate(request(1))).toMatchObject({ key: a.key, cache: 'hit', tier: 'disk' })
-    expect(await svc.clear({ scope: 'memory' })).toEqual({ removed: 1, removedFromDisk: 0, removedFromShared: 0 })
+    expect(await svc.clear({ scope: 'memory', kept: false })).toEqual({
+      removed: 1,
+      removedFromDisk: 0,
+      removedFromShared: 0,
+      keptLeft: 0,
+    })
     expect((await svc.entries({ offset: 0, limit: 50, sort: 'lastAccessAt', order: 'desc' })).total).toBe(2)
-    expect(await svc.clear({ scope: 'all' })).toEqual({ removed: 0, removedFromDisk: 2, removedFromShared: 0 })
+    expect(await svc.clear({ scope: 'all', kept: false })).toEqual({
+      removed: 0,
+      removedFromDisk: 2,
+      removedFromShared: 0,
+      keptLeft: 0,
+    })
   })
 
   it('opens a disk-only model into memory, and deletes from both tiers', async () => {
@@ -136,7 +146,7 @@ describe('TieredStore (memory over disk)', () => {
     const dir = tempDir()
     await (await service({ diskDir: dir })).close()
     const svc = await service({ diskDir: dir, diskOptions: { fs: full } })
-    expect(await svc.generate(request(3))).toMatchObject({ cache: 'miss', kept: true })
+    expect(await svc.generate(request(3))).toMatchObject({ cache: 'miss', stored: true })
     expect((await svc.stats()).disk).toMatchObject({
       currentItems: 0,
       writeFailures: 1,

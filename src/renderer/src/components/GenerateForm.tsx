@@ -84,7 +84,7 @@ function ResultView(): React.JSX.Element | null {
           {result.fallback}
         </span>
       )}
-      {!result.kept && (
+      {!result.stored && (
         <span className="warning" role="status" data-testid="not-kept">
           This model is larger than the cache limits allow, so it was not kept: save it now if you need it.
         </span>
