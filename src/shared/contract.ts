@@ -214,9 +214,12 @@ export interface EntryInfo extends CacheEntryInfo {
 }
 
 export interface EntriesPage {
+  /** Entries the query's filter lets through (all of them, without one). */
   total: number
   offset: number
   items: EntryInfo[]
+  /** The models (weights) named by any entry, filtered or not: the library's model filter. */
+  models: string[]
 }
 
 /** Statistics of every tier: memory (the cache itself), disk and the team's shared tier. */

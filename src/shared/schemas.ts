@@ -153,12 +153,26 @@ const count = (bounds: { min: number; max?: number }) =>
       .max(bounds.max ?? Number.MAX_SAFE_INTEGER),
   )
 
+/** Query strings carry text: 'true' and 'false' are read as the booleans they spell. */
+const flag = (name: string) =>
+  z.preprocess(
+    (value) => (value === 'true' ? true : value === 'false' ? false : value),
+    z.boolean({ error: `${name} must be true or false` }),
+  )
+
 export const entriesQuerySchema = z
   .strictObject({
     offset: count({ min: 0 }).default(0),
     limit: count({ min: 1, max: MAX_PAGE_SIZE }).default(50),
     sort: z.enum(SORT_FIELDS).default('lastAccessAt'),
     order: z.enum(['asc', 'desc']).default('desc'),
+    /** Words every listed model's prompt or picture name contains (case and accents ignored). */
+    q: z.string({ error: 'q must be text' }).max(200, 'q must be at most 200 characters').optional(),
+    /** Only models made by these weights (an entry's `meta.model`). */
+    model: z.string({ error: 'model must be text' }).max(200).optional(),
+    quality: qualitySchema.optional(),
+    textured: flag('textured').optional(),
+    kept: flag('kept').optional(),
   })
   .default({ offset: 0, limit: 50, sort: 'lastAccessAt', order: 'desc' })
 

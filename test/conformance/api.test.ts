@@ -94,6 +94,29 @@ describe.each(STACKS)('Api over $name', (kind) => {
     expect(all.items).toHaveLength(3)
   })
 
+  it('finds models by picture name and by prompt, and by nothing else; filters by quality, texture, model and kept', async () => {
+    await start()
+    const chair = await api.generate(request({ prompt: '', pictureName: 'Red-Chair.png', seed: 1 }))
+    const lamp = await api.generate(request({ prompt: 'a blue lamp', seed: 2, quality: 'standard' }))
+    const both = await api.generate(request({ prompt: 'brass café', pictureName: 'lamp photo.jpg', seed: 3 }))
+    const found = async (query: Parameters<Api['entries']>[0]) =>
+      (await api.entries(query)).items.map((e) => e.key).sort()
+    expect(await found({ q: 'chair' })).toEqual([chair.key])
+    expect(await found({ q: 'LAMP' })).toEqual([lamp.key, both.key].sort())
+    expect(await found({ q: 'lamp cafe' })).toEqual([both.key])
+    // Keys, qualities, models and seeds are not searched.
+    for (const q of [chair.key.slice(0, 12), 'draft', 'gated', '7']) expect(await found({ q })).toEqual([])
+    expect(await found({ quality: 'standard' })).toEqual([lamp.key])
+    expect(await found({ textured: true })).toEqual([])
+    await api.keepEntry({ key: chair.key, keep: true })
+    expect(await found({ kept: true })).toEqual([chair.key])
+    const page = await api.entries({ model: 'gated 1', sort: 'prompt', order: 'asc' })
+    expect(page.models).toEqual(['gated 1'])
+    // Titled by the prompt, else the picture's name: a blue lamp, brass café, Red-Chair.png.
+    expect(page.items.map((e) => e.key)).toEqual([lamp.key, both.key, chair.key])
+    expect(await found({ model: 'other weights' })).toEqual([])
+  })
+
   it('deletes one entry from every tier; a second delete is NOT_FOUND', async () => {
     await start()
     const { key } = await api.generate(request())

@@ -17,7 +17,11 @@ import type { DiskTier } from '../storage/disk-tier'
 import type { PersistentTier } from '../storage/persistent-tier'
 import type { ThumbnailStore } from '../storage/thumbnail-store'
 import { type ChangeReason, REMOVAL_CHANGE } from './change-feed'
+import { type EntryFilter, entryFilter } from './entry-filter'
 import { HeldResults } from './held-results'
+
+/** Titles in a person's order: case and accents aside, "file 2" before "file 10". */
+const TITLE_ORDER = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true })
 
 /** The scrub rests this many times as long as it worked: it uses at most a tenth of the time. */
 const SCRUB_REST_FACTOR = 9
@@ -63,7 +67,7 @@ export interface TieredStoreOptions {
 export type StoredEntry = Omit<EntryInfo, 'thumbnailUrl'>
 export type StoredEntriesPage = Omit<EntriesPage, 'items'> & { items: StoredEntry[] }
 
-export interface EntriesQuery {
+export interface EntriesQuery extends EntryFilter {
   offset: number
   limit: number
   sort: SortField
@@ -264,29 +268,40 @@ export class TieredStore {
     }
   }
 
-  /** Entries of every tier, each listed once with the fastest tier that holds it. */
+  /**
+   * Entries of every tier, each listed once with the fastest tier that holds it; those the
+   * query's filter lets through, sorted and paged, with the models every entry names.
+   */
   async entries(query: EntriesQuery): Promise<StoredEntriesPage> {
     const seen = new Set<string>()
+    const models = new Set<string>()
+    const passes = entryFilter(query)
     const all: StoredEntry[] = []
     const add = (tier: Tier, list: CacheEntryInfo[]): void => {
       for (const entry of list) {
         if (seen.has(entry.key)) continue
         seen.add(entry.key)
-        all.push({ ...entry, tier, kept: this.isKept(entry.key) })
+        if (typeof entry.meta.model === 'string') models.add(entry.meta.model)
+        const listed = { ...entry, tier, kept: this.isKept(entry.key) }
+        if (passes(listed)) all.push(listed)
       }
     }
     add('memory', this.memory.entries())
     for (const tier of this.persistent) add(tier.name, (await tier.entries()).map(withoutFile))
     const sign = query.order === 'asc' ? 1 : -1
-    const value = (entry: StoredEntry): string | number =>
-      query.sort === 'prompt' ? String(entry.meta.prompt ?? '') : entry[query.sort]
+    const { sort } = query
     // Each tier's list is most recent first; the stable sort keeps that order among equals.
-    all.sort((a, b) => {
-      const x = value(a)
-      const y = value(b)
-      return x < y ? -sign : x > y ? sign : 0
-    })
-    return { total: all.length, offset: query.offset, items: all.slice(query.offset, query.offset + query.limit) }
+    if (sort === 'prompt') {
+      // By the title a user reads (the prompt, else the picture's name), as a person orders words.
+      const title = (entry: StoredEntry): string => String(entry.meta.prompt || entry.meta.pictureName || '')
+      all.sort((a, b) => sign * TITLE_ORDER.compare(title(a), title(b)))
+    } else all.sort((a, b) => sign * (a[sort] - b[sort]))
+    return {
+      total: all.length,
+      offset: query.offset,
+      items: all.slice(query.offset, query.offset + query.limit),
+      models: [...models].sort(),
+    }
   }
 
   /** Calls `visit` for every entry of every tier (for indexes kept beside the tiers), without copies or sorting. */
