@@ -1,9 +1,10 @@
-/** A file name the user's system will accept: no separators, no control characters, ending in .glb. */
-export function safeFileName(name: string): string {
+/** A file name the user's system will accept: no separators, no control characters, ending in `.<extension>`. */
+export function safeFileName(name: string, extension = 'glb'): string {
   const base = name
     .replace(/[/\\:*?"<>|\p{Cc}]/gu, '_')
     .replace(/^\.+/, '')
+    .replace(/\.glb$/i, '')
     .slice(0, 120)
   const stem = base.length > 0 ? base : 'model'
-  return stem.toLowerCase().endsWith('.glb') ? stem : `${stem}.glb`
+  return stem.toLowerCase().endsWith(`.${extension}`) ? stem : `${stem}.${extension}`
 }

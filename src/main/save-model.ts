@@ -1,6 +1,9 @@
 import * as nodeFs from 'node:fs/promises'
+import { basename, dirname, extname, join } from 'node:path'
+import { exportModel } from '../core/export/model-export'
 import { type StorageFs, writeFileAtomically } from '../core/storage/atomic-write'
 import { AppError } from '../shared/errors'
+import { EXPORT_FORMATS, type ExportFormat, FORMAT_LABELS } from '../shared/export-formats'
 import type { OperationHandlers } from '../shared/operations'
 import { safeFileName } from './safe-file-name'
 
@@ -24,29 +27,40 @@ function explainSaveFailure(error: unknown, path: string): string {
 }
 
 /**
- * The desktop's own operation: asks where to save (under a safe file name), then writes the
- * model's bytes from the tiers there. The write is atomic, so the chosen file only ever holds
- * a complete model: a full disk or a crash mid-save never leaves a cut-off GLB in place of a
- * good one. `{ saved: false }` when the user cancels.
+ * The desktop's own operation: asks where to save (under a safe file name, the asked format's
+ * filter first, every format offered), then writes the model there in the format the chosen
+ * name ends in, with what it refers to beside it (an OBJ's MTL and texture, named after it).
+ * Each write is atomic, so the chosen file only ever holds a complete model: a full disk or a
+ * crash mid-save never leaves a cut-off file in place of a good one. `{ saved: false }` when
+ * the user cancels.
  */
 export function saveModelHandler(
   model: (key: string) => Promise<Uint8Array | undefined>,
   showSaveDialog: ShowSaveDialog,
   fs: StorageFs = nodeFs,
 ): OperationHandlers['saveModel'] {
-  return async ({ key, name }) => {
+  return async ({ key, name, format = 'glb' }) => {
     const bytes = await model(key)
     if (!bytes) throw new AppError('NOT_FOUND', 'That model is no longer in the cache.')
+    const offered = [format, ...EXPORT_FORMATS.filter((other) => other !== format)]
     const choice = await showSaveDialog({
       title: 'Save model',
-      defaultPath: safeFileName(name),
-      filters: [{ name: 'glTF binary', extensions: ['glb'] }],
+      defaultPath: safeFileName(name, format),
+      filters: offered.map((each) => ({ name: FORMAT_LABELS[each], extensions: [each] })),
     })
     if (choice.canceled || !choice.filePath) return { saved: false }
+    // The name's extension says the format; a name without a known one gets the asked format's.
+    const typed = extname(choice.filePath).slice(1).toLowerCase()
+    const known = (EXPORT_FORMATS as readonly string[]).includes(typed)
+    const chosen = known ? (typed as ExportFormat) : format
+    const path = known ? choice.filePath : `${choice.filePath}.${format}`
+    const base = basename(path, extname(path))
+    const files = await exportModel(bytes, chosen, base)
     try {
-      await writeFileAtomically(fs, choice.filePath, bytes)
+      for (const [index, file] of files.entries())
+        await writeFileAtomically(fs, index === 0 ? path : join(dirname(path), file.name), file.bytes)
     } catch (error) {
-      throw new AppError('INTERNAL', explainSaveFailure(error, choice.filePath))
+      throw new AppError('INTERNAL', explainSaveFailure(error, path))
     }
     return { saved: true }
   }

@@ -9,6 +9,7 @@ import { SMALL_BODY_LIMIT } from '../shared/limits'
 import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOperations } from '../shared/operations'
 import { EventStream } from './event-stream'
 import { errorPayloadFor, sendError } from './http-errors'
+import { exportedFile } from './model-exports'
 import { type GuardOptions, guard, MAX_PARAM_LENGTH } from './security'
 import { heldUntilAnswered, takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
 
@@ -137,9 +138,17 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
       .header('cache-control', 'private, max-age=31536000, immutable')
       .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   }
-  app.get<{ Params: { file: string } }>('/models/:file', (request, reply) =>
-    serveResource(`/models/${request.params.file}`, reply),
-  )
+  app.get<{ Params: { file: string }; Querystring: { name?: unknown } }>('/models/:file', async (request, reply) => {
+    const { file } = request.params
+    if (file.endsWith('.glb')) return serveResource(`/models/${file}`, reply)
+    const exported = await exportedFile(file, request.query.name, (key) => service.model(key))
+    if (!exported) return sendError(reply, { code: 'NOT_FOUND', message: 'No cached model has that key.' })
+    return reply
+      .header('content-type', exported.contentType)
+      .header('content-disposition', `attachment; filename="${exported.name}"`)
+      .header('cache-control', 'private, max-age=31536000, immutable')
+      .send(Buffer.from(exported.bytes.buffer, exported.bytes.byteOffset, exported.bytes.byteLength))
+  })
   app.get<{ Params: { file: string } }>('/thumbnails/:file', (request, reply) =>
     serveResource(`/thumbnails/${request.params.file}`, reply),
   )

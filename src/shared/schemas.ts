@@ -3,6 +3,7 @@ import { JOB_ID_PATTERN, MODEL_KEY_PATTERN } from './addresses'
 import { decodeBase64 } from './base64'
 import { EVICTION_POLICIES } from './cache-types'
 import { CLEAR_SCOPES, DESKTOP_ACTIONS, QUALITIES, REUSE_MODES, SORT_FIELDS } from './contract'
+import { EXPORT_FORMATS } from './export-formats'
 import {
   CONFIG_BOUNDS,
   DEFAULT_SEED,
@@ -184,7 +185,11 @@ export const deleteEntrySchema = z.strictObject({
 
 export const cancelSchema = z.strictObject({ requestId: requestIdSchema })
 
-export const saveModelSchema = z.strictObject({ key: keySchema, name: z.string().min(1).max(200) })
+export const saveModelSchema = z.strictObject({
+  key: keySchema,
+  name: z.string().min(1).max(200),
+  format: z.enum(EXPORT_FORMATS, { error: `format must be one of ${EXPORT_FORMATS.join(', ')}` }).default('glb'),
+})
 
 /** A GPU server's address: http(s), no credentials, kept without a trailing slash. */
 export const gpuServerUrlSchema = z

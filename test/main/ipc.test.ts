@@ -131,7 +131,8 @@ describe('IPC registration', () => {
 
   it('makes safe file names', () => {
     expect(safeFileName('chair')).toBe('chair.glb')
-    expect(safeFileName('a/b\\c.GLB')).toBe('a_b_c.GLB')
+    expect(safeFileName('a/b\\c.GLB')).toBe('a_b_c.glb')
+    expect(safeFileName('robot.glb', 'obj')).toBe('robot.obj')
     expect(safeFileName('...')).toBe('model.glb')
   })
 })

@@ -90,6 +90,27 @@ describe('browser host', () => {
     expect(thumbnail.headers.get('content-type')).toBe('image/webp')
   })
 
+  it('serves a model as OBJ, STL, PLY and USDZ by extension, an OBJ with its MTL and texture beside it', async () => {
+    const { url } = await start()
+    const { key } = (await (await post(`${url}/api/generate-3d-cached`, body())).json()) as { key: string }
+    const at = async (path: string) => {
+      const response = await fetch(`${url}/models/${path}`)
+      return { status: response.status, type: response.headers.get('content-type'), text: await response.text() }
+    }
+    expect(await at(`${key}.stl`)).toMatchObject({ status: 200, type: 'model/stl' })
+    expect(await at(`${key}.ply`)).toMatchObject({ status: 200, type: 'application/x-ply' })
+    expect(await at(`${key}.usdz`)).toMatchObject({ status: 200, type: 'model/vnd.usdz+zip' })
+    // The gated generator's models carry no texture: the OBJ names no MTL, and there is none.
+    expect((await at(`${key}.obj`)).text).not.toContain('mtllib')
+    expect((await at(`${key}.mtl`)).status).toBe(404)
+    expect((await at(`${'b'.repeat(64)}.obj`)).status).toBe(404)
+    // A name that could break out of the header or the folder falls back to the key.
+    const named = await fetch(`${url}/models/${key}.stl?name=${encodeURIComponent('a"b/../c')}`)
+    expect(named.headers.get('content-disposition')).toBe(`attachment; filename="${key}.stl"`)
+    const plain = await fetch(`${url}/models/${key}.stl?name=robot-1`)
+    expect(plain.headers.get('content-disposition')).toBe('attachment; filename="robot-1.stl"')
+  })
+
   it('accepts a data: URL image', async () => {
     const { url } = await start()
     const response = await post(`${url}/api/generate-3d-cached`, body({ image: `data:image/png;base64,${image}` }))

@@ -13,7 +13,10 @@ export interface EntryFilter {
 
 /** Lower case, without accents: "Café" is found by "cafe". */
 function folded(text: string): string {
-  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase()
+  return text
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase()
 }
 
 /**

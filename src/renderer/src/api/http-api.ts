@@ -2,6 +2,7 @@ import { appAddresses } from '../../../shared/addresses'
 import { encodeBase64 } from '../../../shared/base64'
 import { STOPPED_LOCAL_SERVER } from '../../../shared/contract'
 import { AppError, isErrorPayload } from '../../../shared/errors'
+import { type ExportFormat, exportBaseName } from '../../../shared/export-formats'
 import {
   type Api,
   EVENT_NAMES,
@@ -101,13 +102,23 @@ export function createHttpApi(options: HttpApiOptions = {}): Api {
 
   const calls: Record<string, (input?: unknown) => Promise<unknown>> = {}
   for (const name of OPERATION_NAMES) calls[name] = (input) => call(name, input)
-  // Saving is the browser's own download of the model's address.
+  // Saving is the browser's own download of the model's address, in the asked format: an
+  // OBJ's MTL and texture follow it, named alike so that its references hold.
   calls.saveModel = async (input) => {
-    const { key, name } = input as { key: string; name: string }
-    ;(options.download ?? browserDownload)(
-      `${base}${appAddresses('model', key)}`,
-      name.endsWith('.glb') ? name : `${name}.glb`,
-    )
+    const { key, name, format = 'glb' } = input as { key: string; name: string; format?: ExportFormat }
+    const download = options.download ?? browserDownload
+    const fileName = exportBaseName(name)
+    const at = (extension: string): string =>
+      extension === 'glb'
+        ? `${base}${appAddresses('model', key)}`
+        : `${base}/models/${key}.${extension}?name=${encodeURIComponent(fileName)}`
+    download(at(format), `${fileName}.${format}`)
+    if (format !== 'obj') return { saved: true }
+    const mtl = await doFetch(at('mtl'), { credentials: 'same-origin' })
+    if (!mtl.ok) return { saved: true }
+    download(at('mtl'), `${fileName}.mtl`)
+    const texture = /^map_Kd .*\.(png|jpg)$/m.exec(await mtl.text())?.[1]
+    if (texture) download(at(texture), `${fileName}.${texture}`)
     return { saved: true }
   }
   // The browser host has no start-up screen (it does not listen unless its service opened) and no shell.
