@@ -153,7 +153,7 @@ test.describe('the desktop app', () => {
     const sim = running.sim as SimApp
     expect(sim.menu.map((m) => m.label)).toEqual(['File', 'Edit', 'View', 'Help'])
     const labels = (name: string) => sim.menu.find((m) => m.label === name)?.submenu?.map((item) => item.label)
-    expect(labels('File')).toEqual(['Open picture…', 'Save GLB…', 'separator', 'Quit'])
+    expect(labels('File')).toEqual(['Open picture…', 'Save model…', 'separator', 'Quit'])
     expect(labels('View')).toEqual(['resetZoom', 'zoomIn', 'zoomOut', 'separator', 'togglefullscreen'])
     sim.answerOpenDialog(image('triposr-robot'))
     await sim.clickMenu('File', 'Open picture…')
@@ -163,7 +163,7 @@ test.describe('the desktop app', () => {
     await expect(app.getByTestId('result')).toHaveAttribute('data-cache', 'miss')
     const target = testInfo.outputPath('from-menu.glb')
     sim.answerSaveDialog(target)
-    await sim.clickMenu('File', 'Save GLB…')
+    await sim.clickMenu('File', 'Save model…')
     await expect(app.getByRole('status').filter({ hasText: 'Model saved.' })).toBeVisible()
     expect(readFileSync(target).subarray(0, 4).toString('latin1')).toBe('glTF')
     const data = testInfo.outputPath('data')

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test as base, _electron as electron, expect, type Page } from '@playwright/test'
+import { test as base, _electron as electron, expect, type Locator, type Page } from '@playwright/test'
 import sharp from 'sharp'
 import type { OperationInput, OperationResult, ServiceOperationName } from '../src/shared/operations'
 import { type FakeHunyuan, startFakeHunyuan } from '../test/support/fake-hunyuan'
@@ -145,8 +145,13 @@ export async function generate(
 }
 
 /** Share of the 3D viewport's pixels that differ from its empty background. */
-export async function modelCoverage(page: Page): Promise<number> {
-  const shot = await page.locator('[data-testid="viewport"] canvas').screenshot()
+export function modelCoverage(page: Page): Promise<number> {
+  return canvasCoverage(page.locator('[data-testid="viewport"] canvas'))
+}
+
+/** Share of a 3D view's pixels that differ from the views' empty background. */
+export async function canvasCoverage(canvas: Locator): Promise<number> {
+  const shot = await canvas.screenshot()
   const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true })
   const background = [0x1b, 0x21, 0x30]
   let different = 0

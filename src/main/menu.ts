@@ -26,7 +26,7 @@ export function appMenuTemplate(actions: MenuActions, options: { dev: boolean; m
       label: 'File',
       submenu: [
         { label: 'Open picture…', accelerator: 'CmdOrCtrl+O', click: actions.openPicture },
-        { label: 'Save GLB…', accelerator: 'CmdOrCtrl+S', click: actions.saveModel },
+        { label: 'Save model…', accelerator: 'CmdOrCtrl+S', click: actions.saveModel },
         separator,
         { label: 'Quit', accelerator: 'CmdOrCtrl+Q', click: actions.quit },
       ],

@@ -86,7 +86,7 @@ describe('the application menu', () => {
     expect(menu.map((item) => item.label)).toEqual(['File', 'Edit', 'View', 'Help'])
     for (const [path, action] of [
       [['File', 'Open picture…'], actions.openPicture],
-      [['File', 'Save GLB…'], actions.saveModel],
+      [['File', 'Save model…'], actions.saveModel],
       [['File', 'Quit'], actions.quit],
       [['Help', 'Open data folder'], actions.openDataFolder],
       [['Help', 'Open log file'], actions.openLogFile],

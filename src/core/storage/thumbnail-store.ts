@@ -9,7 +9,7 @@ import { type StorageFs, writeFileAtomically } from './atomic-write'
  * models. A thumbnail is a nicety: failures to store one are ignored.
  */
 export class ThumbnailStore {
-  private readonly memory = new BoundedCache<Uint8Array>({ maxItems: 5_000, maxBytes: 16 * 1024 * 1024 })
+  private readonly memory = new BoundedCache<Uint8Array>({ maxItems: 5_000, maxBytes: 48 * 1024 * 1024 })
   private readonly fs: StorageFs
   /** File writes wait for a clear under way, so a new thumbnail is never removed with old ones. */
   private ready: Promise<unknown> = Promise.resolve()

@@ -5,8 +5,10 @@ import { CachePanel } from './components/CachePanel'
 import { GenerateForm } from './components/GenerateForm'
 import { GPU_SERVER_URL_INPUT, GpuServers } from './components/GpuServers'
 import { JobsList } from './components/JobsList'
+import { Library } from './components/Library'
 import { ModelPreview } from './components/ModelPreview'
 import { StartupError } from './components/StartupError'
+import { useLibrary } from './library-store'
 import { useStore, watchForSimilar } from './store'
 
 const POLL_MS = 5_000
@@ -44,6 +46,41 @@ function BackendStatus(): React.JSX.Element | null {
         </span>
       ))}
     </p>
+  )
+}
+
+const VIEWS = [
+  { id: 'studio', label: 'Studio' },
+  { id: 'library', label: 'Library' },
+] as const
+
+/** The window's two views as tabs: arrow keys move between them, as in any tab list. */
+function ViewTabs(): React.JSX.Element {
+  const view = useStore((s) => s.view)
+  const setView = useStore((s) => s.setView)
+  const onKeyDown = (event: React.KeyboardEvent): void => {
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return
+    const next = view === 'studio' ? 'library' : 'studio'
+    setView(next)
+    document.getElementById(`tab-${next}`)?.focus()
+  }
+  return (
+    <div className="view-tabs" role="tablist" aria-label="Views" onKeyDown={onKeyDown}>
+      {VIEWS.map(({ id, label }) => (
+        <button
+          key={id}
+          id={`tab-${id}`}
+          type="button"
+          role="tab"
+          aria-selected={view === id}
+          aria-controls={`view-${id}`}
+          tabIndex={view === id ? 0 : -1}
+          onClick={() => setView(id)}
+        >
+          {label}
+        </button>
+      ))}
+    </div>
   )
 }
 
@@ -104,14 +141,17 @@ function MainView(): React.JSX.Element {
     const refreshWhenShown = (): void => {
       clearTimeout(pending)
       pending = setTimeout(() => {
-        const { job, clickedAt } = useStore.getState()
+        const { job, clickedAt, view } = useStore.getState()
         if (job || clickedAt !== undefined) refreshWhenShown()
-        else void refresh()
+        else {
+          void refresh()
+          if (view === 'library') void useLibrary.getState().reload()
+        }
       }, 150)
     }
     const offChanged = api.subscribe('cacheChanged', refreshWhenShown)
     const offProgress = api.subscribe('progress', onProgress)
-    // The desktop shell's File menu and a second launch hand pictures over; Save GLB… runs the button's action.
+    // The desktop shell's File menu and a second launch hand pictures over; Save model… runs the button's action.
     const offPicture = api.subscribe(
       'openPicture',
       (picture) => void useStore.getState().pickFile(pictureFile(picture)),
@@ -136,24 +176,31 @@ function MainView(): React.JSX.Element {
     }
   }, [])
 
+  const view = useStore((s) => s.view)
   return (
     <div className="app">
       <header className="app-header">
         <h1>MeshCache</h1>
-        <p className="muted">Image to 3D, with every finished model kept for instant reuse.</p>
+        <ViewTabs />
         <BackendStatus />
       </header>
-      <main className="layout">
-        <div className="column">
-          <GenerateForm />
-          <ModelPreview />
-        </div>
-        <div className="column">
-          <JobsList />
-          <CachePanel />
-          <GpuServers />
-        </div>
-      </main>
+      {view === 'studio' ? (
+        <main className="layout" id="view-studio" role="tabpanel" aria-labelledby="tab-studio">
+          <div className="column">
+            <GenerateForm />
+            <JobsList />
+          </div>
+          <div className="column">
+            <ModelPreview />
+            <CachePanel />
+            <GpuServers />
+          </div>
+        </main>
+      ) : (
+        <main className="library-layout" id="view-library" role="tabpanel" aria-labelledby="tab-library">
+          <Library />
+        </main>
+      )}
     </div>
   )
 }

@@ -1,3 +1,4 @@
+import { modelFileName } from '../../shared/addresses'
 import type { Stage } from '../../shared/contract'
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
@@ -39,4 +40,14 @@ export const STAGE_LABEL: Record<Stage, string> = {
   generating: 'Generating',
   texturing: 'Painting the texture',
   done: 'Done',
+}
+
+/** An entry's title: its prompt, else its picture's file name ('' when it has neither). */
+export function entryTitle(meta: Readonly<Record<string, unknown>>): string {
+  return String(meta.prompt ?? '') || String(meta.pictureName ?? '')
+}
+
+/** The name a stored model is opened and saved under, from its title. */
+export function entryFileName(meta: Readonly<Record<string, unknown>>, key: string): string {
+  return modelFileName(entryTitle(meta).replace(/\.(png|jpe?g|webp)$/i, ''), key)
 }

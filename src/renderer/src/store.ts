@@ -17,6 +17,7 @@ import type {
   SortField,
 } from '../../shared/contract'
 import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
+import type { ExportFormat } from '../../shared/export-formats'
 import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
 import { api } from './api'
 import { isImageError } from './errors'
@@ -90,8 +91,12 @@ interface State {
   shownUrl?: string
   generateError?: ErrorPayload
   model?: ModelView
-  /** What became of the last Save GLB, shown beside the preview while that model is. */
+  /** What became of the last save, shown beside the preview while that model is. */
   saveStatus?: { key: string; ok: boolean; message: string }
+  /** The format Save writes (the menu's Save model… too). */
+  saveFormat: ExportFormat
+  /** What the window shows: the form, preview and cache (studio), or every model kept (library). */
+  view: 'studio' | 'library'
   offer?: SimilarOffer
 
   stats?: ServiceStats
@@ -132,13 +137,16 @@ interface State {
   refreshBackends(): Promise<void>
   refreshPolicyReport(): Promise<void>
   sortBy(field: SortField): Promise<void>
-  open(key: string, name: string): void
+  /** Shows a stored model in the studio's preview (`bytes`: its size, when the caller knows it). */
+  open(key: string, name: string, bytes?: number): void
   /** 'team' also removes it from the team's shared tier (the caller has asked the user). */
   deleteEntry(key: string, scope?: 'local' | 'team'): Promise<void>
   clear(scope: ClearScope): Promise<number>
   setConfig(config: CacheConfigPatch): Promise<void>
   warm(files: File[]): Promise<void>
   save(): Promise<void>
+  setSaveFormat(format: ExportFormat): void
+  setView(view: 'studio' | 'library'): void
 }
 
 /** How long to wait after the last change of picture or settings before asking for similar models. */
@@ -272,6 +280,8 @@ export const useStore = create<State>()((set, get) => ({
   unseen: [],
   jobProblems: [],
   desktop: false,
+  saveFormat: 'glb',
+  view: 'studio',
 
   async pickFile(file) {
     if (file) await get().pickFiles([file])
@@ -518,10 +528,14 @@ export const useStore = create<State>()((set, get) => ({
     await get().refresh()
   },
 
-  open(key, name) {
-    const bytes = get().entries?.items.find((entry) => entry.key === key)?.bytes
+  open(key, name, known) {
+    const bytes = known ?? get().entries?.items.find((entry) => entry.key === key)?.bytes
     // The user chose what to look at: a job finishing now does not take it away.
-    set({ model: { key, url: api.modelUrl(key), name, ...(bytes ? { bytes } : {}) }, jobShows: false })
+    set({
+      model: { key, url: api.modelUrl(key), name, ...(bytes ? { bytes } : {}) },
+      jobShows: false,
+      view: 'studio',
+    })
   },
 
   async deleteEntry(key, scope = 'local') {
@@ -582,10 +596,18 @@ export const useStore = create<State>()((set, get) => ({
     if (!model) return
     set({ saveStatus: undefined })
     try {
-      const { saved } = await api.saveModel({ key: model.key, name: model.name })
+      const { saved } = await api.saveModel({ key: model.key, name: model.name, format: get().saveFormat })
       if (saved) set({ saveStatus: { key: model.key, ok: true, message: 'Model saved.' } })
     } catch (error) {
       set({ saveStatus: { key: model.key, ok: false, message: toErrorPayload(error).message } })
     }
+  },
+
+  setSaveFormat(saveFormat) {
+    set({ saveFormat })
+  },
+
+  setView(view) {
+    set({ view })
   },
 }))

@@ -1,8 +1,8 @@
 import { useState } from 'react'
-import { modelFileName, shortKey } from '../../../shared/addresses'
+import { shortKey } from '../../../shared/addresses'
 import type { Tier } from '../../../shared/cache-types'
 import type { SortField } from '../../../shared/contract'
-import { formatAge, formatBytes, formatMs } from '../format'
+import { entryFileName, entryTitle, formatAge, formatBytes, formatMs } from '../format'
 import { useStore } from '../store'
 
 const COLUMNS: { field: SortField; label: string }[] = [
@@ -102,10 +102,8 @@ export function EntriesTable(): React.JSX.Element {
         </thead>
         <tbody>
           {entries.items.map((entry) => {
-            // Its title: the prompt, else the picture's file name.
-            const titleText = String(entry.meta.prompt ?? '') || String(entry.meta.pictureName ?? '')
-            const prompt = titleText || '(no prompt)'
-            const name = modelFileName(titleText.replace(/\.(png|jpe?g|webp)$/i, ''), entry.key)
+            const prompt = entryTitle(entry.meta) || '(no prompt)'
+            const name = entryFileName(entry.meta, entry.key)
             return (
               <tr key={entry.key} data-key={entry.key} className={openKey === entry.key ? 'open' : undefined}>
                 <td>

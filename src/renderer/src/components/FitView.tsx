@@ -34,6 +34,8 @@ export function FitView({ margin, children }: { margin: number; children: ReactN
     camera.far = distance * 100
     camera.lookAt(center)
     camera.updateProjectionMatrix()
+    // Linked views (Compare) zoom relative to the distance each was framed at.
+    camera.userData.fittedDistance = distance
     if (controls) {
       controls.target.copy(center)
       controls.maxDistance = distance * 10

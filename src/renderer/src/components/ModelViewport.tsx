@@ -3,6 +3,7 @@ import { addAfterEffect, Canvas, useThree } from '@react-three/fiber'
 import { Component, type ReactNode, useEffect, useState } from 'react'
 import { type Material, Mesh } from 'three'
 import type { GLTF } from 'three/examples/jsm/loaders/GLTFLoader.js'
+import { type ModelFacts, modelFacts } from '../model-facts'
 import { FitView } from './FitView'
 import { loadModel, rememberShown } from './parsed-models'
 
@@ -50,7 +51,7 @@ function Model({
 const NOT_SHOWN = 'The model could not be shown: it may have been removed from the cache.'
 
 /** A model that fails while drawn (WebGL, a broken mesh) says so instead of blanking the page. */
-class DrawBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
+export class DrawBoundary extends Component<{ children: ReactNode; resetKey: string }, { failed: boolean }> {
   override state = { failed: false }
 
   static getDerivedStateFromError(): { failed: boolean } {
@@ -74,7 +75,7 @@ class DrawBoundary extends Component<{ children: ReactNode; resetKey: string }, 
 }
 
 /** Lit with plain lights only: no environment maps or other assets from the network. */
-function Lights(): React.JSX.Element {
+export function Lights(): React.JSX.Element {
   return (
     <>
       <hemisphereLight args={['#ffffff', '#4a4f5a', 1.2]} />
@@ -97,10 +98,12 @@ export default function ModelViewport(props: {
   viewKey: number
   /** Called once the model's bytes are loaded and it is on screen. */
   onShown?: (url: string) => void
+  /** Told the loaded model's triangles, vertices and texture size. */
+  onFacts?: (url: string, facts: ModelFacts) => void
 }): React.JSX.Element {
   // The model drawn: the last one parsed. While the next one loads, the one before stays on
   // screen rather than a blank view.
-  const { url, bytes } = props
+  const { url, bytes, onFacts } = props
   const [loaded, setLoaded] = useState<{ url: string; bytes?: number; gltf?: GLTF }>()
   useEffect(() => {
     let current = true
@@ -112,6 +115,9 @@ export default function ModelViewport(props: {
       current = false
     }
   }, [url, bytes])
+  useEffect(() => {
+    if (loaded?.gltf) onFacts?.(loaded.url, modelFacts(loaded.gltf.scene))
+  }, [loaded, onFacts])
   if (loaded?.url === url && !loaded.gltf) {
     return (
       <p className="error preview-message" role="alert">
