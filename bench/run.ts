@@ -3,6 +3,7 @@ import { runCacheBench } from './cache'
 import { runGeneratorBench } from './generator'
 import { runHitBench } from './hit'
 import { type BenchReport, writeReport } from './lib'
+import { runLibraryBench } from './library'
 import { runMemoryBench } from './memory'
 import { runPolicyBench } from './policy'
 import { updateBenchmarkPage } from './readme'
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<BenchReport>> = {
   startup: runStartupBench,
   memory: runMemoryBench,
   ui: runUiBench,
+  library: runLibraryBench,
   team: runTeamBench,
   shapes: runShapesBench,
 }

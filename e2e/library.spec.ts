@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js'
+import { seedLibrary } from '../test/support/seed-library'
 import { appCall, canvasCoverage, expect, generate, test } from './fixtures'
 
 /**
@@ -94,6 +95,14 @@ test.describe('the library', () => {
           ?.count ?? 0
     })
     expect(vertices / 3).toBe(triangles)
+
+    // The cache panel counts the kept model apart, and a clear of everything leaves it.
+    await expect(app.getByTestId('kept-line')).toContainText('Kept: 1 model on disk')
+    await app.getByRole('button', { name: 'Clear cache…' }).click()
+    await app.getByRole('button', { name: 'Clear everything' }).click()
+    await expect(app.getByText('1 kept model stayed.')).toBeVisible()
+    await expect(app.getByTestId('viewport')).toHaveAttribute('data-model-key', firstKey)
+    expect((await appCall(app, 'entries')).items.map((e) => e.key)).toEqual([firstKey])
   })
 
   test('keyboard: the tabs move with the arrow keys, and the search field has its name', async ({ app }) => {
@@ -105,5 +114,33 @@ test.describe('the library', () => {
     await expect(app.getByTestId('library-count')).toHaveText('No models yet: generate one in the studio.')
     await app.keyboard.press('ArrowLeft')
     await expect(app.getByRole('tab', { name: 'Studio' })).toBeFocused()
+  })
+
+  test('2,000 models: the grid draws only what is in view, scrolls to the oldest, and searches them all', async ({
+    launch,
+  }, testInfo) => {
+    await seedLibrary(testInfo.outputPath('data'), 2000)
+    const app = await launch()
+    await app.getByRole('tab', { name: 'Library' }).click()
+    await expect(app.getByTestId('library-count')).toHaveText('2,000 models')
+    await expect(app.getByRole('article').first()).toHaveAttribute('aria-label', 'robot-1999.png')
+    // Virtual: a few rows of cards exist, not two thousand.
+    expect(await app.getByRole('article').count()).toBeLessThan(100)
+    const grid = app.getByTestId('library-grid')
+    await grid.evaluate((element) => element.scrollTo({ top: element.scrollHeight }))
+    // The oldest is last; its page is fetched as it comes into view.
+    await expect(app.getByRole('article', { name: 'armchair-0000.png' })).toBeVisible()
+    expect(await app.getByRole('article').count()).toBeLessThan(100)
+
+    await app.getByLabel('Search models').fill('armchair')
+    await expect(app.getByTestId('library-count')).toHaveText('100 models found')
+    await app.getByLabel('Search models').fill('armchair-1960')
+    await expect(app.getByTestId('library-count')).toHaveText('1 model found')
+    await expect(app.getByRole('article')).toHaveCount(1)
+    await app.getByLabel('Search models').fill('')
+    await app.getByLabel('Quality').selectOption('high')
+    await app.getByLabel('Texture').selectOption('yes')
+    // Every third is high quality and every fifth textured: every fifteenth is both.
+    await expect(app.getByTestId('library-count')).toHaveText('134 models found')
   })
 })

@@ -141,7 +141,8 @@ interface State {
   open(key: string, name: string, bytes?: number): void
   /** 'team' also removes it from the team's shared tier (the caller has asked the user). */
   deleteEntry(key: string, scope?: 'local' | 'team'): Promise<void>
-  clear(scope: ClearScope): Promise<number>
+  /** Kept models stay unless `kept`. */
+  clear(scope: ClearScope, kept?: boolean): Promise<number>
   setConfig(config: CacheConfigPatch): Promise<void>
   warm(files: File[]): Promise<void>
   save(): Promise<void>
@@ -178,6 +179,12 @@ export function watchForSimilar(): () => void {
     clearTimeout(timer)
     stop()
   }
+}
+
+/** Whether the user keeps a model (asked of the service: the library may have changed it). */
+async function isKept(key: string): Promise<boolean> {
+  const { items } = await api.entries({ kept: true, limit: 200 })
+  return items.some((entry) => entry.key === key)
 }
 
 /** Checks a file before it is uploaded; the app checks it again, properly. */
@@ -549,16 +556,20 @@ export const useStore = create<State>()((set, get) => ({
     await get().refresh()
   },
 
-  async clear(scope) {
+  async clear(scope, kept = false) {
     try {
-      const { removed, removedFromDisk, removedFromShared } = await api.clear({ scope })
-      const notice =
+      const { removed, removedFromDisk, removedFromShared, keptLeft } = await api.clear({ scope, kept })
+      const cleared =
         scope === 'memory'
           ? `Cleared ${plural(removed, 'model')} from memory; copies on disk stay.`
           : `Cleared ${plural(removed, 'model')} from memory and ${plural(removedFromDisk, 'model')} from disk${
               scope === 'team' ? ` and ${plural(removedFromShared, 'model')} from the team tier` : ''
             }.`
-      set({ ...(scope === 'memory' ? {} : { model: undefined, shownUrl: undefined }), notice })
+      const notice = keptLeft > 0 ? `${cleared} ${plural(keptLeft, 'kept model')} stayed.` : cleared
+      // The model on screen goes with a clear, unless it is one the user keeps.
+      const shown = get().model
+      const gone = scope !== 'memory' && shown !== undefined && (kept || !(await isKept(shown.key)))
+      set({ ...(gone ? { model: undefined, shownUrl: undefined } : {}), notice })
       await get().refresh()
       return removed
     } catch (error) {

@@ -163,10 +163,15 @@ export function ClearControl(): React.JSX.Element {
   const count = useStore((s) => s.stats?.currentItems ?? 0)
   const onDisk = useStore((s) => (s.stats?.disk?.enabled ? s.stats.disk.currentItems : null))
   const team = useStore((s) => (s.stats?.shared?.enabled ? s.stats.shared.currentItems : null))
+  const kept = useStore((s) =>
+    Math.max(s.stats?.keptItems ?? 0, s.stats?.disk?.keptItems ?? 0, s.stats?.shared?.keptItems ?? 0),
+  )
   const [confirming, setConfirming] = useState<false | 'choose' | 'team'>(false)
+  const [alsoKept, setAlsoKept] = useState(false)
   const choose = (scope: 'memory' | 'all' | 'team') => () => {
     setConfirming(false)
-    void clear(scope)
+    setAlsoKept(false)
+    void clear(scope, alsoKept)
   }
   if (!confirming) {
     return (
@@ -208,6 +213,12 @@ export function ClearControl(): React.JSX.Element {
       <button type="button" className="danger" onClick={choose('all')}>
         Clear everything
       </button>
+      {kept > 0 && (
+        <label className="small">
+          <input type="checkbox" checked={alsoKept} onChange={(event) => setAlsoKept(event.target.checked)} /> Kept
+          models too ({kept} kept; otherwise they stay)
+        </label>
+      )}
       {team !== null && (
         <button type="button" className="danger" onClick={() => setConfirming('team')}>
           Also the team tier…

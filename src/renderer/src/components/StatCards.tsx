@@ -13,6 +13,34 @@ function Card({ label, value, detail, id }: { label: string; value: string; deta
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
+type KeptTier = { name: string; keptItems: number; keptBytes: number; maxBytes: number }
+
+/**
+ * The models the user keeps, tier by tier, on a line of their own; and, plainly, a tier whose
+ * kept models alone pass its limit (nothing else stays there, and nothing kept is evicted).
+ */
+function KeptLine({ tiers }: { tiers: KeptTier[] }): React.JSX.Element | null {
+  const holding = tiers.filter((tier) => tier.keptItems > 0)
+  if (holding.length === 0) return null
+  const over = holding.filter((tier) => tier.keptBytes > tier.maxBytes)
+  return (
+    <>
+      <p className="stats-wide muted" data-testid="kept-line">
+        Kept:{' '}
+        {holding
+          .map((tier) => `${plural(tier.keptItems, 'model')} ${tier.name} (${formatBytes(tier.keptBytes)})`)
+          .join(' · ')}
+      </p>
+      {over.map((tier) => (
+        <p key={tier.name} className="warning stats-wide" role="alert">
+          Kept models alone ({formatBytes(tier.keptBytes)}) pass the limit {tier.name} ({formatBytes(tier.maxBytes)}):
+          no other model stays there, and kept ones are never evicted. Raise the limit or let some go.
+        </p>
+      ))}
+    </>
+  )
+}
+
 export function StatCards(): React.JSX.Element {
   const stats = useStore((s) => s.stats)
   if (!stats) return <p className="muted">Loading statistics…</p>
@@ -69,6 +97,13 @@ export function StatCards(): React.JSX.Element {
           detail={`${plural(stats.shared.currentItems, 'model')} · of ${formatBytes(stats.shared.maxBytes)} · ${plural(stats.shared.hits, 'team hit')}`}
         />
       )}
+      <KeptLine
+        tiers={[
+          { name: 'in memory', ...stats },
+          ...(stats.disk?.enabled ? [{ name: 'on disk', ...stats.disk }] : []),
+          ...(stats.shared ? [{ name: "in the team's tier", ...stats.shared }] : []),
+        ]}
+      />
       {[stats.disk?.lastError, stats.shared?.lastError].filter(Boolean).map((problem) => (
         <p key={problem} className="error stats-wide" role="alert">
           {problem}
