@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { Addresses } from '../../shared/addresses'
-import type { BackendInfo, BackendTestResult, GenerateResult, ServiceStats } from '../../shared/contract'
-import { AppError } from '../../shared/errors'
+import type { GenerateResult, ServiceStats } from '../../shared/contract'
 import type { CallContext, EventPayload, ParsedInput, ServiceOperations } from '../../shared/operations'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
@@ -19,6 +18,7 @@ import { Generation } from './generation'
 import type { GpuServers } from './gpu-servers'
 import type { Job } from './job'
 import { RequestLog } from './request-log'
+import { ServerAdmin } from './server-admin'
 import { makeThumbnail } from './thumbnail'
 import type { TieredStore } from './tiered-store'
 
@@ -47,8 +47,8 @@ export type ServiceEvents = {
 /**
  * What both transports serve: the operation table's answers, from the parts that do the work.
  * Generation turns requests into models through the tiers (TieredStore) and the generators
- * (Backends); Jobs keeps the queue; CacheAdmin lists, deletes and configures; GpuServers sets
- * up servers. This class only connects them, and owns their events and their lifecycle.
+ * (Backends); Jobs keeps the queue; CacheAdmin lists, keeps, deletes and configures;
+ * ServerAdmin lists and sets up GPU servers. This class only connects them, and owns their events and their lifecycle.
  */
 export class ModelService implements ServiceOperations {
   readonly events = new EventEmitter<ServiceEvents>()
@@ -60,8 +60,9 @@ export class ModelService implements ServiceOperations {
   private readonly similarModels: SimilarModels
   private readonly log: RequestLog
   private readonly admin: CacheAdmin
+  private readonly serverAdmin: ServerAdmin
 
-  constructor(private readonly options: ModelServiceOptions) {
+  constructor(readonly options: ModelServiceOptions) {
     this.store = options.store
     this.backendSet = options.backends
     this.similarModels = options.similar ?? new SimilarModels()
@@ -76,6 +77,7 @@ export class ModelService implements ServiceOperations {
       log: options.log,
     })
     this.admin = new CacheAdmin(this.store, this.similarModels, options.addresses, this.log, options.settings)
+    this.serverAdmin = new ServerAdmin(this.backendSet, options.gpuServers)
     const changes = new ChangeFeed((event) => this.events.emit('cacheChanged', event))
     this.store.onChange = (reason) => changes.changed(reason)
     this.queue = new Jobs({
@@ -159,39 +161,29 @@ export class ModelService implements ServiceOperations {
     return this.admin.policyReport()
   }
 
-  async backends(): Promise<BackendInfo[]> {
-    const notices = this.options.gpuServers?.problems ?? []
-    const all = await this.backendSet.describeAll()
-    return notices.length === 0 ? all : all.map((backend) => (backend.gpu ? { ...backend, notices } : backend))
+  backends() {
+    return this.serverAdmin.list()
   }
 
-  async addBackend(input: ParsedInput<'addBackend'>): Promise<BackendInfo[]> {
-    await this.gpuServers().add(input)
-    return this.backends()
+  addBackend(input: ParsedInput<'addBackend'>) {
+    return this.serverAdmin.add(input)
   }
 
-  async removeBackend(input: ParsedInput<'removeBackend'>): Promise<BackendInfo[]> {
-    await this.gpuServers().remove(input)
-    return this.backends()
+  removeBackend(input: ParsedInput<'removeBackend'>) {
+    return this.serverAdmin.remove(input)
   }
 
-  async setBackendModel(input: ParsedInput<'setBackendModel'>): Promise<BackendInfo[]> {
-    await this.gpuServers().setModel(input)
-    return this.backends()
+  setBackendModel(input: ParsedInput<'setBackendModel'>) {
+    return this.serverAdmin.setModel(input)
   }
 
-  testBackend(input: ParsedInput<'testBackend'>): Promise<BackendTestResult> {
-    return this.gpuServers().test(input)
+  testBackend(input: ParsedInput<'testBackend'>) {
+    return this.serverAdmin.test(input)
   }
 
   /** The GPU servers set up in the app (the desktop shell attaches its local server here). */
   get servers(): GpuServers | undefined {
-    return this.options.gpuServers
-  }
-
-  private gpuServers(): GpuServers {
-    if (!this.options.gpuServers) throw new AppError('INVALID_REQUEST', 'GPU servers cannot be set up here.')
-    return this.options.gpuServers
+    return this.serverAdmin.servers
   }
 
   model(key: string): Promise<Uint8Array | undefined> {
