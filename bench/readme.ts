@@ -26,7 +26,7 @@ const SECTIONS: { name: string; title: string; note: string }[] = [
   {
     name: 'similar',
     title: 'Similar pictures',
-    note: 'Variants of every fixture picture the hash has never seen (resized to 50–90 %, JPEG quality 60–95 on white, lossy WebP, cropped 1–3 % on one side, brightness ±5 %, flattened onto white) against their originals; false matches are pairs of different fixtures and each fixture against its mirror image. Lookup: one parameter group holding every entry (the worst case), 1 800 lookups. Targets: recall ≥ 95 %, no false match, lookup < 1 ms at 100 000 entries.',
+    note: "Variants of every fixture picture the hash has never seen (resized to 50–90 %, JPEG quality 60–95 on white, lossy WebP, cropped 1–5 % on one side and 3–5 % on two, cropped 1–5 % of the object's own size into the object, brightness ±5 %, flattened onto white; every crop saved as lossy WebP) against their originals; a distance is that to the nearest of the stored picture's hashes. False matches: every ordered pair of different fixtures, and each fixture against its mirror image. Lookup: one parameter group holding every entry (the worst case), each entry indexed by its nine-hash signature, 1 800 lookups. Targets (issue 33): recall ≥ 99 % on every family, no false match; lookup < 1 ms at 100 000 entries (an earlier target, now missed: nine hashes an entry).",
   },
   {
     name: 'hit',

@@ -7,7 +7,7 @@ import type { LogFn } from '../app-log'
 import type { Generator, RemoteJob } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
 import { RequestKeys } from '../generation/request-key'
-import { perceptualHash } from '../similar/perceptual-hash'
+import { pictureSignature } from '../similar/perceptual-hash'
 import type { SimilarModels } from '../similar/similar-models'
 import type { Backends } from './backends'
 import { appJob, type Job, type Keyed, type TexturedRequest } from './job'
@@ -200,7 +200,7 @@ export class Generation {
     const { key, picture } = job
     const extras = Promise.all([
       picture ? makeThumbnail(picture) : undefined,
-      picture ? perceptualHash(picture).catch(() => undefined) : undefined,
+      picture ? pictureSignature(picture).catch(() => undefined) : undefined,
     ])
     const input = { ...job.input, ...(await this.shapes.meshFor(job)) }
     const started = performance.now()
@@ -218,8 +218,8 @@ export class Generation {
         bytes: glb.byteLength,
         ...(input.mesh ? { shapeReused: true } : {}),
       })
-      const [thumbnail, phash] = await extras
-      const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phash ? { phash } : {}) }
+      const [thumbnail, phashes] = await extras
+      const meta = { ...job.meta, thumbnail: thumbnail !== undefined, ...(phashes ? { phashes } : {}) }
       this.similarModels.remember(key, meta)
       return { glb, generationMs, meta, ...(thumbnail ? { thumbnail } : {}) }
     } catch (error) {

@@ -2,7 +2,7 @@ import type { Addresses } from '../../shared/addresses'
 import type { GenerateResult, SimilarResult } from '../../shared/contract'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { Generator } from '../generation/generator'
-import { perceptualHash } from '../similar/perceptual-hash'
+import { pictureQuery } from '../similar/perceptual-hash'
 import type { SimilarModels } from '../similar/similar-models'
 import { type Keyed, similarityParams } from './job'
 import type { RequestLog } from './request-log'
@@ -79,7 +79,7 @@ export class SimilarOffers {
   }
 
   private async find(request: ParsedGenerateRequest, generator: Generator, keyed: Keyed) {
-    const phash = await perceptualHash(request.image)
-    return this.models.find(phash, similarityParams(generator, keyed.params), keyed.key, (k) => this.store.has(k))
+    const query = await pictureQuery(request.image)
+    return this.models.find(query, similarityParams(generator, keyed.params), keyed.key, (k) => this.store.has(k))
   }
 }
