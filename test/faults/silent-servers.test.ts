@@ -66,6 +66,20 @@ describe('a GPU server that stops answering', () => {
     expect(await codeOf(first)).toBe('CANCELLED')
   })
 
+  it('ends at once, saying so, the request running on a server the user removes (it was polled until the deadline)', async () => {
+    const { service, server } = await serviceOnHungServer()
+    const running = service.generate(request(1, 'on-removed'))
+    await until(() => (server.asked.get('/generate') ?? 0) === 1, 'the job sent to the server')
+    const [gpu] = (await service.backends()).find((backend) => backend.gpu)?.servers ?? []
+    await service.removeBackend({ id: gpu?.id as string })
+    await expect(running).rejects.toMatchObject({
+      code: 'BACKEND_FAILED',
+      message: expect.stringContaining(`The GPU server at ${server.url} was removed while this request was on it`),
+    })
+    // Its id is free again.
+    expect(await service.cancel({ requestId: 'on-removed' })).toEqual({ cancelled: false })
+  })
+
   it('is listed as not answering for how long, not as "probably generating", and ready again once it answers', async () => {
     const liar = await startLyingServer('hung')
     liars.push(liar)

@@ -47,9 +47,11 @@ export class HunyuanPool implements Generator {
   }
 
   /** Removes a server; its running jobs finish there. */
+  /** Takes a server out of the pool; the jobs it runs end at once (see HunyuanServer.retire). */
   remove(id: string): HunyuanServer | undefined {
     const server = this.members.find((each) => each.id === id)
     this.members = this.members.filter((each) => each !== server)
+    server?.retire()
     return server
   }
 

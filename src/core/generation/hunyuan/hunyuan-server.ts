@@ -153,6 +153,8 @@ export class HunyuanServer {
   /** When probes began to go unanswered (undefined while the server answers). */
   private silentSince: number | undefined
   private runningJobs = 0
+  /** Aborted when the server is taken out of the app: its jobs end then, not at their deadline. */
+  private readonly retirement = new AbortController()
   /** When a new worker_id showed that the server restarted (it was identified again then). */
   private restartedAt: number | undefined
 
@@ -312,7 +314,8 @@ export class HunyuanServer {
   async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
     const { settings, url } = this
     const deadline = AbortSignal.timeout(settings.deadlineMs)
-    const combined = AbortSignal.any([signal, deadline])
+    const retired = this.retirement.signal
+    const combined = AbortSignal.any([signal, deadline, retired])
     this.runningJobs++
     this.remember({ state: 'busy', variant: this.known?.variant, detail: this.busyDetail() })
     const started = Date.now()
@@ -355,6 +358,12 @@ export class HunyuanServer {
       return { glb }
     } catch (error) {
       if (signal.aborted) throw new CancelledError()
+      if (retired.aborted) {
+        throw new AppError(
+          'BACKEND_FAILED',
+          `The GPU server at ${this.url} was removed while this request was on it, so it was stopped: ask again to use another generator.`,
+        )
+      }
       if (deadline.aborted) {
         throw new AppError(
           'TIMEOUT',
@@ -485,6 +494,11 @@ export class HunyuanServer {
       throw new AppError('BACKEND_FAILED', `The Hunyuan3D server ${refused}: ${reason}`)
     }
     return response
+  }
+
+  /** Takes the server out of service: every job on it ends at once, saying why. */
+  retire(): void {
+    this.retirement.abort()
   }
 
   private unreachable(): AppError {
