@@ -96,4 +96,14 @@ describe('a GPU server that stops answering', () => {
     liar.silent = false
     expect(await server.describe()).toMatchObject({ state: 'ready' })
   })
+
+  it('is unreachable, not busy, when it drops every connection: a request goes to another generator and says why', async () => {
+    const { service, server } = await serviceOnHungServer()
+    server.dropping = true
+    const [listed] = (await service.backends()).find((backend) => backend.gpu)?.servers ?? []
+    expect(listed).toMatchObject({ state: 'unreachable' })
+    expect(listed?.detail).not.toMatch(/busy|generating/)
+    const result = await service.generate(request(1, 'dropped'))
+    expect(result).toMatchObject({ backend: 'gated', fallback: expect.stringContaining('No GPU server is reachable') })
+  })
 })

@@ -14,8 +14,9 @@ import type { AddressInfo } from 'node:net'
  * - 'hung': takes /generate and never answers, nor closes (a hung box: the GPU process stuck,
  *   its HTTP front still accepting, as uvicorn does while its one worker never returns).
  * Any of them can also be made wholly `silent` (every request taken and never answered: a box
- * whose network or process froze). It counts what it was asked, and whether a client left
- * before the body ended.
+ * whose network or process froze), or `dropping` (every connection closed at once, unanswered:
+ * a crashed front or a firewall resetting). It counts what it was asked, and whether a client
+ * left before the body ended.
  */
 export type Lie = 'endless-error' | 'big-error' | 'redirect' | 'huge-model' | 'hung'
 
@@ -28,16 +29,30 @@ export interface LyingServer {
   abandoned: number
   /** While true, every request is taken and never answered. */
   silent: boolean
+  /** While true, every connection is closed at once without an answer. */
+  dropping: boolean
   close(): Promise<void>
 }
 
 export async function startLyingServer(lie: Lie, options: { hugeBytes?: number; redirectTo?: string } = {}) {
   const asked = new Map<string, number>()
-  const state: LyingServer = { url: '', lie, asked, abandoned: 0, silent: false, close: async () => undefined }
+  const state: LyingServer = {
+    url: '',
+    lie,
+    asked,
+    abandoned: 0,
+    silent: false,
+    dropping: false,
+    close: async () => undefined,
+  }
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] as string
     asked.set(path, (asked.get(path) ?? 0) + 1)
     request.resume()
+    if (state.dropping) {
+      request.socket.destroy()
+      return
+    }
     if (state.silent) return
     if (lie === 'redirect') {
       response.writeHead(307, { location: options.redirectTo ?? 'http://127.0.0.2:9/' }).end()
