@@ -8,6 +8,27 @@ import { appCall, expect, image, test } from './fixtures'
 test.describe('jobs', () => {
   test.use({ appOptions: { gpu: true } })
 
+  test('a job past the time its GPU server usually takes can be kept waiting, or made by the builtin generator instead', async ({
+    launch,
+    gpu,
+  }) => {
+    const app = await launch({ env: { MESHCACHE_HUNYUAN_EXPECTED_MS: '1000' } })
+    await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
+    await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    // The fake holds the job: a second later the list says it is taking longer than usual.
+    await expect(app.getByTestId('job-slow')).toContainText(`Taking longer than ${gpu?.url} usually takes`)
+    await app
+      .getByRole('button', { name: 'Make triposr-chair.png with the Builtin silhouette inflation (CPU) instead' })
+      .click()
+    await expect(app.getByTestId('job')).toHaveAttribute('data-state', 'done')
+    const [job] = (await appCall(app, 'jobs')).jobs
+    expect(job).toMatchObject({ server: 'builtin', settings: { backend: 'builtin' } })
+    await expect(app.getByTestId('job-slow')).toHaveCount(0)
+  })
+
   test('three pictures picked at once become three jobs; the form stays usable; cancel one, retry a failed one', async ({
     app,
     gpu,

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { DEFAULT_HELD_MAX_BYTES, DEFAULT_SHARED_MAX_BYTES, DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
 import { modelNameSchema } from '../shared/schemas'
-import { DEFAULT_MAX_MODEL_BYTES } from './generation/hunyuan/hunyuan-server'
+import { DEFAULT_MAX_MODEL_BYTES, DEFAULT_SERVER_SETTINGS } from './generation/hunyuan/hunyuan-server'
 
 /** Every MESHCACHE_* setting, read once from the environment by `readConfig`. */
 export interface AppConfig {
@@ -40,6 +40,11 @@ export interface AppConfig {
   heldMaxBytes: number
   /** A model a GPU server sends that is larger than this is refused, never read whole (MESHCACHE_MAX_MODEL_BYTES). */
   maxModelBytes: number
+  /**
+   * How long a model usually takes on the GPU servers (MESHCACHE_HUNYUAN_EXPECTED_MS): the
+   * progress estimate, and past it the app offers to move a job to another generator.
+   */
+  expectedMs: number
 }
 
 /** A setting that cannot be used; its message names the variable, in one line. */
@@ -133,6 +138,7 @@ const schema = z.object({
   MESHCACHE_UPLOAD_BUFFER_BYTES: bytes.default(DEFAULT_UPLOAD_BUFFER_BYTES),
   MESHCACHE_HELD_MAX_BYTES: bytes.default(DEFAULT_HELD_MAX_BYTES),
   MESHCACHE_MAX_MODEL_BYTES: bytes.default(DEFAULT_MAX_MODEL_BYTES),
+  MESHCACHE_HUNYUAN_EXPECTED_MS: milliseconds.default(DEFAULT_SERVER_SETTINGS.expectedMs),
   MESHCACHE_TEAM_LOCK_MS: z
     .string()
     .regex(/^\d{3,7}$/, 'must be a number of milliseconds from 100 to 9999999')
@@ -177,6 +183,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     uploadBufferBytes: values.MESHCACHE_UPLOAD_BUFFER_BYTES,
     heldMaxBytes: values.MESHCACHE_HELD_MAX_BYTES,
     maxModelBytes: values.MESHCACHE_MAX_MODEL_BYTES,
+    expectedMs: values.MESHCACHE_HUNYUAN_EXPECTED_MS,
   }
 }
 

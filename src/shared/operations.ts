@@ -44,6 +44,7 @@ import {
   localServerConfigSchema,
   noInputSchema,
   removeBackendSchema,
+  retryJobSchema,
   saveModelSchema,
   setBackendModelSchema,
   submitJobsSchema,
@@ -113,7 +114,7 @@ export const OPERATIONS = {
     http: { method: 'POST', path: '/api/jobs/:id/cancel', bodyLimit: SMALL_BODY_LIMIT },
   },
   retryJob: {
-    input: jobIdSchema,
+    input: retryJobSchema,
     result: returns<JobInfo>(),
     http: { method: 'POST', path: '/api/jobs/:id/retry', bodyLimit: SMALL_BODY_LIMIT },
   },

@@ -105,6 +105,11 @@ export const jobIdSchema = z.strictObject({
   id: z.string().regex(JOB_ID_PATTERN, 'a job id is 32 lowercase hex characters'),
 })
 
+export const retryJobSchema = jobIdSchema.extend({
+  /** Another generator to run it on (its id, as GET /api/backends lists them). */
+  backend: z.string({ error: 'backend must be text' }).min(1).max(100).optional(),
+})
+
 export const warmSchema = z.strictObject({
   requests: z
     .array(generateRequestSchema)

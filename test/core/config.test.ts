@@ -21,6 +21,7 @@ describe('readConfig', () => {
       uploadBufferBytes: 64 * 1024 * 1024,
       heldMaxBytes: 512 * 1024 * 1024,
       maxModelBytes: 256 * 1024 * 1024,
+      expectedMs: 125_000,
     })
     expect(readConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')
     expect(readConfig({ APPDATA: 'C:/Users/u/AppData/Roaming' }).dataDir).toMatch(/MeshCache$/)

@@ -106,4 +106,23 @@ describe('a GPU server that stops answering', () => {
     const result = await service.generate(request(1, 'dropped'))
     expect(result).toMatchObject({ backend: 'gated', fallback: expect.stringContaining('No GPU server is reachable') })
   })
+
+  it('lets a job stuck on a silent server be run on another generator instead, without its GPU weights', async () => {
+    const { service, server } = await serviceOnHungServer()
+    const [gpu] = (await service.backends()).find((backend) => backend.gpu)?.servers ?? []
+    const { jobs } = await service.submitJobs({
+      requests: [{ ...request(1, 'stuck'), texture: false, model: gpu?.model as string, pictureName: 'robot.png' }],
+    })
+    const id = jobs[0]?.id as string
+    await until(() => (server.asked.get('/generate') ?? 0) === 1, 'the job sent to the server')
+    await service.cancelJob({ id })
+    const retried = await service.retryJob({ id, backend: 'gated' })
+    expect(retried.settings).toMatchObject({ backend: 'gated' })
+    expect(retried.settings.model).toBeUndefined()
+    await until(async () => (await service.jobs()).jobs.find((job) => job.id === id)?.state === 'done', 'done')
+    expect((await service.jobs()).jobs.find((job) => job.id === id)).toMatchObject({
+      server: 'gated',
+      pictureName: 'robot.png',
+    })
+  })
 })

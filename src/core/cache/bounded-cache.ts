@@ -295,7 +295,8 @@ export class BoundedCache<V> {
     const bytes = this.measure(value) + metaBytes(meta)
 
     const slot = this.table.slotOf(key)
-    const pinned = slot === NONE ? this.pinned.get(key) : undefined
+    // Looked up only when some entry is pinned: a plain insert pays no second hash lookup.
+    const pinned = slot === NONE && this.pinned.size !== 0 ? this.pinned.get(key) : undefined
     if (pinned) {
       // A pinned entry is replaced in place and stays pinned, whatever its size: the user keeps it.
       this.pinnedBytes += bytes - pinned.info.bytes

@@ -74,7 +74,10 @@ function resumeOf(record: JobRecord): JobResume | undefined {
  */
 export class Jobs {
   private readonly records = new Map<string, JobRecord>()
-  private readonly live = new Map<string, { controller: AbortController; progress?: ProgressEvent }>()
+  private readonly live = new Map<
+    string,
+    { controller: AbortController; progress?: ProgressEvent; ended: Promise<void> }
+  >()
   /** How each job finished while this process ran (what the form shows of the job it waits on). */
   private readonly results = new Map<string, GenerateResult>()
   private problems: string[] = []
@@ -224,19 +227,33 @@ export class Jobs {
     if (record.state === 'waiting') {
       await this.finish(record, { state: 'cancelled' })
     } else if (record.state === 'running') {
-      this.live.get(id)?.controller.abort()
+      const live = this.live.get(id)
+      live?.controller.abort()
+      // Answered once the job has ended (its state saved), so a retry may follow at once.
+      await live?.ended
     }
     return this.info(record)
   }
 
-  /** Queues a failed or cancelled job again, at the end. */
-  async retry(id: string): Promise<JobInfo> {
+  /**
+   * Queues a failed or cancelled job again; with `backend`, on that generator instead (the
+   * choice offered when its GPU server went silent): the GPU weights it named go with it.
+   */
+  async retry(id: string, backend?: string): Promise<JobInfo> {
     const record = this.find(id)
     if (record.state !== 'failed' && record.state !== 'cancelled') {
       throw new AppError('INVALID_REQUEST', 'Only a failed or cancelled job can be retried.')
     }
     if (!record.hasPicture) throw new AppError('INVALID_REQUEST', "This job's picture is no longer kept: add it again.")
-    const { v, id: same, pictureName, settings, fingerprint, hasPicture, hasSmall } = record
+    const { v, id: same, pictureName, hasPicture, hasSmall } = record
+    let { settings, fingerprint } = record
+    if (backend !== undefined && backend !== settings.backend) {
+      const { model: _weights, ...rest } = settings
+      settings = { ...rest, backend }
+      const image = await this.options.store.picture(id)
+      if (!image) throw new AppError('INVALID_REQUEST', "This job's picture is no longer kept: add it again.")
+      fingerprint = fingerprintOf(image, settings)
+    }
     const fresh: JobRecord = {
       ...{ v, id: same, state: 'waiting', pictureName, settings, fingerprint, hasPicture },
       ...(hasSmall ? { hasSmall } : {}),
@@ -297,7 +314,8 @@ export class Jobs {
 
   private async run(record: JobRecord): Promise<void> {
     const controller = new AbortController()
-    this.live.set(record.id, { controller })
+    let ended = (): void => undefined
+    this.live.set(record.id, { controller, ended: new Promise((resolve) => (ended = resolve)) })
     const resume = record.resumed === 'collected' ? record.remote : undefined
     Object.assign(record, { state: 'running', startedAt: this.now() })
     try {
@@ -333,6 +351,7 @@ export class Jobs {
       )
     } finally {
       this.live.delete(record.id)
+      ended()
       this.pump()
     }
   }

@@ -23,7 +23,7 @@ import { TieredStore } from './tiered-store'
 export interface AppServiceOptions {
   config: Pick<AppConfig, 'hunyuanServers' | 'dataDir'> &
     Partial<
-      Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes'>
+      Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes' | 'expectedMs'>
     >
   /** The builtin generator's worker script. */
   workerPath: string | URL
@@ -42,9 +42,9 @@ export interface AppServiceOptions {
  * disk index is read; warming memory from disk goes on in the background.
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
-  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1, maxModelBytes } = options.config
+  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1, maxModelBytes, expectedMs } = options.config
   // Every GPU server, however it was set up, reads its models within the same limit.
-  const serverDefaults = maxModelBytes ? { maxModelBytes } : {}
+  const serverDefaults = { ...(maxModelBytes ? { maxModelBytes } : {}), ...(expectedMs ? { expectedMs } : {}) }
   // Always a pool, empty when no server is set: one can be added in the app at any time.
   const gpus = new HunyuanPool(
     hunyuanServers.map(

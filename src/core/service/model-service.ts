@@ -121,8 +121,8 @@ export class ModelService implements ServiceOperations {
     return this.queue.cancel(id)
   }
 
-  retryJob({ id }: ParsedInput<'retryJob'>) {
-    return this.queue.retry(id)
+  retryJob({ id, backend }: ParsedInput<'retryJob'>) {
+    return this.queue.retry(id, backend)
   }
 
   clearJobs() {

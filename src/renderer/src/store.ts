@@ -118,6 +118,8 @@ interface State {
   onJobsChanged(event: JobsChangedEvent): void
   cancelJob(id: string): Promise<void>
   retryJob(id: string): Promise<void>
+  /** Stops a job where it runs and queues it on another generator (its GPU server is taking too long). */
+  moveJob(id: string, backend: string): Promise<void>
   clearJobs(): Promise<void>
   openJob(id: string): void
   setPrompt(prompt: string): void
@@ -463,6 +465,15 @@ export const useStore = create<State>()((set, get) => ({
   async retryJob(id) {
     try {
       get().onJobsChanged({ job: await api.retryJob({ id }) })
+    } catch (error) {
+      set({ panelError: toErrorPayload(error).message })
+    }
+  },
+
+  async moveJob(id, backend) {
+    try {
+      get().onJobsChanged({ job: await api.cancelJob({ id }) })
+      get().onJobsChanged({ job: await api.retryJob({ id, backend }) })
     } catch (error) {
       set({ panelError: toErrorPayload(error).message })
     }

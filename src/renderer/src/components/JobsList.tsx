@@ -44,6 +44,37 @@ function whereText(job: JobInfo): string {
   return job.server ? `on ${job.server}` : ''
 }
 
+/**
+ * A job past the time its GPU server usually takes (its progress, timed against that, has
+ * reached its end) may be a server that went silent: the user may keep waiting or move the
+ * job to another generator.
+ */
+function SlowServer({ job, name }: { job: JobInfo; name: string }): React.JSX.Element | null {
+  const moveJob = useStore((s) => s.moveJob)
+  const other = useStore((s) => s.backends.find((backend) => backend.available && !backend.gpu))
+  const [waiting, setWaiting] = useState(false)
+  const slow = job.state === 'running' && job.server?.startsWith('http') === true && (job.fraction ?? 0) >= 0.95
+  if (!slow || waiting || !other) return null
+  return (
+    <span className="job-slow" data-testid="job-slow">
+      <span className="warning small">
+        Taking longer than {job.server} usually takes: it may be busy with others, or hung.
+      </span>{' '}
+      <button type="button" className="link" onClick={() => setWaiting(true)} aria-label={`Keep waiting for ${name}`}>
+        Keep waiting
+      </button>{' '}
+      <button
+        type="button"
+        className="link"
+        onClick={() => void moveJob(job.id, other.id)}
+        aria-label={`Make ${name} with the ${other.name} instead`}
+      >
+        Use the {other.name} instead
+      </button>
+    </span>
+  )
+}
+
 function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX.Element {
   const { job, now, isNew } = props
   const cancelJob = useStore((s) => s.cancelJob)
@@ -85,6 +116,7 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
             </progress>
           </span>
         )}
+        <SlowServer job={job} name={name} />
         {job.resumed && (
           <span className="muted small" data-testid="job-resumed">
             {RESUMED_LABEL[job.resumed]}
