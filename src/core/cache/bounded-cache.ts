@@ -203,6 +203,11 @@ export class BoundedCache<V> {
     checkKey(key)
     const slot = this.table.slotOf(key)
     if (slot === NONE) {
+      // The common miss reads one size and counts: pinned entries are looked up only when there are some.
+      if (this.pinned.size === 0) {
+        this.counter.recordMiss()
+        return undefined
+      }
       const pinned = this.pinnedUse(key)
       if (pinned) this.counter.recordHit(pinned.info.generationMs)
       else this.counter.recordMiss()
