@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
+import type { ParsedGenerateRequest } from '../../src/shared/schemas'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** Real test images, copied from the project's shared fixtures with their licences (test/fixtures/images/SOURCES.md). */
@@ -82,4 +83,9 @@ export async function numberedPicture(n: number, name = 'triposr-robot', size = 
       .png()
       .toBuffer(),
   )
+}
+
+/** The teapot as a parsed draft request of `seed`: the service tests' usual request. */
+export function teapotRequest(seed: number): ParsedGenerateRequest {
+  return { image: fixture('triposr-teapot'), prompt: '', quality: 'draft', seed, reuse: 'exact', texture: false }
 }

@@ -23,7 +23,10 @@ import { TieredStore } from './tiered-store'
 export interface AppServiceOptions {
   config: Pick<AppConfig, 'hunyuanServers' | 'dataDir'> &
     Partial<
-      Pick<AppConfig, 'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes' | 'expectedMs'>
+      Pick<
+        AppConfig,
+        'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes' | 'expectedMs'
+      >
     >
   /** The builtin generator's worker script. */
   workerPath: string | URL

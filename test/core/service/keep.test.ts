@@ -4,21 +4,13 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ModelService } from '../../../src/core/service/model-service'
 import { appAddresses } from '../../../src/shared/addresses'
-import type { ParsedGenerateRequest } from '../../../src/shared/schemas'
-import { fixture } from '../../support/fixtures'
+import { teapotRequest } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
 import { makeService, type ServiceSetup } from '../../support/stacks'
 
 /** Keep (issue 31): a model the user keeps never leaves its last tier, whatever arrives or is cleared. */
 
-const request = (seed: number): ParsedGenerateRequest => ({
-  image: fixture('triposr-teapot'),
-  prompt: '',
-  quality: 'draft',
-  seed,
-  reuse: 'exact',
-  texture: false,
-})
+const request = teapotRequest
 
 const open: ModelService[] = []
 afterEach(async () => {

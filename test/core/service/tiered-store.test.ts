@@ -6,20 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { ModelService } from '../../../src/core/service/model-service'
 import type { StorageFs } from '../../../src/core/storage/atomic-write'
 import { appAddresses } from '../../../src/shared/addresses'
-import type { ParsedGenerateRequest } from '../../../src/shared/schemas'
-import { fixture } from '../../support/fixtures'
+import { teapotRequest } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
 import { makeService, type ServiceSetup } from '../../support/stacks'
 
 const tempDir = (): string => join(mkdtempSync(join(tmpdir(), 'meshcache-tiers-')), 'models')
-const request = (seed: number): ParsedGenerateRequest => ({
-  image: fixture('triposr-teapot'),
-  prompt: '',
-  quality: 'draft',
-  seed,
-  reuse: 'exact',
-  texture: false,
-})
+const request = teapotRequest
 
 const open: ModelService[] = []
 afterEach(async () => {

@@ -5,10 +5,10 @@ import type { Object3D, Vector3 } from 'three'
 import type { OrbitControls as OrbitControlsImpl } from 'three/examples/jsm/controls/OrbitControls.js'
 import type { EntryInfo } from '../../../shared/contract'
 import { api } from '../api'
-import { entryFileName, entryTitle, formatBytes, formatMs } from '../format'
+import { entryTitle, formatBytes, formatMs } from '../format'
 import { useLibrary } from '../library-store'
 import { describeFacts, type ModelFacts, modelFacts } from '../model-facts'
-import { useStore } from '../store'
+import { KeepButton, OpenButton } from './EntryButtons'
 import { FitView } from './FitView'
 import { DrawBoundary, Lights } from './ModelViewport'
 import { loadModel } from './parsed-models'
@@ -147,7 +147,6 @@ function ComparePanel({ entry, link }: { entry: EntryInfo; link: CameraLink }): 
   const [facts, setFacts] = useState<ModelFacts>()
   const keep = useLibrary((s) => s.keep)
   const [kept, setKept] = useState(entry.kept)
-  const open = useStore((s) => s.open)
   const title = entryTitle(entry.meta) || 'Untitled model'
   const { prompt, pictureName, quality, seed, texture, model } = entry.meta
   return (
@@ -171,26 +170,15 @@ function ComparePanel({ entry, link }: { entry: EntryInfo; link: CameraLink }): 
         <dd>{formatMs(entry.generationMs)}</dd>
       </dl>
       <div className="library-actions">
-        <button
-          type="button"
-          className="secondary"
-          aria-pressed={kept}
-          aria-label={`Keep ${title}`}
-          onClick={() => {
+        <KeepButton
+          title={title}
+          kept={kept}
+          onToggle={() => {
             setKept(!kept)
             void keep(entry, !kept)
           }}
-        >
-          {kept ? 'Kept' : 'Keep'}
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          aria-label={`Open ${title}`}
-          onClick={() => open(entry.key, entryFileName(entry.meta, entry.key), entry.bytes)}
-        >
-          Open
-        </button>
+        />
+        <OpenButton entry={entry} title={title} />
       </div>
     </section>
   )

@@ -2,9 +2,10 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { lazy, Suspense, useEffect, useLayoutEffect, useRef, useState } from 'react'
 import type { EntryInfo } from '../../../shared/contract'
 import { QUALITIES } from '../../../shared/contract'
-import { entryFileName, entryTitle, formatBytes, formatMs } from '../format'
+import { entryTitle, formatBytes, formatMs } from '../format'
 import { LIBRARY_SORTS, type LibrarySort, MAX_COMPARED, useLibrary } from '../library-store'
-import { useStore } from '../store'
+
+import { KeepButton, OpenButton } from './EntryButtons'
 
 const CompareView = lazy(() => import('./CompareView'))
 
@@ -38,7 +39,6 @@ function LibraryCard({ entry }: { entry: EntryInfo }): React.JSX.Element {
   const toggleSelected = useLibrary((s) => s.toggleSelected)
   const selected = useLibrary((s) => s.selected.some((chosen) => chosen.key === entry.key))
   const full = useLibrary((s) => s.selected.length >= MAX_COMPARED)
-  const open = useStore((s) => s.open)
   const title = entryTitle(entry.meta) || 'Untitled model'
   const { quality, texture, model, seed } = entry.meta
   return (
@@ -55,23 +55,8 @@ function LibraryCard({ entry }: { entry: EntryInfo }): React.JSX.Element {
         {String(model ?? '')} · {formatBytes(entry.bytes)} · {formatMs(entry.generationMs)}
       </p>
       <div className="library-actions">
-        <button
-          type="button"
-          className="secondary"
-          aria-label={`Open ${title}`}
-          onClick={() => open(entry.key, entryFileName(entry.meta, entry.key), entry.bytes)}
-        >
-          Open
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          aria-pressed={entry.kept}
-          aria-label={`Keep ${title}`}
-          onClick={() => void keep(entry, !entry.kept)}
-        >
-          {entry.kept ? 'Kept' : 'Keep'}
-        </button>
+        <OpenButton entry={entry} title={title} />
+        <KeepButton title={title} kept={entry.kept} onToggle={() => void keep(entry, !entry.kept)} />
         <DeleteButton entry={entry} title={title} />
         <label className="small">
           <input
