@@ -73,7 +73,8 @@ test.describe('jobs', () => {
       .toEqual(['cancelled', 'done', 'done', 'done'])
     await expect(app.getByTestId('job').filter({ hasText: 'new' })).toHaveCount(3)
     await expect(app).toHaveTitle('MeshCache (3 new)')
-    await app.getByRole('button', { name: 'Open triposr-robot.png' }).click()
+    // The jobs list's Open (the cache panel lists the same model under the same name once it refreshes).
+    await app.getByTestId('jobs').getByRole('button', { name: 'Open triposr-robot.png' }).click()
     await expect(app.getByTestId('viewport')).toHaveAttribute('aria-busy', 'false')
     await expect(app).toHaveTitle('MeshCache (2 new)')
     // A model without a prompt is titled by its picture's name in the cache panel.

@@ -190,3 +190,19 @@ describe('Hunyuan3D 2.1 against its fake', () => {
     expect(serverReason('nope')).toBeUndefined()
   })
 })
+
+describe('a server whose variant changes behind its URL', () => {
+  it('is identified again before the next job: a 2.1 replaced by a 2.0 gets 2.0 terms at once', async () => {
+    const first = await fakeServer({ variant: '2.1' })
+    const port = Number(new URL(first.url).port)
+    const server = new HunyuanServer({ url: first.url, pollMs: 20 })
+    expect(isGlb((await server.generate(input, { signal: signal() })).glb)).toBe(true)
+    expect(server.identity?.variant).toBe('2.1')
+    await first.close()
+    const replaced = await fakeServer({ variant: '2.0', port })
+    expect(isGlb((await server.generate(input, { signal: signal() })).glb)).toBe(true)
+    expect(server.identity?.variant).toBe('2.0')
+    expect((await replaced.stats()).received).toHaveLength(1)
+  })
+})
+

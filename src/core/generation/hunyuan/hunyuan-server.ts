@@ -326,12 +326,17 @@ export class HunyuanServer {
     report({ stage: 'uploading', fraction: 0.02 })
     const ticker = setInterval(tick, 1_000)
     try {
+      // Identified again before each job when the server says who it is (2.1's worker id, one
+      // quick /health): a restart, other weights or another variant behind the same URL is
+      // seen before the job is sent in the old terms. A 2.0 server answers nothing while it
+      // generates, so one known is not asked again.
       const server =
-        this.known ??
-        (await this.identify(combined).catch((error: unknown) => {
-          if (error instanceof AppError || combined.aborted) throw error
-          throw this.unreachable()
-        }))
+        this.known && this.known.workerId === undefined
+          ? this.known
+          : await this.identify(combined).catch((error: unknown) => {
+              if (error instanceof AppError || combined.aborted) throw error
+              throw this.unreachable()
+            })
       const dialect = DIALECTS[server.variant]
       const resume = input.remote?.resume
       const held = resume?.url === url && resume.workerId === server.workerId ? resume.uid : undefined
