@@ -205,4 +205,3 @@ describe('a server whose variant changes behind its URL', () => {
     expect((await replaced.stats()).received).toHaveLength(1)
   })
 })
-
