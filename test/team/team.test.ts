@@ -279,6 +279,29 @@ describe('team mode on Redis', () => {
     expect(held.sort()).toEqual([keys[1], keys[2]].sort())
   })
 
+  it("never evicts a model a user keeps from the team's tier: another host with an empty folder gets it as a hit", async () => {
+    prefix = `team-${++run}`
+    const model = await glbFor(1, 40_000)
+    await startGpus(model)
+    await Promise.all(gpus.map((gpu) => gpu.release()))
+    const budget = { MESHCACHE_SHARED_MAX_BYTES: String(Math.round(model.byteLength * 2.5)) }
+    const first = await host(budget)
+    const liked = (await result(generate(first, 21))).key
+    const kept = await fetch(`${first.url}/api/cache/entries/${liked}/keep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keep: true }),
+    })
+    expect(kept.status).toBe(200)
+    for (const seed of [22, 23, 24]) await result(generate(first, seed))
+    expect(await redis.client().zrange(`${prefix}:kept`, 0, -1)).toEqual([liked])
+    expect(await redis.client().exists(`${prefix}:rec:${liked}`)).toBe(1)
+    await first.stop()
+    const fresh = await host(budget)
+    expect(await result(generate(fresh, 21))).toMatchObject({ key: liked, cache: 'hit', tier: 'shared' })
+    expect(await received()).toBe(4)
+  })
+
   it('keeps working on its own tiers while Redis is down, says so, and reconnects by itself', async () => {
     prefix = `team-${++run}`
     await startGpus()
