@@ -66,6 +66,12 @@ describe('SharedTier', () => {
     expect(shared.stats().misses).toBe(1)
   })
 
+  it('lists every model it holds, past a thousand (the library shows every model in every tier)', async () => {
+    const shared = await tier(2_000_000)
+    for (let n = 1; n <= 1005; n++) await shared.write(key(n), glb(1, 100), info())
+    expect(await shared.entries()).toHaveLength(1005)
+  })
+
   it('drops a corrupted blob instead of serving it', async () => {
     const shared = await tier()
     await shared.write(key(1), glb(1), info())

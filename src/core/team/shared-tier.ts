@@ -132,6 +132,9 @@ if redis.call('ZCARD', P..':kept') == 0 then redis.call('DEL', P..':total', P..'
 return #keys
 `
 
+/** Most entries one listing of the team's tier reads (one pipelined read of each record). */
+const SHARED_LISTING_LIMIT = 100_000
+
 export interface SharedTierOptions {
   redis: Redis
   prefix: string
@@ -282,8 +285,12 @@ export class SharedTier implements PersistentTier {
     return removed ?? 0
   }
 
-  /** Entries, the kept ones then the others most recently used first (at most `limit`), and what this instance knows of them. */
-  async entries(limit = 1000): Promise<DiskRecord[]> {
+  /**
+   * Entries, the kept ones then the others most recently used first (at most `limit`), and
+   * what this instance knows of them. The default covers a whole team tier (20 GB of models
+   * of 200 KB and more): the library lists every model in every tier.
+   */
+  async entries(limit = SHARED_LISTING_LIMIT): Promise<DiskRecord[]> {
     const records = await this.attempt(async () => {
       const kept = await this.redis.zrevrange(this.key('kept'), 0, limit - 1)
       const others = await this.redis.zrevrange(this.key('order'), 0, limit - kept.length - 1)
