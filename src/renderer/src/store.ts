@@ -18,7 +18,7 @@ import type {
 } from '../../shared/contract'
 import { type ErrorPayload, toErrorPayload } from '../../shared/errors'
 import type { ExportFormat } from '../../shared/export-formats'
-import { ACCEPTED_IMAGE_TYPES, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
+import { ACCEPTED_IMAGE_TYPES, MAX_PAGE_SIZE, MAX_PROMPT_CHARS, MAX_SEED, MAX_UPLOAD_BYTES } from '../../shared/limits'
 import { api } from './api'
 import { isImageError } from './errors'
 
@@ -183,10 +183,13 @@ export function watchForSimilar(): () => void {
   }
 }
 
-/** Whether the user keeps a model (asked of the service: the library may have changed it). */
+/** Whether the user keeps a model (asked of the service, page by page: the library may have changed it). */
 async function isKept(key: string): Promise<boolean> {
-  const { items } = await api.entries({ kept: true, limit: 200 })
-  return items.some((entry) => entry.key === key)
+  for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+    const { items, total } = await api.entries({ kept: true, limit: MAX_PAGE_SIZE, offset })
+    if (items.some((entry) => entry.key === key)) return true
+    if (offset + MAX_PAGE_SIZE >= total) return false
+  }
 }
 
 /** Checks a file before it is uploaded; the app checks it again, properly. */
@@ -579,7 +582,8 @@ export const useStore = create<State>()((set, get) => ({
       const notice = keptLeft > 0 ? `${cleared} ${plural(keptLeft, 'kept model')} stayed.` : cleared
       // The model on screen goes with a clear, unless it is one the user keeps.
       const shown = get().model
-      const gone = scope !== 'memory' && shown !== undefined && (kept || !(await isKept(shown.key)))
+      // Only when kept models stayed is the service asked whether this is one of them.
+      const gone = scope !== 'memory' && shown !== undefined && (kept || keptLeft === 0 || !(await isKept(shown.key)))
       set({ ...(gone ? { model: undefined, shownUrl: undefined } : {}), notice })
       await get().refresh()
       return removed
