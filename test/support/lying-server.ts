@@ -15,8 +15,10 @@ import type { AddressInfo } from 'node:net'
  *   its HTTP front still accepting, as uvicorn does while its one worker never returns).
  * Any of them can also be made wholly `silent` (every request taken and never answered: a box
  * whose network or process froze), or `dropping` (every connection closed at once, unanswered:
- * a crashed front or a firewall resetting). It counts what it was asked, and whether a client
- * left before the body ended.
+ * a crashed front or a firewall resetting; the socket is destroyed after the request head is
+ * read, which Node's fetch (undici) reports as a TypeError "fetch failed" caused by a socket
+ * error (UND_ERR_SOCKET, "other side closed"), as it does against a real reset). It counts what it was
+ * asked, and whether a client left before the body ended.
  */
 export type Lie = 'endless-error' | 'big-error' | 'redirect' | 'huge-model' | 'hung'
 
