@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { processEnvironment } from '../scripts/process-environment.mjs'
 import { builtFile } from './built'
 
 /** Every host started, so none outlives a benchmark that fails halfway. */
@@ -16,7 +17,8 @@ export async function startHost(env: Record<string, string> = {}): Promise<{ url
   // A fresh data folder: every run starts with empty tiers.
   const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-bench-'))
   const child = spawn(process.execPath, [builtFile('main/server.js')], {
-    env: { ...process.env, MESHCACHE_PORT: '0', MESHCACHE_DATA_DIR: dataDir, ...env },
+    // As `npm run serve` starts it (the same allocator settings).
+    env: processEnvironment({ ...process.env, MESHCACHE_PORT: '0', MESHCACHE_DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   started.add(child)

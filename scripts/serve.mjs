@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { buildIfStale, ROOT } from './build-if-stale.mjs'
+import { processEnvironment } from './process-environment.mjs'
 
 try {
   buildIfStale({ force: process.argv.includes('--build') })
@@ -10,6 +11,10 @@ try {
   console.error(`MeshCache: ${error.message}`)
   process.exit(1)
 }
-const child = spawn(process.execPath, [join(ROOT, 'out/main/server.js')], { cwd: ROOT, stdio: 'inherit' })
+const child = spawn(process.execPath, [join(ROOT, 'out/main/server.js')], {
+  cwd: ROOT,
+  stdio: 'inherit',
+  env: processEnvironment(),
+})
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
 child.on('exit', (code) => process.exit(code ?? 0))

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildIfStale, ROOT } from './build-if-stale.mjs'
+import { processEnvironment } from './process-environment.mjs'
 
 try {
   buildIfStale()
@@ -27,7 +28,7 @@ function electronBinary() {
 }
 
 function run(command, args) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit' })
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', env: processEnvironment() })
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code) => process.exit(code ?? 0))
 }

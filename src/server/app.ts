@@ -2,16 +2,18 @@ import { existsSync } from 'node:fs'
 import rateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import sjson from 'secure-json-parse'
 import { dispatch, type EventSourceLike, eventsWhenReady, whenReady } from '../core/dispatch'
 import { parseResourcePath } from '../shared/addresses'
 import { CONTENT_SECURITY_POLICY_HEADER } from '../shared/csp'
 import { SMALL_BODY_LIMIT } from '../shared/limits'
 import { OPERATIONS, type OperationName, SERVICE_OPERATION_NAMES, type ServiceOperations } from '../shared/operations'
+import { parseSettingBigStringsAside } from './big-strings'
 import { EventStream } from './event-stream'
 import { errorPayloadFor, sendError } from './http-errors'
 import { exportedFile } from './model-exports'
 import { type GuardOptions, guard, MAX_PARAM_LENGTH } from './security'
-import { heldUntilAnswered, takeBody, type UploadLimits, uploadAdmission } from './upload-admission'
+import { heldUntilAnswered, takeBody, takeParsedEarly, type UploadLimits, uploadAdmission } from './upload-admission'
 
 /** What the host serves: the service's operations, its stored resources and its events. */
 export interface HostService extends ServiceOperations {
@@ -59,6 +61,10 @@ function inputOf(method: string, query: unknown, body: unknown, params: unknown)
   return { ...base, ...segments }
 }
 
+/** JSON.parse, refusing __proto__ and constructor.prototype keys as Fastify's own parser does. */
+const strictJson = (text: string): unknown =>
+  sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
+
 /**
  * The browser host: the same service over HTTP. Every operation's route is derived from the
  * operation table; state changes take JSON only and come only from this origin; management
@@ -66,7 +72,11 @@ function inputOf(method: string, query: unknown, body: unknown, params: unknown)
  */
 export async function buildHost(options: HostOptions): Promise<FastifyInstance> {
   const { service } = options
-  const uploads = uploadAdmission(options.uploadLimits)
+  // A picture's base64 becomes its bytes straight from the body's bytes (see big-strings.ts);
+  // the JSON around it is parsed as Fastify's own parser does, refusing __proto__ keys.
+  const uploads = uploadAdmission(options.uploadLimits, (chunks) =>
+    parseSettingBigStringsAside(chunks, { base64AsBytes: true, parse: strictJson }),
+  )
   // Closing drops open connections too (event streams would otherwise hold the close open).
   const app = Fastify({
     logger: false,
@@ -77,6 +87,14 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
   })
   // JSON only: Fastify would also parse text/plain, which a cross-site form can send.
   app.removeContentTypeParser('text/plain')
+  // A large body was parsed as it arrived (uploadAdmission); any other is parsed here as usual.
+  const defaultJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const early = takeParsedEarly(request)
+    if (early) return done(null, early.value)
+    defaultJson(request, String(body), done)
+  })
   const management = options.managementRateLimit ?? { max: 300, timeWindowMs: 60_000 }
   await app.register(rateLimit, { global: false })
   // One limiter instance, hence one budget per client shared by every management route.

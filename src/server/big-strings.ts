@@ -69,6 +69,18 @@ function sliced(chunks: readonly Buffer[], start: number, end: number): Buffer[]
   return parts
 }
 
+export interface AsideOptions {
+  /** String values at least this many bytes long are set aside. */
+  min?: number
+  /**
+   * A set-aside value that is base64 (optionally a data: URL) becomes its bytes, decoded from
+   * the body's own bytes: no text is ever made of it. Any other value stays text.
+   */
+  base64AsBytes?: boolean
+  /** Parses the JSON around the set-aside values (JSON.parse unless told). */
+  parse?: (text: string) => unknown
+}
+
 /**
  * Parses a large JSON body without turning its long strings (pictures, meshes in base64)
  * into text up front: the JSON around them is parsed with each one replaced by a marker, and
@@ -81,7 +93,8 @@ function sliced(chunks: readonly Buffer[], start: number, end: number): Buffer[]
  * aside (a lenient body, whose bytes outside strict JSON's string syntax this reader does
  * not know). A value is never changed: markers carry a per-body random tag.
  */
-export function parseSettingBigStringsAside(chunks: readonly Buffer[], min = BIG_STRING_BYTES): unknown {
+export function parseSettingBigStringsAside(chunks: readonly Buffer[], options: AsideOptions = {}): unknown {
+  const { min = BIG_STRING_BYTES, base64AsBytes = false, parse = JSON.parse } = options
   const literals = longLiterals(chunks, min)
   if (literals.length === 0) return undefined
   const tag = `\u0000meshcache-aside-${randomBytes(8).toString('hex')}-`
@@ -96,14 +109,16 @@ export function parseSettingBigStringsAside(chunks: readonly Buffer[], min = BIG
   parts.push(...sliced(chunks, at, total))
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.concat(parts).toString('utf8'))
+    parsed = parse(Buffer.concat(parts).toString('utf8'))
   } catch {
     return undefined
   }
-  const read = (marker: string): string | undefined => {
+  const read = (marker: string): string | Uint8Array | undefined => {
     if (!marker.startsWith(tag)) return undefined
     const literal = literals[Number(marker.slice(tag.length))]
-    return literal && Buffer.concat(sliced(chunks, literal[0], literal[1])).toString('utf8')
+    if (!literal) return undefined
+    const pieces = sliced(chunks, literal[0], literal[1])
+    return (base64AsBytes && decodedBase64(pieces)) || Buffer.concat(pieces).toString('utf8')
   }
   const restore = (value: unknown): void => {
     if (typeof value !== 'object' || value === null) return
@@ -131,4 +146,65 @@ export function parseSettingBigStringsAside(chunks: readonly Buffer[], min = BIG
   }
   restore(parsed)
   return parsed
+}
+
+const DATA_URL_PREFIX = /^data:[^,]*;base64,/
+/** base64's 64 letters, as a byte table. */
+const BASE64_LETTER = new Uint8Array(256)
+for (const letter of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') {
+  BASE64_LETTER[letter.charCodeAt(0)] = 1
+}
+const EQUALS = 0x3d
+/** Pieces enough to hold a data: URL's prefix however small they came (one byte each at worst). */
+const PREFIX_PIECES = 256
+
+/** The pieces without their first `n` bytes. */
+function skipped(pieces: readonly Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = []
+  let left = n
+  for (const piece of pieces) {
+    if (left >= piece.length) {
+      left -= piece.length
+      continue
+    }
+    out.push(left > 0 ? piece.subarray(left) : piece)
+    left = 0
+  }
+  return out
+}
+
+/**
+ * The bytes a base64 literal (its pieces, as they arrived) stands for, or undefined when it is
+ * not strict base64: letters only, then at most two `=` at the very end (what the upload
+ * schema accepts, without whitespace). Decoded piece by piece, four letters at a time, into
+ * one buffer of the exact size, so a 13 MB picture in base64 costs its 10 MB of bytes and
+ * small, short-lived strings, not a 13 MB string (measured in bench/memory.ts).
+ */
+function decodedBase64(pieces: readonly Buffer[]): Uint8Array | undefined {
+  // A data: URL's prefix is short (its first bytes, across however many pieces they came in).
+  const start = Buffer.concat(pieces.slice(0, PREFIX_PIECES)).subarray(0, 256).toString('latin1')
+  const prefix = DATA_URL_PREFIX.exec(start)?.[0].length ?? 0
+  const parts = prefix ? skipped(pieces, prefix) : pieces
+  let letters = 0
+  let padding = 0
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) {
+      const byte = part[i] as number
+      if (byte === EQUALS) padding++
+      else if (padding > 0 || BASE64_LETTER[byte] === 0) return undefined
+      else letters++
+    }
+  }
+  if (padding > 2 || (letters + padding) % 4 === 1) return undefined
+  const out = Buffer.allocUnsafe(Math.floor((letters * 3) / 4))
+  let written = 0
+  let carry = ''
+  for (const part of parts) {
+    const text = carry + part.toString('latin1')
+    const whole = text.length - (text.length % 4)
+    written += out.write(text.slice(0, whole), written, 'base64')
+    carry = text.slice(whole)
+  }
+  if (carry) written += out.write(carry, written, 'base64')
+  return written === out.length ? out : out.subarray(0, written)
 }
