@@ -10,6 +10,7 @@ import {
   type ServiceOperations,
 } from '../shared/operations'
 import { describeIssues } from '../shared/schemas'
+import { handOver } from './generation/parked-picture'
 
 /**
  * The transport edge: validates an operation's raw argument with the table's schema (once,
@@ -21,9 +22,14 @@ export async function dispatch<K extends OperationName>(
   name: K,
   raw: unknown,
   context: CallContext = {},
+  /** The raw argument was made for this call alone (deserialized by a transport): the service may take its bytes over. */
+  fresh = false,
 ): Promise<OperationResult<K>> {
   const parsed = OPERATIONS[name].input.safeParse(raw)
   if (!parsed.success) throw new AppError('INVALID_REQUEST', describeIssues(parsed.error))
+  // A picture whose bytes no one else holds may wait for its generator on disk (ParkedPicture).
+  const image = (parsed.data as { image?: unknown } | undefined)?.image
+  if (fresh && image instanceof Uint8Array) handOver(image)
   const handler = handlers[name] as AnyHandler
   return handler.call(handlers, parsed.data, context) as Promise<OperationResult<K>>
 }

@@ -39,7 +39,7 @@ export function registerIpc(
         const url = event.senderFrame?.url
         if (!url || !isTrustedUrl(url)) throw new AppError('FORBIDDEN', 'This page may not use MeshCache.')
         if (args.length > 1) throw new AppError('INVALID_REQUEST', `${name} takes one argument.`)
-        return { ok: true, value: await dispatch(handlers, name, args[0]) }
+        return { ok: true, value: await dispatch(handlers, name, args[0], {}, true) }
       } catch (error) {
         return { ok: false, error: toErrorPayload(error) }
       }

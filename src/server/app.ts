@@ -138,7 +138,7 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
               message: 'Send the request body as JSON (content-type: application/json).',
             })
           }
-          const result = await dispatch(handlers, name, takeInput(request), { signal: controller.signal })
+          const result = await dispatch(handlers, name, takeInput(request), { signal: controller.signal }, true)
           return reply.code('status' in route ? route.status : 200).send(result)
         } finally {
           reply.raw.off('close', onClose)

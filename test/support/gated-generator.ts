@@ -50,6 +50,8 @@ export class GatedGenerator implements Generator {
   /** When set, every job fails with this error. */
   failure: Error | undefined
   available = true
+  /** The pictures the jobs were given, in order. */
+  readonly pictures: Uint8Array[] = []
   private gate = deferred<void>()
   private held = false
   private readonly started: (() => void)[] = []
@@ -91,6 +93,7 @@ export class GatedGenerator implements Generator {
   async generate(input: GeneratorInput, { signal, onProgress }: GenerateOptions): Promise<GeneratedModel> {
     this.runs++
     this.running++
+    this.pictures.push(input.image)
     for (const notify of this.started.splice(0)) notify()
     try {
       onProgress?.({ stage: 'generating', fraction: 0.5 })

@@ -1,12 +1,10 @@
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream, readdirSync, rmSync } from 'node:fs'
-import { mkdir, open, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { createReadStream } from 'node:fs'
+import { open, rm } from 'node:fs/promises'
 import sharp, { type Sharp } from 'sharp'
 import { AppError } from '../../shared/errors'
-import { processAlive } from '../process-alive'
 import { inspectImage, limitDecodes, SHARP_INPUT } from './image-input'
+import { scratchPath } from './scratch-files'
 
 /**
  * The pixel digest of a picture without holding its decode.
@@ -32,32 +30,8 @@ const BIG_ENDIAN_MAGIC = 0x08f2a6b6
 const UCHAR = 0
 const NOT_CODED = 0
 
-const folder = join(tmpdir(), 'meshcache-pixels')
-let folderReady: Promise<void> | undefined
-let nextFile = 0
-
 /** How many digests took each way (the memory way should be rare: it says the folder failed). */
 export const digestWays = { throughFile: 0, inMemory: 0 }
-
-/** Makes the scratch folder once and removes what crashed processes left in it. */
-function scratchFolder(): Promise<void> {
-  folderReady ??= mkdir(folder, { recursive: true }).then(() => {
-    for (const name of readdirSync(folder)) {
-      const pid = Number(name.split('-')[0])
-      if (!Number.isInteger(pid) || !processAlive(pid)) rmSync(join(folder, name), { force: true })
-    }
-    process.once('exit', () => {
-      for (const name of readdirSync(folder)) {
-        if (name.startsWith(`${process.pid}-`)) rmSync(join(folder, name), { force: true })
-      }
-    })
-  })
-  // A folder that could not be made is tried again by the next digest.
-  folderReady.catch(() => {
-    folderReady = undefined
-  })
-  return folderReady
-}
 
 /** The decode every digest hashes: EXIF-rotated, 8-bit sRGB, with alpha. */
 function normalized(bytes: Uint8Array): Sharp {
@@ -69,9 +43,9 @@ function normalized(bytes: Uint8Array): Sharp {
 
 /** Hashes the pixels through a `.v` file; false when the file could not be used. */
 async function hashThroughFile(bytes: Uint8Array, hash: Hash, width: number, height: number): Promise<boolean> {
-  const path = join(folder, `${process.pid}-${nextFile++}.v`)
+  let path: string | undefined
   try {
-    await scratchFolder()
+    path = await scratchPath('v')
     const info = await normalized(bytes).toFile(path)
     const header = Buffer.alloc(VIPS_HEADER_BYTES)
     const file = await open(path, 'r')
@@ -102,7 +76,7 @@ async function hashThroughFile(bytes: Uint8Array, hash: Hash, width: number, hei
     // memory below digests the first and reports the second.
     return false
   } finally {
-    await rm(path, { force: true }).catch(() => undefined)
+    if (path) await rm(path, { force: true }).catch(() => undefined)
   }
 }
 

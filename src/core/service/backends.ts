@@ -98,6 +98,12 @@ export class Backends {
     )
   }
 
+  /** Whether a job for this backend would wait now (its queue's slots are all taken); never in team mode, whose queue is the team's. */
+  wouldWait(generator: Generator): boolean {
+    if (this.team?.ready) return false
+    return (this.queues.get(generator.id)?.length ?? 0) >= slotsOf(generator)
+  }
+
   /**
    * Runs one job: on the team's queue in team mode (joining a generation of the same key
    * anywhere in the team), else (or when the team's Redis is unreachable) through this
@@ -106,12 +112,19 @@ export class Backends {
   async run(
     generator: Generator,
     input: GeneratorInput,
-    options: { key: string; signal: AbortSignal; onProgress: (progress: JobProgress) => void },
+    options: {
+      key: string
+      signal: AbortSignal
+      onProgress: (progress: JobProgress) => void
+      /** The picture, when it waited on disk (input.image is then empty): read once the job starts. */
+      picture?: () => Promise<Uint8Array>
+    },
   ): Promise<Uint8Array> {
-    const { signal, onProgress } = options
+    const { signal, onProgress, picture } = options
+    const withPicture = async (): Promise<GeneratorInput> => (picture ? { ...input, image: await picture() } : input)
     if (this.team?.ready) {
       try {
-        return await this.team.run(generator, options.key, input, { signal, onProgress })
+        return await this.team.run(generator, options.key, await withPicture(), { signal, onProgress })
       } catch (error) {
         if (!(error instanceof TeamUnavailable)) throw error
       }
@@ -119,11 +132,14 @@ export class Backends {
     const queue = this.queues.get(generator.id) as JobQueue
     const model = await queue
       .run(
-        () =>
-          generator.generate(input, {
-            signal,
-            onProgress: (p) => onProgress({ ...p, server: p.server ?? generator.id }),
-          }),
+        () => {
+          const generate = (given: GeneratorInput) =>
+            generator.generate(given, {
+              signal,
+              onProgress: (p) => onProgress({ ...p, server: p.server ?? generator.id }),
+            })
+          return picture ? withPicture().then(generate) : generate(input)
+        },
         {
           signal,
           onPosition: (position) => onProgress({ stage: 'queued', fraction: 0, position }),

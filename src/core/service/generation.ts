@@ -6,6 +6,7 @@ import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
 import type { Generator, RemoteJob } from '../generation/generator'
 import { DIALECTS } from '../generation/hunyuan/dialects'
+import { ParkedPicture } from '../generation/parked-picture'
 import { RequestKeys } from '../generation/request-key'
 import { pictureSignature } from '../similar/perceptual-hash'
 import type { SimilarModels } from '../similar/similar-models'
@@ -48,6 +49,8 @@ export class Generation {
   private readonly backendSet: Backends
   private readonly similarModels: SimilarModels
   private readonly log: RequestLog
+  /** Jobs whose generation began with a parked picture: their produce discards it. */
+  private readonly producing = new WeakSet<Job>()
 
   constructor(private readonly options: GenerationOptions) {
     this.store = options.store
@@ -71,8 +74,18 @@ export class Generation {
       }
       const job = await this.appJobFor(request, generator, keyed)
       if (context.remote) job.input.remote = context.remote
-      const { result } = await this.serve(job, tracked, started)
-      return fallback && result.tier === 'generator' ? { ...result, fallback } : result
+      // A picture that would wait for its generator waits on disk (produce reads it back).
+      if (job.picture && !this.store.has(job.key) && this.backendSet.wouldWait(generator)) {
+        job.parked = await ParkedPicture.park(job.picture)
+      }
+      try {
+        const { result } = await this.serve(job, tracked, started)
+        return fallback && result.tier === 'generator' ? { ...result, fallback } : result
+      } finally {
+        // Produce discards a parked picture it took; one it never took (a hit, a joined
+        // generation, a cancel before it began) goes here.
+        if (job.parked && !this.producing.has(job)) void job.parked.discard()
+      }
     })
   }
 
@@ -195,13 +208,18 @@ export class Generation {
     return { result, bytes: loaded.bytes }
   }
 
-  /** Runs the generation itself; the thumbnail and perceptual hash are made beside it. */
+  /**
+   * Runs the generation itself; the thumbnail and perceptual hash are made beside it (for a
+   * picture that waited on disk, once it is read back for the generator).
+   */
   private async produce(job: Job, signal: AbortSignal): Promise<Generated> {
-    const { key, picture } = job
-    const extras = Promise.all([
-      picture ? makeThumbnail(picture) : undefined,
-      picture ? pictureSignature(picture).catch(() => undefined) : undefined,
-    ])
+    const { key, parked } = job
+    if (parked) this.producing.add(job)
+    let extras: Promise<[Uint8Array | undefined, string | undefined]> = Promise.resolve([undefined, undefined])
+    const makeExtras = (picture: Uint8Array): void => {
+      extras = Promise.all([makeThumbnail(picture), pictureSignature(picture).catch(() => undefined)])
+    }
+    if (job.picture && !parked) makeExtras(job.picture)
     const input = { ...job.input, ...(await this.shapes.meshFor(job)) }
     const started = performance.now()
     try {
@@ -209,6 +227,15 @@ export class Generation {
         key,
         signal,
         onProgress: (progress) => this.requests.progress(key, progress),
+        ...(parked
+          ? {
+              picture: async () => {
+                const picture = await parked.read()
+                makeExtras(picture)
+                return picture
+              },
+            }
+          : {}),
       })
       const generationMs = performance.now() - started
       this.options.log?.('generated', {
@@ -234,6 +261,7 @@ export class Generation {
       throw error
     } finally {
       this.requests.finished(key)
+      if (parked) void parked.discard()
     }
   }
 }

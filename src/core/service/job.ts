@@ -1,6 +1,7 @@
 import type { EntryMeta } from '../../shared/cache-types'
 import type { ParsedGenerateRequest } from '../../shared/schemas'
 import type { Generator, GeneratorInput, ServerKind } from '../generation/generator'
+import type { ParkedPicture } from '../generation/parked-picture'
 import { normalizePrompt } from '../generation/request-key'
 import type { SimilarityParams } from '../similar/similar-models'
 
@@ -13,6 +14,8 @@ export interface Job {
   meta: EntryMeta
   /** The picture: its thumbnail and perceptual hash are made beside the generation. */
   picture?: Uint8Array
+  /** The picture while it waits on disk: `picture` and `input.image` are then empty (see ParkedPicture). */
+  parked?: ParkedPicture
   /** A textured request's untextured twin: if cached, only texturing runs (ShapeReuse). */
   shapeKey?: string
 }

@@ -1,3 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { dispatch, whenReady } from '../../../src/core/dispatch'
 import { BuiltinGenerator } from '../../../src/core/generation/builtin/builtin-generator'
@@ -14,6 +17,8 @@ import { GatedGenerator } from '../../support/gated-generator'
 import { makeService } from '../../support/stacks'
 import { until } from '../../support/until'
 
+/** Where pictures wait on disk (scratch-files.ts). */
+const SCRATCH = join(tmpdir(), 'meshcache-pixels')
 const builtin = (): BuiltinGenerator => new BuiltinGenerator({ workerPath: BUILTIN_WORKER })
 const chair = fixture('triposr-chair')
 const request = (overrides: Record<string, unknown> = {}) => ({
@@ -174,6 +179,46 @@ describe('ModelService', () => {
     expect((await staying).cache).toBe('coalesced')
     expect(gated.runs).toBe(1)
     expect(await svc.stats()).toMatchObject({ currentItems: 1, loads: 1, cancelled: 0 })
+  })
+
+  it('lets a picture that waits for a busy generator wait on disk, and makes its model from it', async () => {
+    const gated = new GatedGenerator()
+    const svc = await service([gated])
+    // As a transport calls: bytes made for this call alone, which the service may take over.
+    const fromTransport = (input: Record<string, unknown>) =>
+      dispatch(
+        whenReady(Promise.resolve(svc)) as unknown as Pick<OperationHandlers, 'generate'>,
+        'generate',
+        input,
+        {},
+        true,
+      )
+    const parkedFiles = () =>
+      existsSync(SCRATCH)
+        ? readdirSync(SCRATCH).filter((f) => f.startsWith(`${process.pid}-`) && f.endsWith('.picture'))
+        : []
+    gated.hold()
+    const first = fromTransport(request({ seed: 1, image: fixture('triposr-chair') }))
+    await gated.jobsStarted(1)
+    const robot = fixture('triposr-robot')
+    const robotBytes = Buffer.from(robot)
+    const second = fromTransport(request({ seed: 2, image: robot }))
+    // The same request again joins the waiting one; its own copy of the picture waits on disk too.
+    const again = fromTransport(request({ seed: 2, image: fixture('triposr-robot') }))
+    await until(() => robot.byteLength === 0, 'the waiting picture left memory')
+    await until(() => parkedFiles().length === 2, 'both waiting pictures are on disk')
+    // A caller's own bytes (not made for the call) are never taken over.
+    const own = fixture('trellis-lantern')
+    const third = call(svc, 'generate', request({ seed: 3, image: own }))
+    gated.release()
+    const [, made, joined, ,] = await Promise.all([first, second, again, third])
+    expect(joined.key).toBe(made.key)
+    expect(own.byteLength).toBeGreaterThan(0)
+    // The generator got the picture back from disk, byte for byte, and its thumbnail was made.
+    expect(gated.runs).toBe(3)
+    expect(Buffer.from(gated.pictures[1] as Uint8Array).equals(robotBytes)).toBe(true)
+    expect(await svc.thumbnail(made.key)).toBeDefined()
+    await until(() => parkedFiles().length === 0, 'no waiting picture is left on disk')
   })
 
   it('stops the generation once every waiting request has cancelled', async () => {
