@@ -92,8 +92,12 @@ export const DEFAULT_DISK_MAX_BYTES = 5 * 1024 ** 3
 export const DEFAULT_SHARED_MAX_BYTES = 20 * 1024 ** 3
 /** Memory for finished /send jobs' models when there is no data folder (MESHCACHE_HELD_MAX_BYTES). */
 export const DEFAULT_HELD_MAX_BYTES = 512 * 1024 * 1024
-/** Uploads read and not yet parsed, in the whole host (MESHCACHE_UPLOAD_BUFFER_BYTES). */
-export const DEFAULT_UPLOAD_BUFFER_BYTES = 64 * 1024 * 1024
+/**
+ * Uploads read and not yet parsed, in the whole host (MESHCACHE_UPLOAD_BUFFER_BYTES): two
+ * 13 MB pictures beyond the one always read. Measured with 16 jobs of 4096² pictures sent at
+ * once, three runs each: 395–444 MB peak at 64 MB, 393–395 MB at 32 MB.
+ */
+export const DEFAULT_UPLOAD_BUFFER_BYTES = 32 * 1024 * 1024
 
 /** A persistent tier (disk, or the team's shared tier): counters, occupancy and health. */
 export interface PersistentTierStats extends TierCounters, KeptTotals {

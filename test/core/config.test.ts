@@ -18,7 +18,7 @@ describe('readConfig', () => {
       teamLockMs: 15_000,
       uploadStallMs: 15_000,
       uploadDeadlineMs: 300_000,
-      uploadBufferBytes: 64 * 1024 * 1024,
+      uploadBufferBytes: 32 * 1024 * 1024,
       heldMaxBytes: 512 * 1024 * 1024,
       maxModelBytes: 256 * 1024 * 1024,
       expectedMs: 125_000,
