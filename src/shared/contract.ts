@@ -113,6 +113,8 @@ export interface ProgressEvent {
   position?: number
   /** Where it runs: a GPU server's URL, or the generator's id. */
   server?: string
+  /** Since when (ms since the epoch) its GPU server has not answered, while it is silent. */
+  silentSince?: number
 }
 
 /**
@@ -153,6 +155,8 @@ export interface JobInfo {
   stage?: Stage
   /** 0..1 while running. */
   fraction?: number
+  /** Since when (ms since the epoch) its GPU server has not answered, while it is silent. */
+  silentSince?: number
   /** When it was accepted, started and ended (ms since the epoch). */
   queuedAt: number
   startedAt?: number

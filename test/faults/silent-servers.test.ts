@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { GenerateProgress } from '../../src/core/generation/generator'
 import { HunyuanPool } from '../../src/core/generation/hunyuan/hunyuan-pool'
 import { HunyuanServer } from '../../src/core/generation/hunyuan/hunyuan-server'
 import type { ModelService } from '../../src/core/service/model-service'
@@ -95,6 +96,34 @@ describe('a GPU server that stops answering', () => {
     )
     liar.silent = false
     expect(await server.describe()).toMatchObject({ state: 'ready' })
+  })
+
+  it("says since when a job's server has not answered its status polls, and stops once it answers again", async () => {
+    const liar = await startLyingServer('hung')
+    liars.push(liar)
+    const server = new HunyuanServer({ url: liar.url, mode: 'send', pollMs: 20, statusTimeoutMs: 150 })
+    const seen: GenerateProgress[] = []
+    const controller = new AbortController()
+    const job = codeOf(
+      server.generate(
+        { image: fixture('triposr-chair'), prompt: '', quality: 'draft', seed: 1 },
+        { signal: controller.signal, onProgress: (progress) => seen.push(progress) },
+      ),
+    )
+    const polls = (): number =>
+      [...liar.asked].filter(([path]) => path.startsWith('/status/')).reduce((n, [, c]) => n + c, 0)
+    await until(() => polls() >= 2, 'the job is polled')
+    expect(seen.some((progress) => progress.silentSince !== undefined)).toBe(false)
+    const before = Date.now()
+    liar.silent = true
+    await until(() => seen.at(-1)?.silentSince !== undefined, 'the job says its server is silent')
+    // Since the first poll it did not answer (that poll's timeout before it was noticed).
+    expect(seen.at(-1)?.silentSince).toBeGreaterThanOrEqual(before - 150)
+    expect(seen.at(-1)).toMatchObject({ stage: 'generating', server: liar.url })
+    liar.silent = false
+    await until(() => seen.at(-1)?.silentSince === undefined, 'the job no longer says so')
+    controller.abort()
+    expect(await job).toBe('CANCELLED')
   })
 
   it('is unreachable, not busy, when it drops every connection: a request goes to another generator and says why', async () => {

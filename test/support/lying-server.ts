@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
  * A LYING GPU server for the hostile tests: it identifies as Hunyuan3D 2.0's api_server does
  * (no /health: 404; any /status/<uid> answers {"status": "processing"}, as upstream's
- * api_server.py at 9bcf302 does for an unknown uid) and then answers /generate as a broken or
+ * api_server.py at 9bcf302 does for an unknown uid; /send answers {"uid": …} at once, as
+ * upstream's does, so a job sent there is "processing" for ever) and then answers /generate as a broken or
  * hostile server could, which upstream never does:
  * - 'endless-error': HTTP 404 whose JSON body never ends (a server in a loop; 3 GB crashed
  *   MeshCache's V8 before), written as fast as the client reads;
@@ -58,6 +60,10 @@ export async function startLyingServer(lie: Lie, options: { hugeBytes?: number; 
     if (state.silent) return
     if (lie === 'redirect') {
       response.writeHead(307, { location: options.redirectTo ?? 'http://127.0.0.2:9/' }).end()
+      return
+    }
+    if (path === '/send') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uid: randomUUID() }))
       return
     }
     if (path.startsWith('/status/')) {

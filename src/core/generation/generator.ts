@@ -44,6 +44,8 @@ export interface GenerateProgress {
   fraction: number
   /** Where it runs: a GPU server's URL (set by the server), else the generator's id. */
   server?: string
+  /** Since when (ms since the epoch) the GPU server has not answered, while it is silent. */
+  silentSince?: number
 }
 
 export interface GenerateOptions {

@@ -438,6 +438,7 @@ export class Jobs {
       ...(position ? { position } : progress?.position !== undefined ? { position: progress.position } : {}),
       ...(record.server ? { server: record.server } : {}),
       ...(progress ? { stage: progress.stage, fraction: progress.fraction } : {}),
+      ...(progress?.silentSince === undefined ? {} : { silentSince: progress.silentSince }),
       ...(startedAt !== undefined ? { startedAt } : {}),
       ...(endedAt !== undefined ? { endedAt } : {}),
       ...(key ? { key, modelUrl: this.options.addresses('model', key) } : {}),

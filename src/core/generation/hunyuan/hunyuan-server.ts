@@ -80,6 +80,11 @@ export interface HunyuanServerSettings {
   /** Typical time a model takes, for the progress estimate. */
   expectedMs: number
   probeTimeoutMs: number
+  /**
+   * A job's status poll (2.1's /status) not answered within this is a silent server: the job
+   * keeps polling, and its progress says since when (a hung server, a cut network).
+   */
+  statusTimeoutMs: number
   /** A model larger than this is refused, never read whole (MESHCACHE_MAX_MODEL_BYTES). */
   maxModelBytes: number
 }
@@ -96,6 +101,7 @@ export const DEFAULT_SERVER_SETTINGS: Omit<HunyuanServerSettings, 'url'> = {
   pollMs: 2_000,
   expectedMs: 125_000,
   probeTimeoutMs: 2_000,
+  statusTimeoutMs: 10_000,
   maxModelBytes: DEFAULT_MAX_MODEL_BYTES,
 }
 
@@ -320,9 +326,15 @@ export class HunyuanServer {
     this.remember({ state: 'busy', variant: this.known?.variant, detail: this.busyDetail() })
     const started = Date.now()
     let stage: 'generating' | 'texturing' = 'generating'
+    /** Since when the server has not answered a status poll, while it is silent. */
+    let silentSince: number | undefined
     const report = (progress: Omit<GenerateProgress, 'server'>): void => onProgress?.({ ...progress, server: url })
     const tick = (): void =>
-      report({ stage, fraction: Math.min(0.95, 0.05 + (0.9 * (Date.now() - started)) / settings.expectedMs) })
+      report({
+        stage,
+        fraction: Math.min(0.95, 0.05 + (0.9 * (Date.now() - started)) / settings.expectedMs),
+        ...(silentSince === undefined ? {} : { silentSince }),
+      })
     report({ stage: 'uploading', fraction: 0.02 })
     const ticker = setInterval(tick, 1_000)
     try {
@@ -348,8 +360,9 @@ export class HunyuanServer {
             : 'generate'
           : settings.mode
       const body = (): string => JSON.stringify(this.bodyFor(input, dialect, server.limits))
-      const onStage = (next: 'generating' | 'texturing'): void => {
-        stage = next
+      const onStage = (next: 'generating' | 'texturing' | 'silent'): void => {
+        if (next === 'silent') silentSince ??= Date.now() - settings.statusTimeoutMs
+        else [stage, silentSince] = [next, undefined]
         tick()
       }
       // Forwarded requests name every MeshCache they passed through, this one last.
@@ -428,19 +441,38 @@ export class HunyuanServer {
     return sent.uid
   }
 
+  /**
+   * One status poll's answer (its headers), or undefined when the server accepted the poll
+   * and said nothing within statusTimeoutMs. The body is then read on the job's own signal.
+   */
+  private async statusAnswer(uid: string, signal: AbortSignal): Promise<Response | undefined> {
+    const silence = new AbortController()
+    const timer = setTimeout(() => silence.abort(), this.settings.statusTimeoutMs)
+    try {
+      return await this.request(`/status/${uid}`, { signal: AbortSignal.any([signal, silence.signal]) })
+    } catch (error) {
+      if (silence.signal.aborted && !signal.aborted) return undefined
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   /** Polls /status/<uid> until the job is done or failed. */
   private async viaSend(
     uid: string,
     signal: AbortSignal,
-    onStage: (stage: 'generating' | 'texturing') => void,
+    onStage: (stage: 'generating' | 'texturing' | 'silent') => void,
   ): Promise<Uint8Array> {
     for (;;) {
       await sleep(this.settings.pollMs, signal)
+      const response = await this.statusAnswer(uid, signal)
+      if (!response) {
+        onStage('silent')
+        continue
+      }
       // A finished job's status carries its model as base64: a third larger than the model.
-      const answer = await readCapped(
-        await this.request(`/status/${uid}`, { signal }),
-        statusCap(this.settings.maxModelBytes),
-      )
+      const answer = await readCapped(response, statusCap(this.settings.maxModelBytes))
       if (answer.cut) throw this.tooLarge()
       const status = (parseJson(answer.bytes) ?? {}) as {
         status?: unknown

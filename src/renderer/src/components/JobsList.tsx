@@ -45,22 +45,29 @@ function whereText(job: JobInfo): string {
 }
 
 /**
- * A job past the time its GPU server usually takes (its progress, timed against that, has
- * reached its end) may be a server that went silent: the user may keep waiting or move the
- * job to another generator.
+ * A job whose GPU server has stopped answering its status polls, or that is past the time
+ * the server usually takes (its progress, timed against that, has reached its end), may be
+ * on a server that went silent: the user may keep waiting or move the job to another generator.
  */
-function SlowServer({ job, name }: { job: JobInfo; name: string }): React.JSX.Element | null {
+function SlowServer({ job, name, now }: { job: JobInfo; name: string; now: number }): React.JSX.Element | null {
   const moveJob = useStore((s) => s.moveJob)
   const other = useStore((s) => s.backends.find((backend) => backend.available && !backend.gpu))
-  const [waiting, setWaiting] = useState(false)
-  const slow = job.state === 'running' && job.server?.startsWith('http') === true && (job.fraction ?? 0) >= 0.95
-  if (!slow || waiting || !other) return null
+  const [waiting, setWaiting] = useState<'slow' | 'silent' | undefined>()
+  const onServer = job.state === 'running' && job.server?.startsWith('http') === true
+  const silent = onServer && job.silentSince !== undefined
+  const slow = onServer && (job.fraction ?? 0) >= 0.95
+  // Keep waiting holds until the server's state changes (a silence that begins asks again).
+  const asking = silent ? 'silent' : slow ? 'slow' : undefined
+  if (!asking || waiting === asking || !other) return null
+  const silentSeconds = Math.max(1, Math.round((now - (job.silentSince ?? now)) / 1000))
   return (
     <span className="job-slow" data-testid="job-slow">
       <span className="warning small">
-        Taking longer than {job.server} usually takes: it may be busy with others, or hung.
+        {silent
+          ? `${job.server} has not answered for ${silentSeconds} s: it may be hung, or the network cut.`
+          : `Taking longer than ${job.server} usually takes: it may be busy with others, or hung.`}
       </span>{' '}
-      <button type="button" className="link" onClick={() => setWaiting(true)} aria-label={`Keep waiting for ${name}`}>
+      <button type="button" className="link" onClick={() => setWaiting(asking)} aria-label={`Keep waiting for ${name}`}>
         Keep waiting
       </button>{' '}
       <button
@@ -116,7 +123,7 @@ function JobRow(props: { job: JobInfo; now: number; isNew: boolean }): React.JSX
             </progress>
           </span>
         )}
-        <SlowServer job={job} name={name} />
+        <SlowServer job={job} name={name} now={now} />
         {job.resumed && (
           <span className="muted small" data-testid="job-resumed">
             {RESUMED_LABEL[job.resumed]}
