@@ -115,5 +115,8 @@ export async function createAppService(options: AppServiceOptions): Promise<Mode
     jobStore: dataDir ? new FolderJobStore(join(dataDir, 'jobs')) : undefined,
   })
   await service.open()
+  // The GPU servers (saved or configured) are probed once in the background: start-up never
+  // waits on them, and the first list or request finds what is known of them.
+  void backends.describeAll().catch(() => undefined)
   return service
 }

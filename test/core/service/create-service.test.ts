@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,8 @@ import { appAddresses } from '../../../src/shared/addresses'
 import { generateRequestSchema } from '../../../src/shared/schemas'
 import { startFakeHunyuan } from '../../support/fake-hunyuan'
 import { BUILTIN_WORKER, numberedPicture } from '../../support/fixtures'
+import { startLyingServer } from '../../support/lying-server'
+import { until } from '../../support/until'
 
 const opened: ModelService[] = []
 afterEach(async () => {
@@ -74,6 +76,24 @@ describe('createAppService', () => {
       policy: 'gdsf',
       similarityThreshold: 3,
     })
+  })
+
+  it('probes the saved GPU servers in the background, so start-up does not wait on them', async () => {
+    const liar = await startLyingServer('hung')
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-servers-'))
+      writeFileSync(
+        join(dataDir, 'gpu-servers.json'),
+        JSON.stringify({ servers: [{ url: liar.url, concurrency: 1, texture: false }] }),
+      )
+      // A hung box: every probe is taken and never answered (each gives up after 2 s).
+      liar.silent = true
+      await create({ dataDir })
+      // Nothing was asked of the service, yet the saved server is being probed.
+      await until(() => liar.asked.size > 0, 'the saved server was probed')
+    } finally {
+      await liar.close()
+    }
   })
 
   it('adds a GPU server in the app: tested, used by the next request, kept across a restart, removable', async () => {
