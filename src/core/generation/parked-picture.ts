@@ -47,10 +47,17 @@ export class ParkedPicture {
       return undefined
     }
     const parked = new ParkedPicture(path, sha256(bytes), bytes.byteLength)
+    try {
+      // Detaches the buffer: every reference to it now sees no bytes, and its memory goes
+      // with the clone, which nothing keeps.
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
+    } catch {
+      // Defensive: Node 20 transfers every whole ArrayBuffer it was given here, but a
+      // picture that could not be moved must still be generated, from memory.
+      await parked.discard()
+      return undefined
+    }
     handedOver.delete(bytes)
-    // Detaches the buffer: every reference to it now sees no bytes, and its memory goes with
-    // the clone, which nothing keeps.
-    structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
     return parked
   }
 
