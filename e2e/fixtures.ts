@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test as base, _electron as electron, expect, type Locator, type Page } from '@playwright/test'
 import sharp from 'sharp'
 import type { OperationInput, OperationResult, ServiceOperationName } from '../src/shared/operations'
-import { type FakeHunyuan, startFakeHunyuan } from '../test/support/fake-hunyuan'
+import { type FakeHunyuan, type FakeVariant, startFakeHunyuan } from '../test/support/fake-hunyuan'
 import { launchSimApp, type SimApp } from './electron-sim/host'
 
 const ROOT = join(import.meta.dirname, '..')
@@ -14,6 +14,8 @@ export const image = (name: string): string => join(FIXTURES, `${name}.png`)
 export interface AppOptions {
   /** Start a (fake) Hunyuan3D-2 server for the app, holding every job until the test releases it. */
   gpu: boolean
+  /** Which api_server the fake is (2.0 unless told): 2.1 runs jobs through /send and /status. */
+  gpuVariant?: FakeVariant
 }
 
 interface Fixtures {
@@ -56,7 +58,7 @@ export const test = base.extend<Fixtures>({
   appOptions: [{ gpu: false }, { option: true }],
   gpu: async ({ appOptions }, use) => {
     if (!appOptions.gpu) return use(undefined)
-    const fake = await startFakeHunyuan({ held: true })
+    const fake = await startFakeHunyuan({ held: true, variant: appOptions.gpuVariant ?? '2.0' })
     await use(fake)
     await fake.close()
   },

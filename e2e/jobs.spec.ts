@@ -110,3 +110,28 @@ test.describe('jobs', () => {
     expect((await gpu?.stats())?.received).toHaveLength(4)
   })
 })
+
+test.describe('a job whose GPU server stops answering', () => {
+  test.use({ appOptions: { gpu: true, gpuVariant: '2.1' } })
+
+  test('says for how long its server has not answered, and stops saying so once it answers again', async ({
+    launch,
+    gpu,
+  }) => {
+    const app = await launch({ env: { MESHCACHE_HUNYUAN_STATUS_TIMEOUT_MS: '300' } })
+    await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
+    await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
+    await app.getByLabel('Quality').selectOption('draft')
+    await app.getByRole('button', { name: 'Generate' }).click()
+    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    // The fake takes every status poll and answers none of them.
+    await gpu?.freeze()
+    const notice = app.getByTestId('job-slow')
+    await expect(notice).toContainText(`${gpu?.url} has not answered for`)
+    await expect(app.getByRole('button', { name: 'Keep waiting for triposr-chair.png' })).toBeVisible()
+    await gpu?.thaw()
+    await expect(notice).toHaveCount(0)
+    await gpu?.release()
+    await expect(app.getByTestId('job')).toHaveAttribute('data-state', 'done')
+  })
+})

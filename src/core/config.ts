@@ -45,6 +45,8 @@ export interface AppConfig {
    * progress estimate, and past it the app offers to move a job to another generator.
    */
   expectedMs: number
+  /** A job's status poll not answered within this marks its server silent (MESHCACHE_HUNYUAN_STATUS_TIMEOUT_MS). */
+  statusTimeoutMs: number
 }
 
 /** A setting that cannot be used; its message names the variable, in one line. */
@@ -139,6 +141,7 @@ const schema = z.object({
   MESHCACHE_HELD_MAX_BYTES: bytes.default(DEFAULT_HELD_MAX_BYTES),
   MESHCACHE_MAX_MODEL_BYTES: bytes.default(DEFAULT_MAX_MODEL_BYTES),
   MESHCACHE_HUNYUAN_EXPECTED_MS: milliseconds.default(DEFAULT_SERVER_SETTINGS.expectedMs),
+  MESHCACHE_HUNYUAN_STATUS_TIMEOUT_MS: milliseconds.default(DEFAULT_SERVER_SETTINGS.statusTimeoutMs),
   MESHCACHE_TEAM_LOCK_MS: z
     .string()
     .regex(/^\d{3,7}$/, 'must be a number of milliseconds from 100 to 9999999')
@@ -184,6 +187,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     heldMaxBytes: values.MESHCACHE_HELD_MAX_BYTES,
     maxModelBytes: values.MESHCACHE_MAX_MODEL_BYTES,
     expectedMs: values.MESHCACHE_HUNYUAN_EXPECTED_MS,
+    statusTimeoutMs: values.MESHCACHE_HUNYUAN_STATUS_TIMEOUT_MS,
   }
 }
 

@@ -22,6 +22,7 @@ describe('readConfig', () => {
       heldMaxBytes: 512 * 1024 * 1024,
       maxModelBytes: 256 * 1024 * 1024,
       expectedMs: 125_000,
+      statusTimeoutMs: 10_000,
     })
     expect(readConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/meshcache')
     expect(readConfig({ APPDATA: 'C:/Users/u/AppData/Roaming' }).dataDir).toMatch(/MeshCache$/)

@@ -36,6 +36,9 @@ export interface FakeHunyuan {
   holdTexture(): Promise<void>
   releaseTexture(): Promise<void>
   setBehaviour(behaviour: FakeBehaviour): Promise<void>
+  /** /status takes each request and answers nothing until thaw() (a hung front, a cut network). */
+  freeze(): Promise<void>
+  thaw(): Promise<void>
   stats(): Promise<FakeStats>
   /** Waits until the fake has received this many jobs (bounded by the test's timeout). */
   untilReceived(count: number): Promise<FakeStats>
@@ -121,6 +124,8 @@ export async function startFakeHunyuan(options: FakeOptions = {}): Promise<FakeH
     holdTexture: () => post('/hold-texture'),
     releaseTexture: () => post('/release-texture'),
     setBehaviour: (behaviour) => post(`/behaviour/${behaviour}`),
+    freeze: () => post('/freeze'),
+    thaw: () => post('/thaw'),
     stats,
     async untilReceived(count) {
       for (;;) {

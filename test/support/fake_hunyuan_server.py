@@ -49,7 +49,9 @@ bytes are GLB; MeshCache always asks for glb and writes other formats itself), r
 the save folder's location.
 
 A second port, served by a thread, is the test's control (not part of upstream): hold and
-release jobs, choose a failure, read what arrived and how many shape and texture jobs ran.
+release jobs, choose a failure, read what arrived and how many shape and texture jobs ran,
+and freeze /status: each status request is then taken and not answered until thawed (a server
+whose front hangs, or a cut network, as a client sees it; upstream never does this).
 Started as `fake_hunyuan_server.py --variant 2.0|2.1 [--port N] [upstream's flags]`; prints one
 JSON line with both ports.
 """
@@ -131,6 +133,7 @@ class Control:
         self.texture_gate = threading.Event()
         self.texture_gate.set()
         self.behaviour = "ok"  # ok | error | garbage
+        self.frozen = False  # /status answers nothing while set
         self.received = []
         self.shape_jobs = 0
         self.texture_jobs = 0
@@ -152,6 +155,12 @@ class Control:
 
 
 control = Control()
+
+
+async def thawed():
+    """Holds a status request while the test has frozen /status (the control's /freeze)."""
+    while control.frozen:
+        await asyncio.sleep(0.05)
 
 
 def summary(params):
@@ -308,6 +317,7 @@ if args.variant == "2.0":
 
     @app.get("/status/{uid}")
     async def status_2_0(uid: str):
+        await thawed()
         path = os.path.join(SAVE_DIR, f"{uid}.glb")
         if not os.path.exists(path):
             return JSONResponse({"status": "processing"}, status_code=200)
@@ -344,6 +354,7 @@ else:
 
     @app.get("/status/{uid}")
     async def status_2_1(uid: str):
+        await thawed()
         textured = os.path.join(SAVE_DIR, f"{uid}_textured.glb")
         initial = os.path.join(SAVE_DIR, f"{uid}_initial.glb")
         if os.path.exists(textured) and os.path.exists(initial):
@@ -357,7 +368,7 @@ else:
 
 class ControlHandler(BaseHTTPRequestHandler):
     """The test's side door: POST /hold, /release, /hold-texture, /release-texture,
-    /behaviour/<ok|error|garbage>, /reset; GET /stats."""
+    /freeze, /thaw, /behaviour/<ok|error|garbage>, /reset; GET /stats."""
 
     def log_message(self, *_):
         pass
@@ -385,6 +396,10 @@ class ControlHandler(BaseHTTPRequestHandler):
             control.texture_gate.clear()
         elif path == "/release-texture":
             control.texture_gate.set()
+        elif path == "/freeze":
+            control.frozen = True
+        elif path == "/thaw":
+            control.frozen = False
         elif path.startswith("/behaviour/") and path[11:] in ("ok", "error", "garbage"):
             control.behaviour = path[11:]
         elif path == "/reset":

@@ -25,7 +25,14 @@ export interface AppServiceOptions {
     Partial<
       Pick<
         AppConfig,
-        'redisUrl' | 'redisPrefix' | 'sharedMaxBytes' | 'gpuConcurrency' | 'teamLockMs' | 'maxModelBytes' | 'expectedMs'
+        | 'redisUrl'
+        | 'redisPrefix'
+        | 'sharedMaxBytes'
+        | 'gpuConcurrency'
+        | 'teamLockMs'
+        | 'maxModelBytes'
+        | 'expectedMs'
+        | 'statusTimeoutMs'
       >
     >
   /** The builtin generator's worker script. */
@@ -45,9 +52,21 @@ export interface AppServiceOptions {
  * disk index is read; warming memory from disk goes on in the background.
  */
 export async function createAppService(options: AppServiceOptions): Promise<ModelService> {
-  const { dataDir, hunyuanServers, redisUrl, gpuConcurrency = 1, maxModelBytes, expectedMs } = options.config
+  const {
+    dataDir,
+    hunyuanServers,
+    redisUrl,
+    gpuConcurrency = 1,
+    maxModelBytes,
+    expectedMs,
+    statusTimeoutMs,
+  } = options.config
   // Every GPU server, however it was set up, reads its models within the same limit.
-  const serverDefaults = { ...(maxModelBytes ? { maxModelBytes } : {}), ...(expectedMs ? { expectedMs } : {}) }
+  const serverDefaults = {
+    ...(maxModelBytes ? { maxModelBytes } : {}),
+    ...(expectedMs ? { expectedMs } : {}),
+    ...(statusTimeoutMs ? { statusTimeoutMs } : {}),
+  }
   // Always a pool, empty when no server is set: one can be added in the app at any time.
   const gpus = new HunyuanPool(
     hunyuanServers.map(
