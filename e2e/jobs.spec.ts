@@ -1,4 +1,15 @@
+import type { Page } from '@playwright/test'
+import type { FakeHunyuan } from '../test/support/fake-hunyuan'
 import { appCall, expect, image, test } from './fixtures'
+
+/** Sends the chair as a draft job and waits until the fake GPU server has it (and holds it). */
+async function chairOnGpu(app: Page, gpu: FakeHunyuan | undefined): Promise<void> {
+  await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
+  await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
+  await app.getByLabel('Quality').selectOption('draft')
+  await app.getByRole('button', { name: 'Generate' }).click()
+  await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+}
 
 /**
  * The queue as an artist uses it: several pictures at once, the form ready again at once,
@@ -13,11 +24,7 @@ test.describe('jobs', () => {
     gpu,
   }) => {
     const app = await launch({ env: { MESHCACHE_HUNYUAN_EXPECTED_MS: '1000' } })
-    await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
-    await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
-    await app.getByLabel('Quality').selectOption('draft')
-    await app.getByRole('button', { name: 'Generate' }).click()
-    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    await chairOnGpu(app, gpu)
     // The fake holds the job: a second later the list says it is taking longer than usual.
     await expect(app.getByTestId('job-slow')).toContainText(`Taking longer than ${gpu?.url} usually takes`)
     await app
@@ -114,21 +121,23 @@ test.describe('jobs', () => {
 test.describe('a job whose GPU server stops answering', () => {
   test.use({ appOptions: { gpu: true, gpuVariant: '2.1' } })
 
-  test('says for how long its server has not answered, and stops saying so once it answers again', async ({
+  test('says for how long its server has not answered, stops once it answers, and asks again when it falls silent again', async ({
     launch,
     gpu,
   }) => {
     const app = await launch({ env: { MESHCACHE_HUNYUAN_STATUS_TIMEOUT_MS: '300' } })
-    await app.getByTestId('image-input').setInputFiles(image('triposr-chair'))
-    await expect(app.getByTestId('picked')).toHaveText('triposr-chair.png')
-    await app.getByLabel('Quality').selectOption('draft')
-    await app.getByRole('button', { name: 'Generate' }).click()
-    await expect.poll(async () => (await gpu?.stats())?.received.length).toBe(1)
+    await chairOnGpu(app, gpu)
     // The fake takes every status poll and answers none of them.
     await gpu?.freeze()
     const notice = app.getByTestId('job-slow')
     await expect(notice).toContainText(`${gpu?.url} has not answered for`)
-    await expect(app.getByRole('button', { name: 'Keep waiting for triposr-chair.png' })).toBeVisible()
+    await app.getByRole('button', { name: 'Keep waiting for triposr-chair.png' }).click()
+    await expect(notice).toHaveCount(0)
+    await gpu?.thaw()
+    // Answering again, then silent again: a new silence, so the user is asked again.
+    await expect.poll(async () => (await appCall(app, 'jobs')).jobs[0]?.silentSince).toBeUndefined()
+    await gpu?.freeze()
+    await expect(notice).toContainText(`${gpu?.url} has not answered for`)
     await gpu?.thaw()
     await expect(notice).toHaveCount(0)
     await gpu?.release()

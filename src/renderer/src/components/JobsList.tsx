@@ -52,12 +52,12 @@ function whereText(job: JobInfo): string {
 function SlowServer({ job, name, now }: { job: JobInfo; name: string; now: number }): React.JSX.Element | null {
   const moveJob = useStore((s) => s.moveJob)
   const other = useStore((s) => s.backends.find((backend) => backend.available && !backend.gpu))
-  const [waiting, setWaiting] = useState<'slow' | 'silent' | undefined>()
+  const [waiting, setWaiting] = useState<string | undefined>()
   const onServer = job.state === 'running' && job.server?.startsWith('http') === true
   const silent = onServer && job.silentSince !== undefined
   const slow = onServer && (job.fraction ?? 0) >= 0.95
-  // Keep waiting holds until the server's state changes (a silence that begins asks again).
-  const asking = silent ? 'silent' : slow ? 'slow' : undefined
+  // Keep waiting answers this one question: each silence (by when it began) asks anew.
+  const asking = silent ? `silent since ${job.silentSince}` : slow ? 'slow' : undefined
   if (!asking || waiting === asking || !other) return null
   const silentSeconds = Math.max(1, Math.round((now - (job.silentSince ?? now)) / 1000))
   return (
