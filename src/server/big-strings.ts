@@ -155,8 +155,21 @@ for (const letter of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
   BASE64_LETTER[letter.charCodeAt(0)] = 1
 }
 const EQUALS = 0x3d
-/** Pieces enough to hold a data: URL's prefix however small they came (one byte each at worst). */
-const PREFIX_PIECES = 256
+/** Bytes enough to hold a data: URL's prefix. */
+const PREFIX_BYTES = 256
+
+/** The pieces' first `n` bytes, joined: only those are copied, however large the pieces are. */
+function firstBytes(pieces: readonly Buffer[], n: number): Buffer {
+  const taken: Buffer[] = []
+  let have = 0
+  for (const piece of pieces) {
+    if (have >= n) break
+    const part = piece.subarray(0, n - have)
+    taken.push(part)
+    have += part.length
+  }
+  return Buffer.concat(taken, have)
+}
 
 /** The pieces without their first `n` bytes. */
 function skipped(pieces: readonly Buffer[], n: number): Buffer[] {
@@ -182,7 +195,7 @@ function skipped(pieces: readonly Buffer[], n: number): Buffer[] {
  */
 function decodedBase64(pieces: readonly Buffer[]): Uint8Array | undefined {
   // A data: URL's prefix is short (its first bytes, across however many pieces they came in).
-  const start = Buffer.concat(pieces.slice(0, PREFIX_PIECES)).subarray(0, 256).toString('latin1')
+  const start = firstBytes(pieces, PREFIX_BYTES).toString('latin1')
   const prefix = DATA_URL_PREFIX.exec(start)?.[0].length ?? 0
   const parts = prefix ? skipped(pieces, prefix) : pieces
   let letters = 0

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parseSettingBigStringsAside } from '../../src/server/big-strings'
 
 /** A text cut into chunks of `size` bytes, as a body arrives. */
@@ -94,5 +94,21 @@ describe('parseSettingBigStringsAside', () => {
       return JSON.parse(json)
     }
     expect(parseSettingBigStringsAside(chunked(text, 16), { min: 100, parse: refuse })).toBeUndefined()
+  })
+
+  it('decodes a large base64 value without copying its text whole', () => {
+    // 2 MB of base64 in 64 KB chunks, as a socket delivers a picture's upload.
+    const bytes = Buffer.alloc(1536 * 1024, 7)
+    const body = chunked(JSON.stringify({ image: bytes.toString('base64') }), 64 * 1024)
+    const concat = vi.spyOn(Buffer, 'concat')
+    try {
+      const parsed = parseSettingBigStringsAside(body, { base64AsBytes: true }) as { image: Uint8Array }
+      expect(Buffer.from(parsed.image).equals(bytes)).toBe(true)
+      const largest = Math.max(...concat.mock.results.map((result) => (result.value as Buffer).length))
+      // Only the JSON around the value, and a data: URL's possible prefix, are ever joined.
+      expect(largest).toBeLessThan(1024)
+    } finally {
+      concat.mockRestore()
+    }
   })
 })
