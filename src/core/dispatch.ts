@@ -27,11 +27,27 @@ export async function dispatch<K extends OperationName>(
 ): Promise<OperationResult<K>> {
   const parsed = OPERATIONS[name].input.safeParse(raw)
   if (!parsed.success) throw new AppError('INVALID_REQUEST', describeIssues(parsed.error))
-  // A picture whose bytes no one else holds may wait for its generator on disk (ParkedPicture).
-  const image = (parsed.data as { image?: unknown } | undefined)?.image
-  if (fresh && image instanceof Uint8Array) handOver(image)
+  if (fresh) handOverPictures(parsed.data)
   const handler = handlers[name] as AnyHandler
   return handler.call(handlers, parsed.data, context) as Promise<OperationResult<K>>
+}
+
+/**
+ * Hands over the pictures of a transport's fresh argument (its own, or its batch's): their
+ * bytes may then wait on disk rather than in memory (ParkedPicture). A picture that appears
+ * twice (variants of one picture, sent once over IPC) is shared, so it is not handed over.
+ */
+function handOverPictures(input: unknown): void {
+  const pictures: unknown[] = []
+  const each = (value: unknown): void => {
+    if (typeof value === 'object' && value !== null && 'image' in value) pictures.push(value.image)
+  }
+  each(input)
+  const batch = typeof input === 'object' && input !== null && 'requests' in input ? input.requests : undefined
+  if (Array.isArray(batch)) batch.forEach(each)
+  for (const picture of pictures) {
+    if (picture instanceof Uint8Array && pictures.indexOf(picture) === pictures.lastIndexOf(picture)) handOver(picture)
+  }
 }
 
 /** Something that emits the table's events (the service's EventEmitter). */

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import pLimit from 'p-limit'
+import { collectYoungGarbage } from '../core/memory/young-garbage'
 import { DEFAULT_UPLOAD_BUFFER_BYTES } from '../shared/cache-types'
 import { UploadBuffer } from './upload-buffer'
 
@@ -53,6 +54,10 @@ class BodyTooLarge extends Error {
   readonly code = 'FST_ERR_CTP_BODY_TOO_LARGE'
 }
 
+const GATHER_BYTES = 1024 * 1024
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024
+let readSinceCollected = 0
+
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 
 /**
@@ -67,6 +72,14 @@ function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxByte
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    const gathering: Buffer[] = []
+    let gatheredBytes = 0
+    const gather = (): void => {
+      if (gathering.length === 0) return
+      chunks.push(gathering.length === 1 ? (gathering[0] as Buffer) : Buffer.concat(gathering, gatheredBytes))
+      gathering.length = 0
+      gatheredBytes = 0
+    }
     let stall: ReturnType<typeof setTimeout> | undefined
     const reader = {
       paused: false,
@@ -84,9 +97,13 @@ function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxByte
       buffer.leave(reader)
       if (error) {
         chunks.length = 0
+        gathering.length = 0
         buffer.give(size)
         reject(error)
-      } else resolve(chunks)
+      } else {
+        gather()
+        resolve(chunks)
+      }
     }
     const arm = (): void => {
       clearTimeout(stall)
@@ -106,7 +123,14 @@ function readWhole(payload: NodeJS.ReadableStream, limits: UploadLimits, maxByte
         finish(new BodyTooLarge('Request body is too large'))
         return
       }
-      chunks.push(chunk)
+      gathering.push(chunk)
+      gatheredBytes += chunk.byteLength
+      if (gatheredBytes >= GATHER_BYTES) gather()
+      readSinceCollected += chunk.byteLength
+      if (readSinceCollected >= COLLECT_EVERY_BYTES) {
+        readSinceCollected = 0
+        collectYoungGarbage()
+      }
       if (mayRead) {
         arm()
         return

@@ -1,5 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { AppError } from '../../shared/errors'
+import { collectYoungGarbage } from '../memory/young-garbage'
 import { sha256 } from '../sha256'
 import { scratchPath } from './scratch-files'
 
@@ -21,6 +22,33 @@ const handedOver = new WeakSet<Uint8Array>()
 /** Marks bytes as this request's alone, made by its transport: they may be parked (and emptied). */
 export function handOver(bytes: Uint8Array): void {
   handedOver.add(bytes)
+}
+
+/**
+ * Empties bytes that only the caller holds and no longer needs (a file it read, kept on disk
+ * still): their ArrayBuffer is detached, as a transfer does, so the memory goes now rather
+ * than at a later full collection, which may be hundreds of megabytes of pictures later.
+ * False, with the bytes untouched, for a view into a larger buffer.
+ */
+export function release(bytes: Uint8Array): boolean {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+  if (!whole || !(bytes.buffer instanceof ArrayBuffer)) return false
+  try {
+    // Its memory goes with the clone, which nothing keeps (a young object, collected at the
+    // next scavenge).
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
+  } catch {
+    return false
+  }
+  collectYoungGarbage()
+  return true
+}
+
+/** Empties handed-over bytes once kept elsewhere (see release); bytes not handed over stay as they are. */
+export function letGo(bytes: Uint8Array): boolean {
+  if (!handedOver.has(bytes) || !release(bytes)) return false
+  handedOver.delete(bytes)
+  return true
 }
 
 export class ParkedPicture {
@@ -47,17 +75,12 @@ export class ParkedPicture {
       return undefined
     }
     const parked = new ParkedPicture(path, sha256(bytes), bytes.byteLength)
-    try {
-      // Detaches the buffer: every reference to it now sees no bytes, and its memory goes
-      // with the clone, which nothing keeps.
-      structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
-    } catch {
-      // Defensive: Node 20 transfers every whole ArrayBuffer it was given here, but a
-      // picture that could not be moved must still be generated, from memory.
+    // Every reference to the bytes now sees none. Defensive: Node 20 detaches every whole
+    // ArrayBuffer, but a picture that could not be moved must still be generated, from memory.
+    if (!letGo(bytes)) {
       await parked.discard()
       return undefined
     }
-    handedOver.delete(bytes)
     return parked
   }
 

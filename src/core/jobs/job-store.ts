@@ -26,11 +26,12 @@ export interface LoadedJobs {
  */
 export interface JobStore {
   load(): Promise<LoadedJobs>
-  /** Keeps a new job durably: it may be acknowledged once this resolves. */
+  /** Keeps a new job durably: it may be acknowledged once this resolves. The caller's bytes are not kept. */
   create(record: JobRecord, picture: Uint8Array): Promise<void>
   /** Keeps a job's small picture (made after it was acknowledged). */
   putSmall(id: string, small: Uint8Array): Promise<void>
   update(record: JobRecord): Promise<void>
+  /** A job's picture, as bytes of the caller's own (it may empty them once done; see release). */
   picture(id: string): Promise<Uint8Array | undefined>
   small(id: string): Promise<Uint8Array | undefined>
   /** Lets a job's picture go (a done job needs it no more); its small picture stays for the list. */
@@ -142,7 +143,8 @@ export class MemoryJobStore implements JobStore {
   }
 
   async create(record: JobRecord, picture: Uint8Array): Promise<void> {
-    this.pictures.set(record.id, picture)
+    // Its own copy: the caller may empty its bytes once kept (a Buffer's slice() would share them).
+    this.pictures.set(record.id, new Uint8Array(picture))
   }
 
   async putSmall(id: string, small: Uint8Array): Promise<void> {
@@ -152,7 +154,8 @@ export class MemoryJobStore implements JobStore {
   async update(): Promise<void> {}
 
   async picture(id: string): Promise<Uint8Array | undefined> {
-    return this.pictures.get(id)
+    const picture = this.pictures.get(id)
+    return picture && new Uint8Array(picture)
   }
 
   async small(id: string): Promise<Uint8Array | undefined> {

@@ -15,6 +15,7 @@ import { MAX_FINISHED_JOBS } from '../../shared/limits'
 import type { ParsedGenerateRequest, ParsedJobRequest } from '../../shared/schemas'
 import type { LogFn } from '../app-log'
 import type { RemoteHandle, RemoteJob } from '../generation/generator'
+import { letGo, release } from '../generation/parked-picture'
 import { canonicalJson } from '../generation/request-key'
 import { JOB_RECORD_VERSION, type JobRecord } from './job-record'
 import type { JobStore } from './job-store'
@@ -167,6 +168,8 @@ export class Jobs {
         created.catch(() => undefined),
       )
       await created
+      // The job reads its picture back from disk when it runs.
+      letGo(image)
       this.records.set(record.id, record)
       this.changed(record)
       jobs.push(this.info(record))
@@ -204,6 +207,7 @@ export class Jobs {
         if (this.closing || !this.records.has(record.id) || record.hasSmall) return
         const image = await this.options.store.picture(record.id)
         const small = image ? await this.options.smallPicture(image) : undefined
+        if (image) release(image)
         if (!small || !this.records.has(record.id)) return
         await this.options.store.putSmall(record.id, small)
         record.hasSmall = true
@@ -340,6 +344,8 @@ export class Jobs {
         },
       }
       const result = await this.options.generate(request, { signal: controller.signal, remote })
+      // Its generation is over (a failed or cancelled one may still be shared by another request).
+      release(image)
       this.results.set(record.id, result)
       await this.finish(record, { state: 'done', key: result.key, cache: result.cache })
     } catch (error) {
@@ -366,8 +372,12 @@ export class Jobs {
     const saved = this.save(record)
     this.changed(record)
     await saved
-    // A done job's picture goes after its record says so (a leftover is swept at the next start).
-    if (dropPicture) await this.options.store.dropPicture(record.id).catch(() => undefined)
+    // A done job's picture goes after its record says so (a leftover is swept at the next start),
+    // and after its small picture for the list is made from it.
+    if (dropPicture) {
+      await this.smalls
+      await this.options.store.dropPicture(record.id).catch(() => undefined)
+    }
     await this.bound()
   }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { dispatch, whenReady } from '../../../src/core/dispatch'
 import type { Generator } from '../../../src/core/generation/generator'
 import { HunyuanPool } from '../../../src/core/generation/hunyuan/hunyuan-pool'
 import { HunyuanServer } from '../../../src/core/generation/hunyuan/hunyuan-server'
@@ -14,11 +15,12 @@ import { ThumbnailStore } from '../../../src/core/storage/thumbnail-store'
 import { appAddresses } from '../../../src/shared/addresses'
 import type { JobInfo } from '../../../src/shared/contract'
 import { AppError } from '../../../src/shared/errors'
+import type { OperationHandlers } from '../../../src/shared/operations'
 import { codeOf } from '../../support/code-of'
 import { type FakeHunyuan, type FakeOptions, startFakeHunyuan } from '../../support/fake-hunyuan'
 import { fixture } from '../../support/fixtures'
 import { GatedGenerator } from '../../support/gated-generator'
-import { TEST_SERVER_SETTINGS } from '../../support/stacks'
+import { makeService, TEST_SERVER_SETTINGS } from '../../support/stacks'
 import { until } from '../../support/until'
 
 /**
@@ -118,8 +120,12 @@ describe('jobs', () => {
       'triposr-chair.png',
       'triposr-robot.png',
     ])
-    // A done job's picture is let go; its small picture stays for the list.
-    expect(readdirSync(join(dir, 'jobs')).filter((name) => name.endsWith('.picture'))).toEqual([])
+    // A done job's picture is let go (just after its record says done); its small picture stays for the list.
+    await until(
+      () => readdirSync(join(dir, 'jobs')).filter((name) => name.endsWith('.picture')).length === 0,
+      "the done jobs' pictures are let go",
+    )
+    expect(readdirSync(join(dir, 'jobs')).filter((name) => name.endsWith('.webp')).length).toBeGreaterThan(0)
     expect(await service.clearJobs()).toEqual({ cleared: 3 })
     expect(service.queue.list().jobs).toEqual([])
     expect(readdirSync(join(dir, 'jobs')).filter((name) => !name.startsWith('set-aside'))).toEqual([])
@@ -199,6 +205,72 @@ describe('jobs', () => {
     expect(jobs.slice(2).map((job) => job.position)).toEqual([1, 2, 3])
     generator.release()
     expect((await settled(service, 5)).every((job) => job.state === 'done')).toBe(true)
+  })
+
+  it("lets a transport's pictures go once kept on disk, and the pictures it read once used; a caller's own stay", async () => {
+    // Keeps a copy of each picture it is given, as it is given (the job empties its own later).
+    const generator = new (class extends GatedGenerator {
+      readonly copies: Buffer[] = []
+      override generate(...[input, options]: Parameters<GatedGenerator['generate']>) {
+        this.copies.push(Buffer.from(input.image))
+        return super.generate(input, options)
+      }
+    })()
+    generator.hold()
+    const service = await serviceOn(folder(), [generator])
+    // As a transport calls: bytes made for this call alone (see dispatch).
+    const submit = (input: unknown) =>
+      dispatch(
+        whenReady(Promise.resolve(service)) as unknown as Pick<OperationHandlers, 'submitJobs'>,
+        'submitJobs',
+        input,
+        {},
+        true,
+      )
+    const chair = fixture('triposr-chair')
+    const robot = fixture('triposr-robot')
+    const expected = [Buffer.from(chair), Buffer.from(robot)]
+    await submit({ requests: [ask('triposr-chair', { image: chair }), ask('triposr-robot', { image: robot })] })
+    expect([chair.byteLength, robot.byteLength]).toEqual([0, 0])
+    // Variants of one picture share its bytes: they are the caller's, not one job's.
+    const shared = fixture('triposr-teapot')
+    await submit({ requests: [1, 2].map((seed) => ask('triposr-teapot', { image: shared, seed })) })
+    expect(shared.byteLength).toBeGreaterThan(0)
+    // Bytes a caller holds (not made for the call) are never emptied.
+    const own = fixture('trellis-lantern')
+    await service.submitJobs({ requests: [ask('trellis-lantern', { image: own })] })
+    expect(own.byteLength).toBeGreaterThan(0)
+    generator.release()
+    expect((await settled(service, 5)).every((job) => job.state === 'done')).toBe(true)
+    // The first two jobs (either may reach the generator first) ran from their copies on disk, byte for byte.
+    const firstTwo = generator.copies.slice(0, 2)
+    expect(expected.every((bytes) => firstTwo.some((given) => given.equals(bytes)))).toBe(true)
+    // The bytes read back for a run are emptied once its model is made.
+    expect(generator.pictures.map((given) => given.byteLength)).toEqual([0, 0, 0, 0, 0])
+  })
+
+  it("keeps its own copy of a transport's picture without a data folder", async () => {
+    const generator = new GatedGenerator()
+    const service = await makeService({ generators: [generator], disk: false }, appAddresses)
+    services.push(service)
+    const chair = fixture('triposr-chair')
+    const expected = Buffer.from(chair)
+    const copied: Buffer[] = []
+    const generate = generator.generate.bind(generator)
+    generator.generate = (input, options) => {
+      copied.push(Buffer.from(input.image))
+      return generate(input, options)
+    }
+    await dispatch(
+      whenReady(Promise.resolve(service)) as unknown as Pick<OperationHandlers, 'submitJobs'>,
+      'submitJobs',
+      { requests: [ask('triposr-chair', { image: chair })] },
+      {},
+      true,
+    )
+    expect(chair.byteLength).toBe(0)
+    expect((await settled(service, 1))[0]?.state).toBe('done')
+    expect(copied).toEqual([expected])
   })
 
   it('cancels a waiting job and a running one, and retries a failed one at the end of the queue', async () => {
