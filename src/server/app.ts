@@ -74,8 +74,8 @@ export async function buildHost(options: HostOptions): Promise<FastifyInstance> 
   const { service } = options
   // A picture's base64 becomes its bytes straight from the body's bytes (see big-strings.ts);
   // the JSON around it is parsed as Fastify's own parser does, refusing __proto__ keys.
-  const uploads = uploadAdmission(options.uploadLimits, (chunks) =>
-    parseSettingBigStringsAside(chunks, { base64AsBytes: true, parse: strictJson }),
+  const uploads = uploadAdmission(options.uploadLimits, (chunks, done) =>
+    parseSettingBigStringsAside(chunks, { base64AsBytes: true, parse: strictJson, onAllRead: done }),
   )
   // Closing drops open connections too (event streams would otherwise hold the close open).
   const app = Fastify({

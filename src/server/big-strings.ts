@@ -79,6 +79,8 @@ export interface AsideOptions {
   base64AsBytes?: boolean
   /** Parses the JSON around the set-aside values (JSON.parse unless told). */
   parse?: (text: string) => unknown
+  /** Called once every set-aside value has been read: from then on, nothing refers to the chunks. */
+  onAllRead?: () => void
 }
 
 /**
@@ -94,7 +96,7 @@ export interface AsideOptions {
  * not know). A value is never changed: markers carry a per-body random tag.
  */
 export function parseSettingBigStringsAside(chunks: readonly Buffer[], options: AsideOptions = {}): unknown {
-  const { min = BIG_STRING_BYTES, base64AsBytes = false, parse = JSON.parse } = options
+  const { min = BIG_STRING_BYTES, base64AsBytes = false, parse = JSON.parse, onAllRead } = options
   const literals = longLiterals(chunks, min)
   if (literals.length === 0) return undefined
   const tag = `\u0000meshcache-aside-${randomBytes(8).toString('hex')}-`
@@ -113,12 +115,17 @@ export function parseSettingBigStringsAside(chunks: readonly Buffer[], options: 
   } catch {
     return undefined
   }
+  const unread = new Set(literals.keys())
   const read = (marker: string): string | Uint8Array | undefined => {
     if (!marker.startsWith(tag)) return undefined
-    const literal = literals[Number(marker.slice(tag.length))]
+    const index = Number(marker.slice(tag.length))
+    const literal = literals[index]
     if (!literal) return undefined
     const pieces = sliced(chunks, literal[0], literal[1])
-    return (base64AsBytes && decodedBase64(pieces)) || Buffer.concat(pieces).toString('utf8')
+    const value = (base64AsBytes && decodedBase64(pieces)) || Buffer.concat(pieces).toString('utf8')
+    // Each value is a copy (bytes or text): once all are made, the chunks are needed no more.
+    if (unread.delete(index) && unread.size === 0) onAllRead?.()
+    return value
   }
   const restore = (value: unknown): void => {
     if (typeof value !== 'object' || value === null) return

@@ -55,7 +55,9 @@ export function hunyuanRoutes(compat: HunyuanCompat, prefix: string, limits?: Pa
     // Also under /t/<token>/: a client that cannot send headers (the Blender add-on appends
     // /generate to the URL it is given) carries the token in the path (see security.ts).
     // Bodies with long strings (a mesh, views) are parsed from their bytes, strings set aside.
-    const uploads = uploadAdmission(limits, (chunks) => parseSettingBigStringsAside(withoutBom(chunks)))
+    const uploads = uploadAdmission(limits, (chunks, done) =>
+      parseSettingBigStringsAside(withoutBom(chunks), { onAllRead: done }),
+    )
     for (const at of [prefix, `${prefix}${PATH_TOKEN_PREFIX}/:token`]) {
       await app.register(routes(compat, uploads), { prefix: at })
     }

@@ -111,4 +111,24 @@ describe('parseSettingBigStringsAside', () => {
       concat.mockRestore()
     }
   })
+
+  it('says when every set-aside value has been read, once', () => {
+    const long = 'A'.repeat(200)
+    let calls = 0
+    const parsed = parseSettingBigStringsAside(
+      chunked(JSON.stringify({ image: long, list: [long], mesh: `${long}!` }), 16),
+      {
+        min: 100,
+        base64AsBytes: true,
+        onAllRead: () => calls++,
+      },
+    ) as Record<string, unknown>
+    // The array's value is read as it is parsed; the fields when first asked for.
+    expect(calls).toBe(0)
+    expect(parsed.image).toBeInstanceOf(Uint8Array)
+    expect(calls).toBe(0)
+    expect(parsed.mesh).toBe(`${long}!`)
+    expect(parsed.image).toBeInstanceOf(Uint8Array)
+    expect(calls).toBe(1)
+  })
 })

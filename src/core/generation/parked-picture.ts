@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { AppError } from '../../shared/errors'
-import { collectYoungGarbage } from '../memory/young-garbage'
+import { release } from '../memory/release'
 import { sha256 } from '../sha256'
 import { scratchPath } from './scratch-files'
 
@@ -22,26 +22,6 @@ const handedOver = new WeakSet<Uint8Array>()
 /** Marks bytes as this request's alone, made by its transport: they may be parked (and emptied). */
 export function handOver(bytes: Uint8Array): void {
   handedOver.add(bytes)
-}
-
-/**
- * Empties bytes that only the caller holds and no longer needs (a file it read, kept on disk
- * still): their ArrayBuffer is detached, as a transfer does, so the memory goes now rather
- * than at a later full collection, which may be hundreds of megabytes of pictures later.
- * False, with the bytes untouched, for a view into a larger buffer.
- */
-export function release(bytes: Uint8Array): boolean {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-  if (!whole || !(bytes.buffer instanceof ArrayBuffer)) return false
-  try {
-    // Its memory goes with the clone, which nothing keeps (a young object, collected at the
-    // next scavenge).
-    structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
-  } catch {
-    return false
-  }
-  collectYoungGarbage()
-  return true
 }
 
 /** Empties handed-over bytes once kept elsewhere (see release); bytes not handed over stay as they are. */

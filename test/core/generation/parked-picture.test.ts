@@ -45,16 +45,14 @@ describe('ParkedPicture', () => {
     expect([own.byteLength > 0, view.byteLength > 0]).toEqual([true, true])
   })
 
-  it('lets go of handed-over bytes once kept elsewhere, and releases whole buffers only', async () => {
-    const { handOver, letGo, release } = await parking(scratch)
+  it('lets go of handed-over bytes once kept elsewhere, and of no others', async () => {
+    const { handOver, letGo } = await parking(scratch)
     const own = fixture('triposr-robot')
     expect(letGo(own)).toBe(false)
     const given = fixture('triposr-robot')
     handOver(given)
     expect([letGo(given), given.byteLength]).toEqual([true, 0])
-    const view = fixture('triposr-robot').subarray(1)
-    expect([release(view), view.byteLength > 0]).toEqual([false, true])
-    expect([release(own), own.byteLength]).toEqual([true, 0])
+    expect(own.byteLength).toBeGreaterThan(0)
   })
 
   it('refuses a picture that changed or went missing on disk, in words', async () => {

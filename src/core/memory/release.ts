@@ -32,3 +32,29 @@ function collector(): Collect | null {
 export function collectYoungGarbage(): void {
   collector()?.({ type: 'minor' })
 }
+
+/**
+ * Empties bytes that only the caller holds and no longer needs (a file it read and still
+ * keeps on disk, an upload's chunks once parsed): each ArrayBuffer is detached, as a transfer
+ * does, so the memory goes now rather than at a later full collection, which may be hundreds
+ * of megabytes of pictures later. A view into a larger buffer is left as it is. True when
+ * every one was emptied.
+ */
+export function release(...all: Uint8Array[]): boolean {
+  let every = true
+  for (const bytes of all) {
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    if (!whole || !(bytes.buffer instanceof ArrayBuffer)) {
+      every = false
+      continue
+    }
+    try {
+      // The memory goes with the clone, which nothing keeps (a young object: see below).
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] })
+    } catch {
+      every = false
+    }
+  }
+  collectYoungGarbage()
+  return every
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { collectYoungGarbage } from '../../../src/core/memory/young-garbage'
+import { collectYoungGarbage, release } from '../../../src/core/memory/release'
+import { fixture } from '../../support/fixtures'
 
 const arrayBufferBytes = (): number => process.memoryUsage().arrayBuffers
 
@@ -15,5 +16,12 @@ describe('collectYoungGarbage', () => {
     // Young buffers are swept as the scavenge ends (or at the next allocation after it).
     await new Promise((resolve) => setImmediate(resolve))
     expect(arrayBufferBytes()).toBeLessThan(held - size / 2)
+  })
+
+  it('releases whole buffers, and leaves views into a larger one as they are', () => {
+    const own = fixture('triposr-robot')
+    const view = fixture('triposr-robot').subarray(1)
+    expect([release(view), view.byteLength > 0]).toEqual([false, true])
+    expect([release(own), own.byteLength]).toEqual([true, 0])
   })
 })
