@@ -192,7 +192,7 @@ export function uploadAdmission(
       })
       const bytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)
       admitted.set(request, { release: entered, bytes })
-      // The chunks this reader gathered are its alone; Node's own (views into its socket reads) stay.
+      // Every chunk is this reader's own copy (see readWhole); a small one in Buffer's shared pool is a view, and stays.
       const parsed = parseWhole?.(chunks, () => release(...chunks))
       if (parsed === undefined) return Readable.from(chunks)
       parsedEarly.set(request, parsed)
