@@ -202,7 +202,7 @@ export class BoundedCache<V> {
   get(key: string): V | undefined {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot === NONE) {
+    if (slot === undefined) {
       // The common miss reads one size and counts: pinned entries are looked up only when there are some.
       if (this.pinned.size === 0) {
         this.counter.recordMiss()
@@ -224,7 +224,7 @@ export class BoundedCache<V> {
   touch(key: string): boolean {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot === NONE) return this.pinnedUse(key) !== undefined
+    if (slot === undefined) return this.pinnedUse(key) !== undefined
     this.table.touch(slot, this.now())
     this.policy.hit(slot)
     return true
@@ -234,12 +234,12 @@ export class BoundedCache<V> {
   peek(key: string): V | undefined {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    return slot === NONE ? this.pinned.get(key)?.value : this.table.value(slot)
+    return slot === undefined ? this.pinned.get(key)?.value : this.table.value(slot)
   }
 
   has(key: string): boolean {
     checkKey(key)
-    return this.table.slotOf(key) !== NONE || this.pinned.has(key)
+    return this.table.slotOf(key) !== undefined || this.pinned.has(key)
   }
 
   /** Whether the entry is pinned (never evicted). */
@@ -252,7 +252,7 @@ export class BoundedCache<V> {
   info(key: string): CacheEntryInfo | undefined {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot !== NONE) return this.table.info(slot)
+    if (slot !== undefined) return this.table.info(slot)
     const pinned = this.pinned.get(key)
     return pinned && { ...pinned.info }
   }
@@ -266,13 +266,13 @@ export class BoundedCache<V> {
     checkKey(key)
     const slot = this.table.slotOf(key)
     if (pinned) {
-      if (slot === NONE) return this.pinned.has(key)
+      if (slot === undefined) return this.pinned.has(key)
       this.policy.removed(slot)
       this.pinSlot(key, slot)
       return true
     }
     const entry = this.pinned.get(key)
-    if (!entry) return slot !== NONE
+    if (!entry) return slot !== undefined
     this.unpinned(key, entry)
     const { info } = entry
     const inserted = this.table.insert(key, entry.value, info.bytes, info.meta, info.generationMs, this.now())
@@ -301,7 +301,7 @@ export class BoundedCache<V> {
 
     const slot = this.table.slotOf(key)
     // Looked up only when some entry is pinned: a plain insert pays no second hash lookup.
-    const pinned = slot === NONE && this.pinned.size !== 0 ? this.pinned.get(key) : undefined
+    const pinned = slot === undefined && this.pinned.size !== 0 ? this.pinned.get(key) : undefined
     if (pinned) {
       // A pinned entry is replaced in place and stays pinned, whatever its size: the user keeps it.
       this.pinnedBytes += bytes - pinned.info.bytes
@@ -315,11 +315,11 @@ export class BoundedCache<V> {
       return true
     }
     if (bytes > this.limits.maxBytes) {
-      if (slot !== NONE) this.remove(slot, 'replaced')
+      if (slot !== undefined) this.remove(slot, 'replaced')
       this.counter.rejected++
       return false
     }
-    if (slot === NONE) {
+    if (slot === undefined) {
       const inserted = this.table.insert(key, value, bytes, meta, generationMs, this.now(), options.coldest)
       if (options.history) this.table.restore(inserted, options.history)
       if (options.pinned) this.pinSlot(key, inserted)
@@ -339,7 +339,7 @@ export class BoundedCache<V> {
   delete(key: string): boolean {
     checkKey(key)
     const slot = this.table.slotOf(key)
-    if (slot !== NONE) {
+    if (slot !== undefined) {
       this.remove(slot, 'deleted')
       return true
     }
@@ -459,7 +459,7 @@ export class BoundedCache<V> {
     if (signal?.aborted) return Promise.reject(abortReason(signal))
 
     const slot = this.table.slotOf(key)
-    if (slot !== NONE) {
+    if (slot !== undefined) {
       this.recordHit(slot)
       const { table } = this
       return Promise.resolve({ value: table.value(slot), outcome: 'hit', generationMs: table.generationMs(slot) })
@@ -618,14 +618,15 @@ export class BoundedCache<V> {
 
   private enforceLimits(): void {
     const { maxItems, maxBytes } = this.limits
-    // Pinned entries count but are never victims: with only they left, the limits stay exceeded.
-    while (this.size > maxItems || this.bytes > maxBytes) {
+    for (;;) {
+      const overItems = this.size > maxItems
+      if (!overItems && this.bytes <= maxBytes) return
+      // Pinned entries count but are never victims: with only they left, the limits stay exceeded.
       const slot = this.policy.victim()
       if (slot === NONE) return
-      const reason: RemovalReason = this.size > maxItems ? 'maxItems' : 'maxBytes'
       this.counter.recordEviction(this.table.bytes(slot))
       this.policy.evicting(slot)
-      this.remove(slot, reason)
+      this.remove(slot, overItems ? 'maxItems' : 'maxBytes')
     }
   }
 
