@@ -127,7 +127,13 @@ function checkLimit(name: string, value: unknown): number {
 }
 
 function checkMeta(meta: unknown): EntryMeta {
-  if (meta === undefined || meta === EMPTY_META) return EMPTY_META
+  // Most sets pass none: answered by a function small enough for V8 to inline into set(). The
+  // loop in checkedMeta kept the whole check out of line: a call on every set, measured at
+  // 71 against 67 ms per 400,000 evicting sets.
+  return meta === undefined || meta === EMPTY_META ? EMPTY_META : checkedMeta(meta)
+}
+
+function checkedMeta(meta: unknown): EntryMeta {
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
     throw new CacheArgumentError('entry metadata must be a plain object')
   }
