@@ -13,12 +13,12 @@ import { type BenchReport, fmt, gc, markdownTable, median, zipfStream } from './
  * who goes first; the median round), and each side alone in fresh processes. Statistics stay
  * on in ours. GDSF rows compare our cost-aware policy with our own LRU.
  *
- * Alone, a process lands in a fast or a slow state for its whole run (V8's optimiser, where
- * the heap put things, neighbours on a shared host): the same 400,000 lru-cache misses took
- * 12.5 ms in one process and 18 ms in the next, and our side does the same. A median of three
- * such processes is a coin toss, so each side runs in five processes, alternating, and the
- * figure is its fastest round: what each code does when nothing disturbs it (the reading
- * Python's timeit recommends, since noise only ever slows a round).
+ * Alone, noise comes two ways: a process lands in a fast or a slow state for its whole run
+ * (V8's optimiser, where the heap put things: the same 400,000 lru-cache misses took 12.5 ms
+ * in one process and 18 ms in the next, and ours does the same), and neighbours on the shared
+ * host slow some rounds (at 100,000 entries the working set lives in the L3 cache they share).
+ * So each process reports its fastest round (noise only ever slows a round, as Python's
+ * timeit reasons), and each side's figure is the median of five processes, run alternately.
  */
 
 type Side = 'ours' | 'theirs' | 'gdsf'
@@ -140,12 +140,12 @@ export async function runCacheBench(): Promise<BenchReport> {
       }
       const o = median(together.ours)
       const t = median(together.theirs)
-      // Alone: each side in fresh processes, in alternation, and the fastest of those (see the header).
+      // Alone: each side in fresh processes, in alternation; the median of their fastest rounds.
       const runs = { ours: [] as number[], theirs: [] as number[] }
       for (let i = 0; i < ALONE_RUNS; i++) {
         for (const side of ['ours', 'theirs'] as const) runs[side].push(measureAlone(side, workload, capacity))
       }
-      const alone = { ours: Math.max(...runs.ours), theirs: Math.max(...runs.theirs) }
+      const alone = { ours: median(runs.ours), theirs: median(runs.theirs) }
       results.push({
         capacity,
         workload,
