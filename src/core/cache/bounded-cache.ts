@@ -325,6 +325,11 @@ export class BoundedCache<V> {
       this.counter.rejected++
       return false
     }
+    if (slot === undefined && this.evictsBeforeAdmitting(options)) {
+      this.admitInVictimSlot(key, value, bytes, meta, generationMs, options.history)
+      this.enforceLimits()
+      return true
+    }
     if (slot === undefined) {
       const inserted = this.table.insert(key, value, bytes, meta, generationMs, this.now(), options.coldest)
       if (options.history) this.table.restore(inserted, options.history)
@@ -620,6 +625,42 @@ export class BoundedCache<V> {
   private unpinned(key: string, entry: PinnedEntry<V>): void {
     this.pinned.delete(key)
     this.pinnedBytes -= entry.info.bytes
+  }
+
+  /**
+   * A new entry meets a full table, and the policy's victim cannot be the newcomer: evict first
+   * and give the newcomer the victim's slot, as node-lru-cache does. The events and the state
+   * each hook sees are those of admitting, then evicting; only the slot is not freed and taken again.
+   */
+  private evictsBeforeAdmitting(options: SetOptions): boolean {
+    return (
+      this.policy.victimBeforeAdmission &&
+      !options.coldest &&
+      !options.pinned &&
+      this.table.size !== 0 &&
+      this.size >= this.limits.maxItems
+    )
+  }
+
+  private admitInVictimSlot(
+    key: string,
+    value: V,
+    bytes: number,
+    meta: EntryMeta,
+    generationMs: number,
+    history: SetOptions['history'],
+  ): void {
+    const slot = this.policy.victim()
+    const evicted = this.onEvict ? this.removal(slot) : undefined
+    const evictedBytes = this.table.bytes(slot)
+    this.counter.recordEviction(evictedBytes)
+    this.policy.evicting(slot)
+    this.policy.removed(slot)
+    this.table.reuse(slot, key, value, bytes, meta, generationMs, this.now())
+    if (history) this.table.restore(slot, history)
+    this.policy.admitted(slot)
+    this.bytes += bytes - evictedBytes
+    if (evicted) this.onEvict?.(evicted.key, evicted, 'maxItems')
   }
 
   private enforceLimits(): void {

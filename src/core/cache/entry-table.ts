@@ -89,6 +89,31 @@ export class EntryTable<V> {
     coldest = false,
   ): number {
     const slot = this.allocate()
+    this.fill(slot, key, value, bytes, meta, generationMs, time)
+    if (coldest) this.linkAtTail(slot)
+    else this.linkAtHead(slot)
+    return slot
+  }
+
+  /**
+   * Gives an entry's slot to a new key, as the most recently used: what `remove` then `insert`
+   * would do, without freeing the slot and taking it again (a full cache's every new entry).
+   */
+  reuse(slot: number, key: string, value: V, bytes: number, meta: EntryMeta, generationMs: number, time: number): void {
+    this.slots.delete(this.keys[slot] as string)
+    this.fill(slot, key, value, bytes, meta, generationMs, time)
+    this.moveToHead(slot)
+  }
+
+  private fill(
+    slot: number,
+    key: string,
+    value: V,
+    bytes: number,
+    meta: EntryMeta,
+    generationMs: number,
+    time: number,
+  ): void {
     this.slots.set(key, slot)
     this.keys[slot] = key
     this.values[slot] = value
@@ -100,9 +125,6 @@ export class EntryTable<V> {
     numbers[at + ACCESSED] = time
     numbers[at + GENERATION] = generationMs
     numbers[at + HITS] = 0
-    if (coldest) this.linkAtTail(slot)
-    else this.linkAtHead(slot)
-    return slot
   }
 
   /**

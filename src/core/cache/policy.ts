@@ -8,6 +8,12 @@ import { type EntryTable, NONE } from './entry-table'
  */
 export interface EvictionPolicy {
   readonly name: EvictionPolicyName
+  /**
+   * Whether the victim can be chosen before a new entry is admitted, because a new entry is
+   * never it (LRU puts it at the front). A full cache then evicts first and puts the new entry
+   * in the victim's slot; otherwise it admits, then evicts (GDSF may evict the newcomer).
+   */
+  readonly victimBeforeAdmission: boolean
   /** A new entry, or one whose value was replaced in place. */
   admitted(slot: number): void
   hit(slot: number): void
@@ -23,6 +29,7 @@ export interface EvictionPolicy {
 /** Least recently used: the tail of the table's recency list. Nothing to keep of its own. */
 export class LruPolicy implements EvictionPolicy {
   readonly name = 'lru'
+  readonly victimBeforeAdmission = true
   constructor(private readonly table: EntryTable<unknown>) {}
   admitted(): void {}
   hit(): void {}
@@ -44,6 +51,7 @@ export class LruPolicy implements EvictionPolicy {
  */
 export class GdsfPolicy implements EvictionPolicy {
   readonly name = 'gdsf'
+  readonly victimBeforeAdmission = false
   private inflation = 0
   private size = 0
   /** heap[i] = slot at heap position i. */

@@ -16,6 +16,52 @@ describe('LruCache: LRU order and limits', () => {
     expect(cache.stats().evictions).toBe(1)
   })
 
+  it('a full cache admits a new entry and then evicts, as the hook sees it, whatever slot it reuses', () => {
+    const clock = manualClock(1_000)
+    const seen: string[] = []
+    const cache: LruCache<Uint8Array> = new LruCache<Uint8Array>({
+      maxItems: 3,
+      maxBytes: 40,
+      now: clock.now,
+      onEvict: (key, entry, reason) =>
+        seen.push(
+          `${key}:${reason}:${entry.value.byteLength}:${entry.hits} size=${cache.size} bytes=${cache.currentBytes} ` +
+            `has=${cache.keys().join('')}`,
+        ),
+    })
+    cache.set('a', bytes(5))
+    cache.set('b', bytes(6))
+    cache.set('c', bytes(7))
+    cache.get('a')
+    clock.advance(10)
+    cache.set('d', bytes(8), { generationMs: 50, meta: { seed: 1 } }) // evicts b, whose slot d may take
+    expect(seen).toEqual(['b:maxItems:6:0 size=3 bytes=' + String(5 + 7 + 8 + 10) + ' has=dac'])
+    expect(cache.keys()).toEqual(['d', 'a', 'c'])
+    expect(cache.info('d')).toMatchObject({ hits: 0, createdAt: 1_010, lastAccessAt: 1_010, generationMs: 50 })
+    expect(cache.peek('d')?.byteLength).toBe(8)
+    expect(cache.has('b')).toBe(false)
+
+    // Over both limits at once: the item limit's victim first, then the byte limit's.
+    seen.length = 0
+    cache.set('e', bytes(30))
+    expect(seen.map((line) => line.split(' ')[0])).toEqual(['c:maxItems:7:0', 'a:maxBytes:5:1', 'd:maxBytes:8:0'])
+    expect(cache.keys()).toEqual(['e'])
+    expect(cache.currentBytes).toBe(30)
+
+    // Warming into a full cache: the cold newcomer is itself the victim, and its history stays with it.
+    cache.set('f', bytes(1))
+    cache.set('g', bytes(1))
+    seen.length = 0
+    cache.set('h', bytes(1), { coldest: true, history: { createdAt: 7, lastAccessAt: 8, hits: 9 } })
+    expect(seen.map((line) => line.split(' ')[0])).toEqual(['h:maxItems:1:9'])
+    expect(cache.keys()).toEqual(['g', 'f', 'e'])
+    cache.set('i', bytes(2), { history: { createdAt: 7, lastAccessAt: 8, hits: 9 } })
+    expect(cache.info('i')).toMatchObject({ createdAt: 7, lastAccessAt: 8, hits: 9 })
+    expect(cache.keys()).toEqual(['i', 'g', 'f'])
+    // d weighed 8 bytes and 10 of metadata.
+    expect(cache.stats()).toMatchObject({ evictions: 6, evictedBytes: 6 + 7 + 5 + 18 + 1 + 30 })
+  })
+
   it('evicts by memory until the byte limit holds', () => {
     const cache = new LruCache<Uint8Array>({ maxBytes: 100 })
     cache.set('a', bytes(40))
