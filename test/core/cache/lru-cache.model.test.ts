@@ -34,9 +34,13 @@ interface Model {
   rejected: number
   loads: number
   loadFailures: number
+  /** Every eviction for a limit, in order, as `key:reason`. */
+  evicted: string[]
 }
 
 type Real = LruCache<Uint8Array>
+/** What the real cache's onEvict hook saw, in the same form as the model's `evicted`. */
+const evictedBy = new WeakMap<Real, string[]>()
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 1000)
 const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g')
@@ -66,7 +70,9 @@ function victimIndex(m: Model): number {
 function modelEvict(m: Model): void {
   while (m.entries.length > m.limits.maxItems || modelBytes(m) > m.limits.maxBytes) {
     if (m.entries.length === 0) return
+    const reason = m.entries.length > m.limits.maxItems ? 'maxItems' : 'maxBytes'
     const [victim] = m.entries.splice(victimIndex(m), 1) as [ModelEntry]
+    m.evicted.push(`${victim.key}:${reason}`)
     if (m.policy === 'gdsf') m.inflation = victim.priority
     m.evictions++
     m.evictedBytes += victim.bytes
@@ -99,6 +105,7 @@ function modelTouch(m: Model, key: string): boolean {
 
 function check(m: Model, r: Real): void {
   expect(r.keys()).toEqual(m.entries.map((e) => e.key))
+  expect(evictedBy.get(r)).toEqual(m.evicted)
   for (const e of m.entries) expect(r.peek(e.key)?.byteLength).toBe(e.bytes)
   const s = r.stats()
   expect(s.currentItems).toBe(m.entries.length)
@@ -247,6 +254,22 @@ const commandArbs = [
     .map(([k, s, f]) => new GetOrComputeCommand(k, s, f)),
 ]
 
+function realCache(maxItems: number, maxBytes: number, policy: EvictionPolicyName): Real {
+  const evicted: string[] = []
+  const real: Real = new LruCache<Uint8Array>({
+    maxItems,
+    maxBytes,
+    policy,
+    // A computation's measured time is its cost: a clock that stands still makes it 0.
+    monotonicNow: () => 0,
+    onEvict: (key, _entry, reason) => {
+      if (reason === 'maxItems' || reason === 'maxBytes') evicted.push(`${key}:${reason}`)
+    },
+  })
+  evictedBy.set(real, evicted)
+  return real
+}
+
 describe.each(EVICTION_POLICIES)('the cache under %s against a reference model', (policy) => {
   it(`agrees on contents, order, limits and counters (${NUM_RUNS} runs)`, async () => {
     await fc.assert(
@@ -269,9 +292,9 @@ describe.each(EVICTION_POLICIES)('the cache under %s against a reference model',
               rejected: 0,
               loads: 0,
               loadFailures: 0,
+              evicted: [],
             },
-            // A computation's measured time is its cost: a clock that stands still makes it 0.
-            real: new LruCache<Uint8Array>({ maxItems, maxBytes, policy, monotonicNow: () => 0 }),
+            real: realCache(maxItems, maxBytes, policy),
           })
           await fc.asyncModelRun(setup, commands)
         },
